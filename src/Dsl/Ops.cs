@@ -14,95 +14,95 @@ public static partial class Ops
 
     /// <summary>numpy matmul: rank-1 operands are promoted (and the added axis removed afterwards); leading
     /// (batch) dimensions broadcast; a[..., m, k] @ b[..., k, n] -> [..., m, n].</summary>
-    public static Tensor MatMul(Tensor a, Tensor b) => throw new NotImplementedException();
+    public static Tensor MatMul(Tensor a, Tensor b) => EagerMatMul(a, b);
 
     /// <summary>PyTorch's linear layer: x[..., in] @ weight[out, in]^T + bias[out].</summary>
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null) => throw new NotImplementedException();
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null) => EagerLinear(x, weight, bias);
 
     /// <summary>ONNX Gemm on 2-D operands: alpha * op(a) @ op(b) + beta * c, op = transpose when the flag is set;
     /// c broadcasts to [m, n].</summary>
-    public static Tensor Gemm(Tensor a, Tensor b, Tensor? c = null, float alpha = 1f, float beta = 1f, bool transA = false, bool transB = false) => throw new NotImplementedException();
+    public static Tensor Gemm(Tensor a, Tensor b, Tensor? c = null, float alpha = 1f, float beta = 1f, bool transA = false, bool transB = false) => EagerGemm(a, b, c, alpha, beta, transA, transB);
 
     // ---- Elementwise binary (numpy broadcasting) ------------------------------------------------------
 
-    public static Tensor Add(Tensor a, Tensor b) => throw new NotImplementedException();
-    public static Tensor Sub(Tensor a, Tensor b) => throw new NotImplementedException();
-    public static Tensor Mul(Tensor a, Tensor b) => throw new NotImplementedException();
-    public static Tensor Div(Tensor a, Tensor b) => throw new NotImplementedException();
-    public static Tensor Max(Tensor a, Tensor b) => throw new NotImplementedException();
-    public static Tensor Min(Tensor a, Tensor b) => throw new NotImplementedException();
+    public static Tensor Add(Tensor a, Tensor b) => Binary("Add", a, b, static (p, q) => p + q);
+    public static Tensor Sub(Tensor a, Tensor b) => Binary("Sub", a, b, static (p, q) => p - q);
+    public static Tensor Mul(Tensor a, Tensor b) => Binary("Mul", a, b, static (p, q) => p * q);
+    public static Tensor Div(Tensor a, Tensor b) => Binary("Div", a, b, static (p, q) => p / q);
+    public static Tensor Max(Tensor a, Tensor b) => Binary("Max", a, b, MathF.Max);
+    public static Tensor Min(Tensor a, Tensor b) => Binary("Min", a, b, MathF.Min);
 
     /// <summary>a ** b elementwise (MathF.Pow semantics).</summary>
-    public static Tensor Pow(Tensor a, Tensor b) => throw new NotImplementedException();
+    public static Tensor Pow(Tensor a, Tensor b) => Binary("Pow", a, b, MathF.Pow);
 
     // ---- Elementwise unary ----------------------------------------------------------------------------
 
-    public static Tensor Relu(Tensor x) => throw new NotImplementedException();
-    public static Tensor Gelu(Tensor x, GeluMode mode = GeluMode.Erf) => throw new NotImplementedException();
-    public static Tensor Sigmoid(Tensor x) => throw new NotImplementedException();
-    public static Tensor Tanh(Tensor x) => throw new NotImplementedException();
-    public static Tensor Exp(Tensor x) => throw new NotImplementedException();
-    public static Tensor Log(Tensor x) => throw new NotImplementedException();
-    public static Tensor Sqrt(Tensor x) => throw new NotImplementedException();
+    public static Tensor Relu(Tensor x) => Unary("Relu", x, static v => Math.Max(v, 0.0));
+    public static Tensor Gelu(Tensor x, GeluMode mode = GeluMode.Erf) => Unary("Gelu", x, GeluFunction(mode));
+    public static Tensor Sigmoid(Tensor x) => Unary("Sigmoid", x, static v => 1.0 / (1.0 + Math.Exp(-v)));
+    public static Tensor Tanh(Tensor x) => Unary("Tanh", x, Math.Tanh);
+    public static Tensor Exp(Tensor x) => Unary("Exp", x, Math.Exp);
+    public static Tensor Log(Tensor x) => Unary("Log", x, Math.Log);
+    public static Tensor Sqrt(Tensor x) => Unary("Sqrt", x, Math.Sqrt);
 
     /// <summary>1 / sqrt(x).</summary>
-    public static Tensor Rsqrt(Tensor x) => throw new NotImplementedException();
-    public static Tensor Neg(Tensor x) => throw new NotImplementedException();
-    public static Tensor Abs(Tensor x) => throw new NotImplementedException();
-    public static Tensor Erf(Tensor x) => throw new NotImplementedException();
+    public static Tensor Rsqrt(Tensor x) => Unary("Rsqrt", x, static v => 1.0 / Math.Sqrt(v));
+    public static Tensor Neg(Tensor x) => Unary("Neg", x, static v => -v);
+    public static Tensor Abs(Tensor x) => Unary("Abs", x, Math.Abs);
+    public static Tensor Erf(Tensor x) => Unary("Erf", x, ErfD);
 
     // ---- Normalization and reductions -----------------------------------------------------------------
 
     /// <summary>exp(x - max) / sum(exp(x - max)) along <paramref name="axis"/> (negative counts from the end).</summary>
-    public static Tensor Softmax(Tensor x, int axis = -1) => throw new NotImplementedException();
+    public static Tensor Softmax(Tensor x, int axis = -1) => EagerSoftmax(x, axis);
 
     /// <summary>Normalizes over the last gamma.Rank axes: (x - mean) / sqrt(var + eps) * gamma + beta, with the
     /// biased variance (PyTorch's layer_norm). gamma and beta have the shape of those trailing axes.</summary>
-    public static Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float epsilon = 1e-5f) => throw new NotImplementedException();
+    public static Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float epsilon = 1e-5f) => EagerLayerNorm(x, gamma, beta, epsilon);
 
     public static Tensor ReduceSum(Tensor x, int axis, bool keepDims = false) => ReduceSum(x, new[] { axis }, keepDims);
-    public static Tensor ReduceSum(Tensor x, int[] axes, bool keepDims = false) => throw new NotImplementedException();
+    public static Tensor ReduceSum(Tensor x, int[] axes, bool keepDims = false) => Reduce("ReduceSum", x, axes, keepDims, ReduceKind.Sum);
     public static Tensor ReduceMean(Tensor x, int axis, bool keepDims = false) => ReduceMean(x, new[] { axis }, keepDims);
-    public static Tensor ReduceMean(Tensor x, int[] axes, bool keepDims = false) => throw new NotImplementedException();
+    public static Tensor ReduceMean(Tensor x, int[] axes, bool keepDims = false) => Reduce("ReduceMean", x, axes, keepDims, ReduceKind.Mean);
     public static Tensor ReduceMax(Tensor x, int axis, bool keepDims = false) => ReduceMax(x, new[] { axis }, keepDims);
-    public static Tensor ReduceMax(Tensor x, int[] axes, bool keepDims = false) => throw new NotImplementedException();
+    public static Tensor ReduceMax(Tensor x, int[] axes, bool keepDims = false) => Reduce("ReduceMax", x, axes, keepDims, ReduceKind.Max);
 
     // ---- Data movement --------------------------------------------------------------------------------
 
     /// <summary>Same elements, new shape; one dimension may be -1 (inferred).</summary>
-    public static Tensor Reshape(Tensor x, params int[] shape) => throw new NotImplementedException();
+    public static Tensor Reshape(Tensor x, params int[] shape) => EagerReshape(x, shape);
 
     /// <summary>Permutes axes: output axis i is input axis perm[i]. An empty perm reverses the axes.</summary>
-    public static Tensor Transpose(Tensor x, params int[] perm) => throw new NotImplementedException();
+    public static Tensor Transpose(Tensor x, params int[] perm) => EagerTranspose(x, perm);
 
     /// <summary>Joins tensors along <paramref name="axis"/>; all other dimensions must match.</summary>
-    public static Tensor Concat(Tensor[] inputs, int axis) => throw new NotImplementedException();
+    public static Tensor Concat(Tensor[] inputs, int axis) => EagerConcat(inputs, axis);
 
     /// <summary>Elements start, start+step, ... (before end) along one axis, with Python's rules for negative and
     /// out-of-range start/end (clamped). step must be positive.</summary>
-    public static Tensor Slice(Tensor x, int axis, int start, int end, int step = 1) => throw new NotImplementedException();
+    public static Tensor Slice(Tensor x, int axis, int start, int end, int step = 1) => EagerSlice(x, axis, start, end, step);
 
     /// <summary>Index <paramref name="index"/> of the first axis, with that axis removed (negative counts from the end).</summary>
-    public static Tensor Select(Tensor x, int index) => throw new NotImplementedException();
+    public static Tensor Select(Tensor x, int index) => EagerSelect(x, index);
 
     /// <summary>Embedding lookup: out = data.shape[:axis] + indices.shape + data.shape[axis+1:]; indices are Int32,
     /// negative ones count from the end; an index out of range throws.</summary>
-    public static Tensor Gather(Tensor data, Tensor indices, int axis = 0) => throw new NotImplementedException();
+    public static Tensor Gather(Tensor data, Tensor indices, int axis = 0) => EagerGather(data, indices, axis);
 
     // ---- Convolution and pooling (NCHW) ---------------------------------------------------------------
 
     /// <summary>x[N, C, H, W] * weight[K, C/groups, R, S] (+ bias[K]) -> [N, K, OH, OW] with
     /// OH = (H + 2*padding - dilation*(R-1) - 1) / stride + 1 (floor), likewise OW.</summary>
-    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) => throw new NotImplementedException();
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) => EagerConv2d(x, weight, bias, stride, padding, dilation, groups);
 
     /// <summary>Max over kernel x kernel windows; stride defaults to kernel; padding is -infinity.
     /// OH = (H + 2*padding - kernel) / stride + 1 (floor).</summary>
-    public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0, int padding = 0) => throw new NotImplementedException();
+    public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0, int padding = 0) => Pool2d("MaxPool2d", x, kernel, stride, padding, PoolKind.Max);
 
     /// <summary>Mean over kernel x kernel windows; stride defaults to kernel. With countIncludePad the divisor is
     /// kernel*kernel (PyTorch's default), otherwise the number of in-bounds elements.</summary>
-    public static Tensor AvgPool2d(Tensor x, int kernel, int stride = 0, int padding = 0, bool countIncludePad = true) => throw new NotImplementedException();
+    public static Tensor AvgPool2d(Tensor x, int kernel, int stride = 0, int padding = 0, bool countIncludePad = true) => Pool2d("AvgPool2d", x, kernel, stride, padding, countIncludePad ? PoolKind.AvgIncludePad : PoolKind.AvgExcludePad);
 
     /// <summary>[N, C, H, W] -> [N, C, 1, 1], the mean over H and W.</summary>
-    public static Tensor GlobalAvgPool(Tensor x) => throw new NotImplementedException();
+    public static Tensor GlobalAvgPool(Tensor x) => EagerGlobalAvgPool(x);
 }

@@ -1,0 +1,117 @@
+namespace Aot.Generator.IR;
+
+/// <summary>
+/// Every operation the IR knows. The frontend lowers DSL calls onto these (Linear becomes Gemm, indexing a
+/// tensor becomes Slice + Reshape); shape rules live in <see cref="ShapeInference"/>, attribute names in
+/// <see cref="AttrNames"/>.
+/// </summary>
+internal enum OpKind
+{
+    /// <summary>A scalar float constant; attr value.</summary>
+    Constant,
+
+    // Linear algebra
+    MatMul,
+
+    /// <summary>2-D alpha*op(A)@op(B) + beta*C; attrs alpha, beta, transA, transB; C optional (third input).</summary>
+    Gemm,
+
+    // Elementwise binary with numpy broadcasting
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+    Pow,
+
+    // Elementwise unary
+    Relu,
+
+    /// <summary>attr mode: 0 erf, 1 tanh.</summary>
+    Gelu,
+    Sigmoid,
+    Tanh,
+    Exp,
+    Log,
+    Sqrt,
+    Rsqrt,
+    Neg,
+    Abs,
+    Erf,
+
+    // Normalization and reductions
+    /// <summary>attr axis (non-negative).</summary>
+    Softmax,
+
+    /// <summary>inputs x, gamma, beta; attrs axis (first normalized axis), epsilon.</summary>
+    LayerNorm,
+
+    /// <summary>attrs axes (sorted, non-negative), keepdims.</summary>
+    ReduceSum,
+    ReduceMean,
+    ReduceMax,
+
+    // Data movement
+    /// <summary>attr shape (fully resolved, no -1).</summary>
+    Reshape,
+
+    /// <summary>attr perm.</summary>
+    Transpose,
+
+    /// <summary>attr axis (non-negative); any number of inputs.</summary>
+    Concat,
+
+    /// <summary>attrs axis, start, end, step, already normalized to 0 &lt;= start, end &lt;= dim, step &gt; 0.</summary>
+    Slice,
+
+    /// <summary>inputs data, indices (Int32); attr axis.</summary>
+    Gather,
+
+    // Convolution and pooling, NCHW
+    /// <summary>inputs x, w, optional bias; attrs strides [h,w], pads [top,left,bottom,right], dilations [h,w], group.</summary>
+    Conv2d,
+
+    /// <summary>attrs kernel [h,w], strides [h,w], pads [top,left,bottom,right].</summary>
+    MaxPool2d,
+
+    /// <summary>attrs kernel, strides, pads, count_include_pad.</summary>
+    AvgPool2d,
+    GlobalAvgPool,
+}
+
+/// <summary>Attribute names, in one place so the frontend, passes and backends agree.</summary>
+internal static class AttrNames
+{
+    public const string Value = "value";
+    public const string Alpha = "alpha";
+    public const string Beta = "beta";
+    public const string TransA = "transA";
+    public const string TransB = "transB";
+    public const string Mode = "mode";
+    public const string Axis = "axis";
+    public const string Axes = "axes";
+    public const string KeepDims = "keepdims";
+    public const string Epsilon = "epsilon";
+    public const string Shape = "shape";
+    public const string Perm = "perm";
+    public const string Start = "start";
+    public const string End = "end";
+    public const string Step = "step";
+    public const string Strides = "strides";
+    public const string Pads = "pads";
+    public const string Dilations = "dilations";
+    public const string Group = "group";
+    public const string Kernel = "kernel";
+    public const string CountIncludePad = "count_include_pad";
+}
+
+internal static class OpKindInfo
+{
+    public static bool IsElementwiseBinary(OpKind op) => op is OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Div or OpKind.Max or OpKind.Min or OpKind.Pow;
+
+    public static bool IsElementwiseUnary(OpKind op) => op is OpKind.Relu or OpKind.Gelu or OpKind.Sigmoid or OpKind.Tanh or OpKind.Exp
+        or OpKind.Log or OpKind.Sqrt or OpKind.Rsqrt or OpKind.Neg or OpKind.Abs or OpKind.Erf;
+
+    public static bool IsReduction(OpKind op) => op is OpKind.ReduceSum or OpKind.ReduceMean or OpKind.ReduceMax;
+}

@@ -1,0 +1,453 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Aot.Generator.IR;
+
+/// <summary>What kind of mistake a shape rule found; the frontend maps each kind to one diagnostic ID.</summary>
+internal enum ShapeErrorKind
+{
+    MatMulInner,
+    NotBroadcastable,
+    AxisOutOfRange,
+    ReshapeCount,
+    EmptyOutput,
+    OperandShape,
+    OperandDType,
+    InvalidArgument,
+}
+
+internal sealed record ShapeError(ShapeErrorKind Kind, string Message);
+
+/// <summary>Either the inferred output type or the reason there is none.</summary>
+internal readonly record struct InferResult(TensorType? Type, ShapeError? Error)
+{
+    public static InferResult Ok(TensorType type) => new(type, null);
+
+    public static InferResult Fail(ShapeErrorKind kind, string message) => new(null, new ShapeError(kind, message));
+}
+
+/// <summary>
+/// The shape and dtype rule of every op: given operand types and (normalized) attributes, the output type or an
+/// error message naming the concrete shapes. The frontend uses it to report mistakes where they are written; the
+/// verifier re-runs it to check that passes keep types consistent.
+/// </summary>
+internal static class ShapeInference
+{
+    public static InferResult Infer(OpKind op, IReadOnlyList<TensorType> inputs, Attrs attrs)
+    {
+        if (OpKindInfo.IsElementwiseBinary(op)) return Binary(op, inputs);
+        if (OpKindInfo.IsElementwiseUnary(op)) return Unary(op, inputs);
+        if (OpKindInfo.IsReduction(op)) return Reduce(op, inputs[0], attrs.Ints(AttrNames.Axes), attrs.Int(AttrNames.KeepDims) != 0);
+        return op switch
+        {
+            OpKind.Constant => InferResult.Ok(new TensorType(DType.Float32)),
+            OpKind.MatMul => MatMul(inputs[0], inputs[1]),
+            OpKind.Gemm => Gemm(inputs, attrs),
+            OpKind.Softmax => Softmax(inputs[0], (int)attrs.Int(AttrNames.Axis)),
+            OpKind.LayerNorm => LayerNorm(inputs, (int)attrs.Int(AttrNames.Axis)),
+            OpKind.Reshape => Reshape(inputs[0], attrs.Ints(AttrNames.Shape)),
+            OpKind.Transpose => Transpose(inputs[0], attrs.Ints(AttrNames.Perm)),
+            OpKind.Concat => Concat(inputs, (int)attrs.Int(AttrNames.Axis)),
+            OpKind.Slice => Slice(inputs[0], attrs),
+            OpKind.Gather => Gather(inputs[0], inputs[1], (int)attrs.Int(AttrNames.Axis)),
+            OpKind.Conv2d => Conv2d(inputs, attrs),
+            OpKind.MaxPool2d or OpKind.AvgPool2d => Pool(op, inputs[0], attrs),
+            OpKind.GlobalAvgPool => GlobalAvgPool(inputs[0]),
+            _ => InferResult.Fail(ShapeErrorKind.InvalidArgument, "no shape rule for " + op),
+        };
+    }
+
+    /// <summary>numpy broadcasting of two shapes; null when they do not broadcast.</summary>
+    public static int[]? Broadcast(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    {
+        int rank = Math.Max(a.Count, b.Count);
+        var result = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i < rank - a.Count ? 1 : a[i - (rank - a.Count)];
+            int db = i < rank - b.Count ? 1 : b[i - (rank - b.Count)];
+            if (da != db && da != 1 && db != 1) return null;
+            result[i] = da == 1 ? db : da;
+        }
+
+        return result;
+    }
+
+    /// <summary>Maps a possibly negative axis into [0, rank); null when out of range.</summary>
+    public static int? NormalizeAxis(int axis, int rank) => axis >= -rank && axis < rank ? (axis < 0 ? axis + rank : axis) : null;
+
+    public static string AxisError(string op, int axis, int rank) =>
+        $"{op}: axis {axis} is out of range for a tensor of rank {rank} (valid: {-rank} to {rank - 1})";
+
+    /// <summary>Resolves one -1 in a requested reshape; an error message when it cannot.</summary>
+    public static int[]? ResolveReshape(IReadOnlyList<int> input, int[] requested, out string? error)
+    {
+        error = null;
+        long count = Count(input);
+        int inferred = -1;
+        long known = 1;
+        for (int i = 0; i < requested.Length; i++)
+        {
+            if (requested[i] == -1)
+            {
+                if (inferred >= 0)
+                {
+                    error = $"Reshape: only one dimension can be -1, got {Fmt(requested)}";
+                    return null;
+                }
+
+                inferred = i;
+            }
+            else if (requested[i] < 0)
+            {
+                error = $"Reshape: dimension {requested[i]} in {Fmt(requested)} is negative";
+                return null;
+            }
+            else
+            {
+                known *= requested[i];
+            }
+        }
+
+        var resolved = (int[])requested.Clone();
+        if (inferred >= 0)
+        {
+            if (known == 0 || count % known != 0)
+            {
+                error = $"Reshape: cannot reshape {Fmt(input)} ({count} elements) to {Fmt(requested)}: {count} is not a multiple of {known}";
+                return null;
+            }
+
+            resolved[inferred] = (int)(count / known);
+        }
+        else if (known != count)
+        {
+            error = $"Reshape: cannot reshape {Fmt(input)} ({count} elements) to {Fmt(requested)} ({known} elements)";
+            return null;
+        }
+
+        return resolved;
+    }
+
+    public static string Fmt(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
+
+    private static string Fmt(TensorType t) => Fmt(t.Shape);
+
+    private static long Count(IReadOnlyList<int> shape)
+    {
+        long n = 1;
+        foreach (var d in shape) n *= d;
+        return n;
+    }
+
+    private static InferResult? RequireFloat(string op, TensorType t, string role)
+    {
+        return t.DType == DType.Float32
+            ? null
+            : InferResult.Fail(ShapeErrorKind.OperandDType, $"{op}: {role} has dtype {t.DType}; only Float32 is supported");
+    }
+
+    private static InferResult Binary(OpKind op, IReadOnlyList<TensorType> inputs)
+    {
+        var a = inputs[0];
+        var b = inputs[1];
+        if (RequireFloat(op.ToString(), a, "left operand") is { } ea) return ea;
+        if (RequireFloat(op.ToString(), b, "right operand") is { } eb) return eb;
+        var shape = Broadcast(a.Shape, b.Shape);
+        return shape is null
+            ? InferResult.Fail(ShapeErrorKind.NotBroadcastable, $"{op}: shapes {Fmt(a)} and {Fmt(b)} are not broadcastable")
+            : InferResult.Ok(new TensorType(DType.Float32, shape));
+    }
+
+    private static InferResult Unary(OpKind op, IReadOnlyList<TensorType> inputs)
+    {
+        return RequireFloat(op.ToString(), inputs[0], "input") ?? InferResult.Ok(inputs[0]);
+    }
+
+    private static InferResult MatMul(TensorType a, TensorType b)
+    {
+        if (RequireFloat("MatMul", a, "left operand") is { } ea) return ea;
+        if (RequireFloat("MatMul", b, "right operand") is { } eb) return eb;
+        if (a.Rank == 0 || b.Rank == 0)
+        {
+            return InferResult.Fail(ShapeErrorKind.OperandShape, $"MatMul: operands must have rank >= 1, got {Fmt(a)} @ {Fmt(b)}");
+        }
+
+        var sa = a.Rank == 1 ? new[] { 1, a.Shape[0] } : a.ShapeArray();
+        var sb = b.Rank == 1 ? new[] { b.Shape[0], 1 } : b.ShapeArray();
+        int k = sa[sa.Length - 1];
+        if (k != sb[sb.Length - 2])
+        {
+            return InferResult.Fail(ShapeErrorKind.MatMulInner, $"MatMul: inner dimensions differ: {Fmt(a)} @ {Fmt(b)} ({k} != {sb[sb.Length - 2]})");
+        }
+
+        var batch = Broadcast(sa.Take(sa.Length - 2).ToArray(), sb.Take(sb.Length - 2).ToArray());
+        if (batch is null)
+        {
+            return InferResult.Fail(ShapeErrorKind.NotBroadcastable, $"MatMul: batch dimensions of {Fmt(a)} and {Fmt(b)} are not broadcastable");
+        }
+
+        var shape = new List<int>(batch);
+        if (a.Rank > 1) shape.Add(sa[sa.Length - 2]);
+        if (b.Rank > 1) shape.Add(sb[sb.Length - 1]);
+        return InferResult.Ok(new TensorType(DType.Float32, shape.ToArray()));
+    }
+
+    private static InferResult Gemm(IReadOnlyList<TensorType> inputs, Attrs attrs)
+    {
+        var a = inputs[0];
+        var b = inputs[1];
+        foreach (var (t, role) in new[] { (a, "A"), (b, "B") })
+        {
+            if (RequireFloat("Gemm", t, role) is { } e) return e;
+            if (t.Rank != 2) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Gemm: {role} must be 2-D, got {Fmt(t)}");
+        }
+
+        bool transA = attrs.Int(AttrNames.TransA) != 0;
+        bool transB = attrs.Int(AttrNames.TransB) != 0;
+        int m = transA ? a.Shape[1] : a.Shape[0];
+        int ka = transA ? a.Shape[0] : a.Shape[1];
+        int kb = transB ? b.Shape[1] : b.Shape[0];
+        int n = transB ? b.Shape[0] : b.Shape[1];
+        if (ka != kb)
+        {
+            string ta = transA ? "^T" : "";
+            string tb = transB ? "^T" : "";
+            return InferResult.Fail(ShapeErrorKind.MatMulInner, $"Gemm: inner dimensions differ: {Fmt(a)}{ta} @ {Fmt(b)}{tb} ({ka} != {kb})");
+        }
+
+        if (inputs.Count > 2)
+        {
+            var c = inputs[2];
+            if (RequireFloat("Gemm", c, "bias") is { } e) return e;
+            var full = Broadcast(c.Shape, new[] { m, n });
+            if (c.Rank > 2 || full is null || full[0] != m || full[1] != n)
+            {
+                return InferResult.Fail(ShapeErrorKind.OperandShape, $"Gemm: bias of shape {Fmt(c)} does not broadcast to the output [{m}, {n}]");
+            }
+        }
+
+        return InferResult.Ok(new TensorType(DType.Float32, m, n));
+    }
+
+    private static InferResult Softmax(TensorType x, int axis)
+    {
+        if (RequireFloat("Softmax", x, "input") is { } e) return e;
+        return axis < 0 || axis >= x.Rank
+            ? InferResult.Fail(ShapeErrorKind.AxisOutOfRange, AxisError("Softmax", axis, x.Rank))
+            : InferResult.Ok(x);
+    }
+
+    private static InferResult LayerNorm(IReadOnlyList<TensorType> inputs, int axis)
+    {
+        var x = inputs[0];
+        if (RequireFloat("LayerNorm", x, "input") is { } e) return e;
+        if (axis < 0 || axis >= x.Rank) return InferResult.Fail(ShapeErrorKind.AxisOutOfRange, AxisError("LayerNorm", axis, x.Rank));
+        var normalized = x.Shape.Items.Skip(axis).ToArray();
+        foreach (var (t, role) in new[] { (inputs[1], "gamma"), (inputs[2], "beta") })
+        {
+            if (RequireFloat("LayerNorm", t, role) is { } et) return et;
+            if (!t.Shape.Items.SequenceEqual(normalized))
+            {
+                return InferResult.Fail(ShapeErrorKind.OperandShape, $"LayerNorm: {role} has shape {Fmt(t)}, expected {Fmt(normalized)} (the trailing dimensions of the input {Fmt(x)})");
+            }
+        }
+
+        return InferResult.Ok(x);
+    }
+
+    private static InferResult Reduce(OpKind op, TensorType x, int[] axes, bool keepDims)
+    {
+        if (RequireFloat(op.ToString(), x, "input") is { } e) return e;
+        var shape = new List<int>();
+        for (int i = 0; i < x.Rank; i++)
+        {
+            if (Array.IndexOf(axes, i) < 0) shape.Add(x.Shape[i]);
+            else if (keepDims) shape.Add(1);
+        }
+
+        foreach (var axis in axes)
+        {
+            if (axis < 0 || axis >= x.Rank) return InferResult.Fail(ShapeErrorKind.AxisOutOfRange, AxisError(op.ToString(), axis, x.Rank));
+        }
+
+        if (axes.Distinct().Count() != axes.Length)
+        {
+            return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"{op}: axes {Fmt(axes)} repeat an axis");
+        }
+
+        return InferResult.Ok(new TensorType(x.DType, shape.ToArray()));
+    }
+
+    private static InferResult Reshape(TensorType x, int[] shape)
+    {
+        if (Count(shape) != x.ElementCount || shape.Any(d => d < 0))
+        {
+            return InferResult.Fail(ShapeErrorKind.ReshapeCount, $"Reshape: cannot reshape {Fmt(x)} ({x.ElementCount} elements) to {Fmt(shape)} ({Count(shape)} elements)");
+        }
+
+        return InferResult.Ok(x.WithShape(shape));
+    }
+
+    private static InferResult Transpose(TensorType x, int[] perm)
+    {
+        if (perm.Length != x.Rank || perm.OrderBy(p => p).Where((p, i) => p != i).Any())
+        {
+            return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"Transpose: {Fmt(perm)} is not a permutation of the {x.Rank} axes of {Fmt(x)}");
+        }
+
+        return InferResult.Ok(x.WithShape(perm.Select(p => x.Shape[p]).ToArray()));
+    }
+
+    private static InferResult Concat(IReadOnlyList<TensorType> inputs, int axis)
+    {
+        if (inputs.Count == 0) return InferResult.Fail(ShapeErrorKind.InvalidArgument, "Concat: needs at least one input");
+        var first = inputs[0];
+        if (axis < 0 || axis >= first.Rank) return InferResult.Fail(ShapeErrorKind.AxisOutOfRange, AxisError("Concat", axis, first.Rank));
+        int total = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var t = inputs[i];
+            if (t.DType != first.DType)
+            {
+                return InferResult.Fail(ShapeErrorKind.OperandDType, $"Concat: input {i} has dtype {t.DType}, input 0 has {first.DType}");
+            }
+
+            bool same = t.Rank == first.Rank && Enumerable.Range(0, t.Rank).All(d => d == axis || t.Shape[d] == first.Shape[d]);
+            if (!same)
+            {
+                return InferResult.Fail(ShapeErrorKind.OperandShape, $"Concat: input {i} has shape {Fmt(t)}, which differs from input 0 {Fmt(first)} outside axis {axis}");
+            }
+
+            total += t.Shape[axis];
+        }
+
+        var shape = first.ShapeArray();
+        shape[axis] = total;
+        return InferResult.Ok(first.WithShape(shape));
+    }
+
+    private static InferResult Slice(TensorType x, Attrs attrs)
+    {
+        int axis = (int)attrs.Int(AttrNames.Axis);
+        int start = (int)attrs.Int(AttrNames.Start);
+        int end = (int)attrs.Int(AttrNames.End);
+        int step = (int)attrs.Int(AttrNames.Step);
+        if (axis < 0 || axis >= x.Rank) return InferResult.Fail(ShapeErrorKind.AxisOutOfRange, AxisError("Slice", axis, x.Rank));
+        int dim = x.Shape[axis];
+        if (step <= 0 || start < 0 || start > dim || end < 0 || end > dim)
+        {
+            return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"Slice: start {start}, end {end}, step {step} are not a valid range of axis {axis} (size {dim})");
+        }
+
+        var shape = x.ShapeArray();
+        shape[axis] = end <= start ? 0 : (end - start + step - 1) / step;
+        return InferResult.Ok(x.WithShape(shape));
+    }
+
+    /// <summary>Python slice normalization: negative counts from the end, then clamp to [0, dim].</summary>
+    public static (int Start, int End) NormalizeSliceBounds(int start, int end, int dim)
+    {
+        int Clamp(int v) => Math.Min(Math.Max(v < 0 ? v + dim : v, 0), dim);
+        return (Clamp(start), Clamp(end));
+    }
+
+    private static InferResult Gather(TensorType data, TensorType indices, int axis)
+    {
+        if (indices.DType != DType.Int32)
+        {
+            return InferResult.Fail(ShapeErrorKind.OperandDType, $"Gather: indices have dtype {indices.DType}; they must be Int32");
+        }
+
+        if (axis < 0 || axis >= data.Rank) return InferResult.Fail(ShapeErrorKind.AxisOutOfRange, AxisError("Gather", axis, data.Rank));
+        var shape = data.Shape.Items.Take(axis).Concat(indices.Shape.Items).Concat(data.Shape.Items.Skip(axis + 1)).ToArray();
+        return InferResult.Ok(data.WithShape(shape));
+    }
+
+    private static InferResult Conv2d(IReadOnlyList<TensorType> inputs, Attrs attrs)
+    {
+        var x = inputs[0];
+        var w = inputs[1];
+        if (RequireFloat("Conv2d", x, "input") is { } ex) return ex;
+        if (RequireFloat("Conv2d", w, "weight") is { } ew) return ew;
+        if (x.Rank != 4) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Conv2d: input must be [N, C, H, W], got {Fmt(x)}");
+        if (w.Rank != 4) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Conv2d: weight must be [K, C/groups, R, S], got {Fmt(w)}");
+        int group = (int)attrs.Int(AttrNames.Group);
+        int c = x.Shape[1];
+        int k = w.Shape[0];
+        if (group <= 0 || c % group != 0 || k % group != 0)
+        {
+            return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"Conv2d: groups {group} must divide the input channels {c} and the output channels {k}");
+        }
+
+        if (w.Shape[1] * group != c)
+        {
+            return InferResult.Fail(ShapeErrorKind.OperandShape, $"Conv2d: weight {Fmt(w)} expects {w.Shape[1] * group} input channels ({w.Shape[1]} per group, groups {group}), the input {Fmt(x)} has {c}");
+        }
+
+        if (inputs.Count > 2)
+        {
+            var b = inputs[2];
+            if (RequireFloat("Conv2d", b, "bias") is { } eb) return eb;
+            if (b.Rank != 1 || b.Shape[0] != k)
+            {
+                return InferResult.Fail(ShapeErrorKind.OperandShape, $"Conv2d: bias has shape {Fmt(b)}, expected [{k}]");
+            }
+        }
+
+        var strides = attrs.Ints(AttrNames.Strides);
+        var pads = attrs.Ints(AttrNames.Pads);
+        var dilations = attrs.Ints(AttrNames.Dilations);
+        if (strides.Any(s => s <= 0) || dilations.Any(d => d <= 0) || pads.Any(p => p < 0))
+        {
+            return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"Conv2d: strides {Fmt(strides)} and dilations {Fmt(dilations)} must be positive, padding {Fmt(pads)} non-negative");
+        }
+
+        int oh = OutputSize(x.Shape[2], w.Shape[2], strides[0], pads[0] + pads[2], dilations[0]);
+        int ow = OutputSize(x.Shape[3], w.Shape[3], strides[1], pads[1] + pads[3], dilations[1]);
+        if (oh <= 0 || ow <= 0)
+        {
+            return InferResult.Fail(ShapeErrorKind.EmptyOutput, $"Conv2d: output would be empty ({oh}x{ow}): input {Fmt(x)}, kernel {w.Shape[2]}x{w.Shape[3]}, stride {Fmt(strides)}, padding {Fmt(pads)}, dilation {Fmt(dilations)}");
+        }
+
+        return InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], k, oh, ow));
+    }
+
+    private static InferResult Pool(OpKind op, TensorType x, Attrs attrs)
+    {
+        if (RequireFloat(op.ToString(), x, "input") is { } e) return e;
+        if (x.Rank != 4) return InferResult.Fail(ShapeErrorKind.OperandShape, $"{op}: input must be [N, C, H, W], got {Fmt(x)}");
+        var kernel = attrs.Ints(AttrNames.Kernel);
+        var strides = attrs.Ints(AttrNames.Strides);
+        var pads = attrs.Ints(AttrNames.Pads);
+        if (kernel.Any(v => v <= 0) || strides.Any(v => v <= 0) || pads.Any(v => v < 0) || pads[0] * 2 > kernel[0] || pads[1] * 2 > kernel[1])
+        {
+            return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"{op}: kernel {Fmt(kernel)} and stride {Fmt(strides)} must be positive, padding {Fmt(pads)} at most half the kernel");
+        }
+
+        int oh = OutputSize(x.Shape[2], kernel[0], strides[0], pads[0] + pads[2], 1);
+        int ow = OutputSize(x.Shape[3], kernel[1], strides[1], pads[1] + pads[3], 1);
+        if (oh <= 0 || ow <= 0)
+        {
+            return InferResult.Fail(ShapeErrorKind.EmptyOutput, $"{op}: output would be empty ({oh}x{ow}): input {Fmt(x)}, kernel {Fmt(kernel)}, stride {Fmt(strides)}, padding {Fmt(pads)}");
+        }
+
+        return InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], x.Shape[1], oh, ow));
+    }
+
+    private static InferResult GlobalAvgPool(TensorType x)
+    {
+        if (RequireFloat("GlobalAvgPool", x, "input") is { } e) return e;
+        return x.Rank != 4
+            ? InferResult.Fail(ShapeErrorKind.OperandShape, $"GlobalAvgPool: input must be [N, C, H, W], got {Fmt(x)}")
+            : InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], x.Shape[1], 1, 1));
+    }
+
+    /// <summary>floor((size + padding - dilation*(kernel-1) - 1) / stride) + 1, which may be &lt;= 0 for bad geometry.</summary>
+    public static int OutputSize(int size, int kernel, int stride, int totalPadding, int dilation)
+    {
+        int span = size + totalPadding - dilation * (kernel - 1) - 1;
+        return span < 0 ? 0 : span / stride + 1;
+    }
+}
