@@ -11,8 +11,8 @@ public static partial class Ops
     /// <summary>Elementwise f(a, b) with numpy broadcasting; both operands Float32.</summary>
     private static Tensor Binary(string op, Tensor a, Tensor b, Func<float, float, float> f)
     {
-        ShapeMath.RequireFloat32(op, a, nameof(a));
-        ShapeMath.RequireFloat32(op, b, nameof(b));
+        ShapeMath.RequireFloat32(op, a, "left operand");
+        ShapeMath.RequireFloat32(op, b, "right operand");
         var shape = ShapeMath.TryBroadcast(a.Shape, b.Shape)
             ?? throw new ArgumentException($"{op}: shapes {ShapeMath.Format(a.Shape)} and {ShapeMath.Format(b.Shape)} are not broadcastable");
 
@@ -28,7 +28,7 @@ public static partial class Ops
     /// <summary>Elementwise f(x), evaluated in double and rounded to float.</summary>
     private static Tensor Unary(string op, Tensor x, Func<double, double> f)
     {
-        ShapeMath.RequireFloat32(op, x, nameof(x));
+        ShapeMath.RequireFloat32(op, x, "input");
         var result = Tensor.Zeros(x.ShapeArray());
         ReadOnlySpan<float> input = x.Floats;
         var output = result.Floats;
@@ -42,7 +42,7 @@ public static partial class Ops
         // in 1 + erf for large negative x, so the tail stays accurate.
         GeluMode.Erf => static v => 0.5 * v * ErfcD(-v * 0.70710678118654752440),
         GeluMode.Tanh => static v => 0.5 * v * (1.0 + Math.Tanh(0.79788456080286535588 * (v + 0.044715 * v * v * v))),
-        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, $"Gelu: unknown mode {mode}"),
+        _ => throw new ArgumentOutOfRangeException(paramName: null, $"Gelu: unknown mode {mode}"),
     };
 
     /// <summary>erf(x) in double precision (W. J. Cody's rational Chebyshev approximations, relative error ~1e-16).</summary>

@@ -16,10 +16,10 @@ public static partial class Ops
     private static Tensor EagerMatMul(Tensor a, Tensor b)
     {
         const string op = "MatMul";
-        ShapeMath.RequireFloat32(op, a, nameof(a));
-        ShapeMath.RequireFloat32(op, b, nameof(b));
+        ShapeMath.RequireFloat32(op, a, "left operand");
+        ShapeMath.RequireFloat32(op, b, "right operand");
         string shapes = $"{ShapeMath.Format(a.Shape)} @ {ShapeMath.Format(b.Shape)}";
-        if (a.Rank == 0 || b.Rank == 0) throw new ArgumentException($"{op}: operands must have rank >= 1: {shapes}");
+        if (a.Rank == 0 || b.Rank == 0) throw new ArgumentException($"{op}: operands must have rank >= 1, got {shapes}");
 
         // Rank-1 promotion: a[k] -> [1, k], b[k] -> [k, 1].
         int[] aShape = a.Rank == 1 ? new[] { 1, a.Shape[0] } : a.ShapeArray();
@@ -30,7 +30,7 @@ public static partial class Ops
         var aBatch = aShape.AsSpan(0, aShape.Length - 2);
         var bBatch = bShape.AsSpan(0, bShape.Length - 2);
         var batch = ShapeMath.TryBroadcast(aBatch, bBatch)
-            ?? throw new ArgumentException($"{op}: batch dimensions {ShapeMath.Format(aBatch)} and {ShapeMath.Format(bBatch)} are not broadcastable: {shapes}");
+            ?? throw new ArgumentException($"{op}: batch dimensions of {ShapeMath.Format(a.Shape)} and {ShapeMath.Format(b.Shape)} are not broadcastable");
         var aStarts = ShapeMath.Offsets(batch, ShapeMath.BroadcastStrides(aBatch, batch.Length, m * k));
         var bStarts = ShapeMath.Offsets(batch, ShapeMath.BroadcastStrides(bBatch, batch.Length, k * n));
 
@@ -59,21 +59,21 @@ public static partial class Ops
     private static Tensor EagerLinear(Tensor x, Tensor weight, Tensor? bias)
     {
         const string op = "Linear";
-        ShapeMath.RequireFloat32(op, x, nameof(x));
-        ShapeMath.RequireFloat32(op, weight, nameof(weight));
-        if (bias is not null) ShapeMath.RequireFloat32(op, bias, nameof(bias));
-        if (weight.Rank != 2) throw new ArgumentException($"{op}: weight must be 2-D [out, in], got {ShapeMath.Format(weight.Shape)}");
-        if (x.Rank == 0) throw new ArgumentException($"{op}: x must have rank >= 1, got {ShapeMath.Format(x.Shape)}");
+        ShapeMath.RequireFloat32(op, x, "input");
+        ShapeMath.RequireFloat32(op, weight, "weight");
+        if (bias is not null) ShapeMath.RequireFloat32(op, bias, "bias");
+        if (weight.Rank != 2) throw new ArgumentException($"{op}: weight must be [out, in], got {ShapeMath.Format(weight.Shape)}");
+        if (x.Rank == 0) throw new ArgumentException($"{op}: input must have rank >= 1, got {ShapeMath.Format(x.Shape)}");
 
         int outFeatures = weight.Shape[0], inFeatures = weight.Shape[1];
         if (x.Shape[^1] != inFeatures)
         {
-            throw new ArgumentException($"{op}: input features differ: x {ShapeMath.Format(x.Shape)}, weight {ShapeMath.Format(weight.Shape)} ({x.Shape[^1]} != {inFeatures})");
+            throw new ArgumentException($"{op}: input features differ: input {ShapeMath.Format(x.Shape)}, weight {ShapeMath.Format(weight.Shape)} ({x.Shape[^1]} != {inFeatures})");
         }
 
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outFeatures))
         {
-            throw new ArgumentException($"{op}: bias {ShapeMath.Format(bias.Shape)} must have shape [{outFeatures}] (weight {ShapeMath.Format(weight.Shape)})");
+            throw new ArgumentException($"{op}: bias has shape {ShapeMath.Format(bias.Shape)}, expected [{outFeatures}]");
         }
 
         var outShape = x.ShapeArray();
@@ -99,13 +99,11 @@ public static partial class Ops
     private static Tensor EagerGemm(Tensor a, Tensor b, Tensor? c, float alpha, float beta, bool transA, bool transB)
     {
         const string op = "Gemm";
-        ShapeMath.RequireFloat32(op, a, nameof(a));
-        ShapeMath.RequireFloat32(op, b, nameof(b));
-        if (c is not null) ShapeMath.RequireFloat32(op, c, nameof(c));
-        if (a.Rank != 2 || b.Rank != 2)
-        {
-            throw new ArgumentException($"{op}: a and b must be 2-D, got {ShapeMath.Format(a.Shape)} and {ShapeMath.Format(b.Shape)}");
-        }
+        ShapeMath.RequireFloat32(op, a, "A");
+        ShapeMath.RequireFloat32(op, b, "B");
+        if (c is not null) ShapeMath.RequireFloat32(op, c, "bias");
+        if (a.Rank != 2) throw new ArgumentException($"{op}: A must be 2-D, got {ShapeMath.Format(a.Shape)}");
+        if (b.Rank != 2) throw new ArgumentException($"{op}: B must be 2-D, got {ShapeMath.Format(b.Shape)}");
 
         // op(a)[i, t] = a[aStart(i) + t * aStep]; op(b)[t, j] = b[bStart(j) + t * bStep].
         int a0 = a.Shape[0], a1 = a.Shape[1], b0 = b.Shape[0], b1 = b.Shape[1];
@@ -114,7 +112,7 @@ public static partial class Ops
         if (k != kb)
         {
             throw new ArgumentException(
-                $"{op}: inner dimensions differ: op(a) [{m}, {k}] @ op(b) [{kb}, {n}] ({k} != {kb}); a {ShapeMath.Format(a.Shape)}, b {ShapeMath.Format(b.Shape)}, transA {transA}, transB {transB}");
+                $"{op}: inner dimensions differ: {ShapeMath.Format(a.Shape)}{(transA ? "^T" : "")} @ {ShapeMath.Format(b.Shape)}{(transB ? "^T" : "")} ({k} != {kb})");
         }
 
         int aRowStride = transA ? 1 : a1, aStep = transA ? a1 : 1;
@@ -127,7 +125,7 @@ public static partial class Ops
             var broadcast = ShapeMath.TryBroadcast(c.Shape, outShape);
             if (c.Rank > 2 || broadcast is null || broadcast[0] != m || broadcast[1] != n)
             {
-                throw new ArgumentException($"{op}: c {ShapeMath.Format(c.Shape)} does not broadcast to [{m}, {n}]");
+                throw new ArgumentException($"{op}: bias of shape {ShapeMath.Format(c.Shape)} does not broadcast to the output [{m}, {n}]");
             }
 
             cOffsets = ShapeMath.Offsets(outShape, ShapeMath.BroadcastStrides(c.Shape, 2));

@@ -30,12 +30,12 @@ internal static class ShapeMath
     }
 
     /// <summary>Maps a possibly negative axis into [0, rank); throws naming the op otherwise.</summary>
-    public static int NormalizeAxis(string op, int axis, int rank, string paramName = "axis")
+    public static int NormalizeAxis(string op, int axis, int rank)
     {
         int a = axis < 0 ? axis + rank : axis;
         if (a < 0 || a >= rank)
         {
-            throw new ArgumentOutOfRangeException(paramName, $"{op}: axis {axis} is out of range for rank {rank}");
+            throw new ArgumentOutOfRangeException(paramName: null, $"{op}: axis {axis} is out of range for rank {rank}");
         }
 
         return a;
@@ -110,7 +110,7 @@ internal static class ShapeMath
         ArgumentNullException.ThrowIfNull(t, name);
         if (t.DType != DType.Float32)
         {
-            throw new ArgumentException($"{op}: {name} must be Float32, got {t.DType} {Format(t.Shape)}", name);
+            throw new ArgumentException($"{op}: {name} has dtype {t.DType}; only Float32 is supported");
         }
     }
 
@@ -120,7 +120,7 @@ internal static class ShapeMath
         ArgumentNullException.ThrowIfNull(t, name);
         if (t.DType != DType.Float32 && t.DType != DType.Int32)
         {
-            throw new ArgumentException($"{op}: {name} must be Float32 or Int32, got {t.DType} {Format(t.Shape)}", name);
+            throw new ArgumentException($"{op}: {name} has dtype {t.DType}; only Float32 and Int32 are supported");
         }
     }
 }

@@ -1,0 +1,169 @@
+using System;
+
+namespace Aot.Dsl;
+
+// Eager reference: NCHW convolution and pooling. Sums accumulate in double.
+public static partial class Ops
+{
+    private enum PoolKind
+    {
+        Max,
+        AvgIncludePad,
+        AvgExcludePad,
+    }
+
+    private static void RequireNchw(string op, Tensor t, string name, string layout)
+    {
+        if (t.Rank != 4) throw new ArgumentException($"{op}: {name} must be {layout}, got {ShapeMath.Format(t.Shape)}");
+    }
+
+    /// <summary>floor((extent - window) / stride) + 1, or 0 when the window does not fit at all.</summary>
+    private static int OutputExtent(long extent, long window, int stride) => extent < window ? 0 : (int)((extent - window) / stride + 1);
+
+    private static Tensor EagerConv2d(Tensor x, Tensor weight, Tensor? bias, int stride, int padding, int dilation, int groups)
+    {
+        const string op = "Conv2d";
+        ShapeMath.RequireFloat32(op, x, "input");
+        ShapeMath.RequireFloat32(op, weight, "weight");
+        if (bias is not null) ShapeMath.RequireFloat32(op, bias, "bias");
+        RequireNchw(op, x, "input", "[N, C, H, W]");
+        RequireNchw(op, weight, "weight", "[K, C/groups, R, S]");
+        if (stride < 1) throw new ArgumentException($"{op}: stride must be positive, got {stride}");
+        if (padding < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {padding}");
+        if (dilation < 1) throw new ArgumentException($"{op}: dilation must be positive, got {dilation}");
+
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int k = weight.Shape[0], cg = weight.Shape[1], r = weight.Shape[2], s = weight.Shape[3];
+        if (groups < 1 || c % groups != 0 || k % groups != 0)
+        {
+            throw new ArgumentException($"{op}: groups {groups} must divide the input channels {c} and the output channels {k}");
+        }
+
+        if ((long)cg * groups != c)
+        {
+            throw new ArgumentException(
+                $"{op}: weight {ShapeMath.Format(weight.Shape)} expects {(long)cg * groups} input channels ({cg} per group, groups {groups}), the input {ShapeMath.Format(x.Shape)} has {c}");
+        }
+
+        if (r < 1 || s < 1) throw new ArgumentException($"{op}: kernel must be at least 1x1, got weight {ShapeMath.Format(weight.Shape)}");
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != k))
+        {
+            throw new ArgumentException($"{op}: bias has shape {ShapeMath.Format(bias.Shape)}, expected [{k}]");
+        }
+
+        int oh = OutputExtent(h + 2L * padding, (long)dilation * (r - 1) + 1, stride);
+        int ow = OutputExtent(w + 2L * padding, (long)dilation * (s - 1) + 1, stride);
+        if (oh == 0 || ow == 0)
+        {
+            throw new ArgumentException(
+                $"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {r}x{s}, stride {stride}, padding {padding}, dilation {dilation}");
+        }
+
+        var result = Tensor.Zeros(n, k, oh, ow);
+        ReadOnlySpan<float> input = x.Floats, filter = weight.Floats;
+        ReadOnlySpan<float> bb = bias is null ? default : bias.Floats;
+        var output = result.Floats;
+        int kPerGroup = k / groups;
+        for (int b = 0; b < n; b++)
+        {
+            for (int kk = 0; kk < k; kk++)
+            {
+                int firstChannel = kk / kPerGroup * cg;
+                for (int y = 0; y < oh; y++)
+                {
+                    for (int z = 0; z < ow; z++)
+                    {
+                        double sum = bias is null ? 0.0 : bb[kk];
+                        for (int ci = 0; ci < cg; ci++)
+                        {
+                            for (int ri = 0; ri < r; ri++)
+                            {
+                                int iy = y * stride - padding + ri * dilation;
+                                if (iy < 0 || iy >= h) continue;
+                                for (int si = 0; si < s; si++)
+                                {
+                                    int ix = z * stride - padding + si * dilation;
+                                    if (ix < 0 || ix >= w) continue;
+                                    sum += (double)input[((b * c + firstChannel + ci) * h + iy) * w + ix] * filter[((kk * cg + ci) * r + ri) * s + si];
+                                }
+                            }
+                        }
+
+                        output[((b * k + kk) * oh + y) * ow + z] = (float)sum;
+                    }
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The pooling mechanism shared by MaxPool2d and AvgPool2d.</summary>
+    private static Tensor Pool2d(string op, Tensor x, int kernel, int stride, int padding, PoolKind kind)
+    {
+        ShapeMath.RequireFloat32(op, x, "input");
+        RequireNchw(op, x, "input", "[N, C, H, W]");
+        if (kernel < 1) throw new ArgumentException($"{op}: kernel must be positive, got {kernel}");
+        if (stride < 0) throw new ArgumentException($"{op}: stride must be positive (or 0 for the kernel size), got {stride}");
+        if (stride == 0) stride = kernel;
+        if (padding < 0 || padding > kernel / 2)
+        {
+            throw new ArgumentException($"{op}: padding must be between 0 and half the kernel ({kernel / 2}), got {padding}");
+        }
+
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int oh = OutputExtent(h + 2L * padding, kernel, stride), ow = OutputExtent(w + 2L * padding, kernel, stride);
+        if (oh == 0 || ow == 0)
+        {
+            throw new ArgumentException($"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {kernel}x{kernel}, stride {stride}, padding {padding}");
+        }
+
+        var result = Tensor.Zeros(n, c, oh, ow);
+        ReadOnlySpan<float> input = x.Floats;
+        var output = result.Floats;
+        for (int plane = 0; plane < n * c; plane++)
+        {
+            for (int y = 0; y < oh; y++)
+            {
+                for (int z = 0; z < ow; z++)
+                {
+                    // Padding never wins a max and adds nothing to a sum; padding <= kernel/2 keeps every window non-empty.
+                    double acc = kind == PoolKind.Max ? double.NegativeInfinity : 0.0;
+                    int inBounds = 0;
+                    for (int ri = 0; ri < kernel; ri++)
+                    {
+                        int iy = y * stride - padding + ri;
+                        if (iy < 0 || iy >= h) continue;
+                        for (int si = 0; si < kernel; si++)
+                        {
+                            int ix = z * stride - padding + si;
+                            if (ix < 0 || ix >= w) continue;
+                            double v = input[(plane * h + iy) * w + ix];
+                            inBounds++;
+                            if (kind != PoolKind.Max) acc += v;
+                            else if (v > acc || double.IsNaN(v)) acc = v;
+                        }
+                    }
+
+                    output[(plane * oh + y) * ow + z] = (float)(kind switch
+                    {
+                        PoolKind.Max => acc,
+                        PoolKind.AvgIncludePad => acc / ((double)kernel * kernel),
+                        _ => acc / inBounds,
+                    });
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static Tensor EagerGlobalAvgPool(Tensor x)
+    {
+        const string op = "GlobalAvgPool";
+        ShapeMath.RequireFloat32(op, x, "input");
+        RequireNchw(op, x, "input", "[N, C, H, W]");
+        if (x.Shape[2] == 0 || x.Shape[3] == 0) throw new ArgumentException($"{op}: input {ShapeMath.Format(x.Shape)} has an empty spatial extent");
+        return Reduce(op, x, new[] { 2, 3 }, keepDims: true, ReduceKind.Mean);
+    }
+}
