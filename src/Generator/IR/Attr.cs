@@ -9,11 +9,11 @@ namespace Aot.Generator.IR;
 /// <summary>One named attribute of a node: an int, a float or a list of ints.</summary>
 internal sealed record Attr(string Name, long? Int, float? Float, EquatableArray<int> Ints) : IComparable<Attr>
 {
-    public static Attr Of(string name, long value) => new(name, value, null, default);
+    public static Attr OfInt(string name, long value) => new(name, value, null, default);
 
-    public static Attr Of(string name, float value) => new(name, null, value, default);
+    public static Attr OfFloat(string name, float value) => new(name, null, value, default);
 
-    public static Attr Of(string name, params int[] values) => new(name, null, null, new EquatableArray<int>(ImmutableArray.Create(values)));
+    public static Attr OfInts(string name, params int[] values) => new(name, null, null, new EquatableArray<int>(ImmutableArray.Create(values)));
 
     public int CompareTo(Attr? other) => string.CompareOrdinal(Name, other?.Name);
 

@@ -127,7 +127,7 @@ internal static class CpuEmitter
                 foreach (var wt in model.Weights)
                 {
                     var t = graph.TypeOf(wt.ValueId);
-                    w.Line($"{Rt}.WeightBinding.CopyInto(model.{wt.MemberName}, \"{wt.MemberName}\", {DTypeLiteral(t.DType)}, {ShapeLiteral(t)}, _weights.AsSpan({plan[wt.ValueId].Index}, {t.ElementCount}));");
+                    w.Line($"{Rt}.WeightBinding.CopyInto(model.{wt.MemberName}, \"{wt.MemberName}\", {DTypeLiteral(t.DType)}, {ShapeLiteral(t)}, new {Sys}.Span<float>(_weights, {plan[wt.ValueId].Index}, {t.ElementCount}));");
                 }
             }
 
@@ -153,7 +153,17 @@ internal static class CpuEmitter
             }
 
             w.Line($"if (output.Length != {output.ElementCount}) throw new {Sys}.ArgumentException($\"output must have {output.ElementCount} elements, got {{output.Length}}\", nameof(output));");
-            var inputNames = model.Inputs.Select(i => i.Name).ToArray();
+            w.Line("Execute(" + string.Join(", ", model.Inputs.Select(i => i.Name).Append("output")) + ");");
+        }
+
+        // The kernels run in a method whose parameters have fixed names (input0, ..., output), so no user input
+        // name can collide with a kernel's locals (x0, y, i, ...).
+        var inputNames = model.Inputs.Select((_, i) => "input" + i).ToArray();
+        var executeParameters = model.Inputs.Select((input, i) => $"{Sys}.ReadOnlySpan<{ElementType(graph.TypeOf(input.ValueId).DType)}> {inputNames[i]}")
+            .Append($"{Sys}.Span<{ElementType(output.DType)}> output");
+        w.Line();
+        using (w.Block("private void Execute(" + string.Join(", ", executeParameters) + ")"))
+        {
             var outputs = new System.Collections.Generic.HashSet<int>(graph.Outputs);
             foreach (var node in graph.Nodes)
             {
@@ -187,8 +197,8 @@ internal static class CpuEmitter
         {
             StorageKind.Input => inputNames[slot.Index],
             StorageKind.Output => "output",
-            StorageKind.Weight => $"_weights.AsSpan({slot.Index}, {t.ElementCount})",
-            _ => $"_arena.AsSpan({slot.Index}, {t.ElementCount})",
+            StorageKind.Weight => $"new {Sys}.Span<float>(_weights, {slot.Index}, {t.ElementCount})",
+            _ => $"new {Sys}.Span<float>(_arena, {slot.Index}, {t.ElementCount})",
         };
         bool reinterpret = t.DType == DType.Int32 && slot.Kind is StorageKind.Weight or StorageKind.Arena;
         return reinterpret ? $"{Sys}.Runtime.InteropServices.MemoryMarshal.Cast<float, int>({floats})" : floats;

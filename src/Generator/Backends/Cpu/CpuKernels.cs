@@ -1,4 +1,7 @@
 using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
 using Aot.Generator.IR;
 
 namespace Aot.Generator.Backends.Cpu;
@@ -7,18 +10,247 @@ namespace Aot.Generator.Backends.Cpu;
 /// Emits the body of one node's kernel. The caller has declared, in a fresh block, the operands as
 /// <c>ReadOnlySpan&lt;T&gt; x0, x1, ...</c> and the result as <c>Span&lt;T&gt; y</c>, all dense row-major with
 /// the shapes in the graph; the result never overlaps an operand.
+/// <para>
+/// Every shape is known here, so kernels are loops specialized to constant extents and strides (computed in the
+/// generator, emitted as literals). One mechanism per op family, in the partial files: elementwise (one
+/// broadcasting emitter driven by a table of scalar/vector expressions), matrix products, reductions and
+/// normalizations, data movement (one strided copy), convolution and pooling. The shared pieces live here:
+/// <see cref="Coalesce"/> + <see cref="EmitLoops"/> (a loop nest over strided views) and <see cref="EmitAxpy"/>.
+/// </para>
+/// <para>
+/// Generated-code conventions: no allocation (spans and locals only; the only <c>new</c> on a hot path is
+/// <c>Vector&lt;float&gt;</c>, a struct), fully qualified <c>global::</c> names, loop indices i0, i1, ... and
+/// offset locals named after the view they address (oy0 = offset into y at loop depth 0).
+/// </para>
 /// </summary>
 internal static partial class CpuKernels
 {
+    internal const string FMath = "global::System.MathF";
+    internal const string DMath = "global::System.Math";
+    internal const string SpanF = "global::System.Span<float>";
+    internal const string ReadOnlySpanF = "global::System.ReadOnlySpan<float>";
+    internal const string Vec = "global::System.Numerics.Vector<float>";
+    internal const string VectorOps = "global::System.Numerics.Vector";
+    internal const string KernelMath = "global::Aot.Runtime.KernelMath";
+
+    /// <summary>Lanes of <c>Vector&lt;float&gt;</c>: a JIT-time constant (8 with AVX2, 4 with SSE/NEON).</summary>
+    internal const string Lanes = Vec + ".Count";
+
+    /// <summary>Rows shorter than this are not worth a vector loop (the narrowest <c>Vector&lt;float&gt;</c> has 4 lanes).</summary>
+    private const int MinVectorLength = 4;
+
     public static void Emit(CodeWriter w, Graph graph, Node node)
     {
+        if (graph.TypeOf(node.Output).ElementCount == 0)
+        {
+            w.Line("// The result is empty: nothing to compute.");
+            return;
+        }
+
         switch (node.Op)
         {
             case OpKind.Constant:
                 w.Line($"y[0] = {CpuEmitter.Float(node.Attrs.Float(AttrNames.Value))};");
                 break;
+            case var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op):
+                EmitElementwiseNode(w, graph, node);
+                break;
+            case OpKind.MatMul:
+                EmitMatMul(w, graph, node);
+                break;
+            case OpKind.Gemm:
+                EmitGemm(w, graph, node);
+                break;
+            case var op when OpKindInfo.IsReduction(op):
+                EmitReduceNode(w, graph, node);
+                break;
+            case OpKind.Softmax:
+                EmitSoftmax(w, graph, node);
+                break;
+            case OpKind.LayerNorm:
+                EmitLayerNorm(w, graph, node);
+                break;
+            case OpKind.Reshape:
+                w.Line("// Reshape into its own buffer: the elements are unchanged, so a plain copy.");
+                w.Line("x0.CopyTo(y);");
+                break;
+            case OpKind.Transpose:
+                EmitTranspose(w, graph, node);
+                break;
+            case OpKind.Concat:
+                EmitConcat(w, graph, node);
+                break;
+            case OpKind.Slice:
+                EmitSlice(w, graph, node);
+                break;
+            case OpKind.Gather:
+                EmitGather(w, graph, node);
+                break;
+            case OpKind.Conv2d:
+                EmitConv2d(w, graph, node);
+                break;
+            case OpKind.MaxPool2d:
+            case OpKind.AvgPool2d:
+                EmitPool2d(w, graph, node);
+                break;
+            case OpKind.GlobalAvgPool:
+                EmitGlobalAvgPool(w, graph, node);
+                break;
             default:
                 throw new NotSupportedException("CPU backend has no kernel for " + node.Op);
         }
+    }
+
+    // ---- Shapes and strides (computed here, emitted as literals) ------------------------------------------
+
+    internal static int[] ShapeOf(Graph graph, int value) => graph.TypeOf(value).ShapeArray();
+
+    /// <summary>Row-major strides of <paramref name="shape"/>, in elements.</summary>
+    internal static int[] RowMajorStrides(int[] shape)
+    {
+        var strides = new int[shape.Length];
+        int stride = 1;
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            strides[d] = stride;
+            stride *= shape[d];
+        }
+
+        return strides;
+    }
+
+    /// <summary>Strides for reading a tensor of <paramref name="shape"/> broadcast (numpy rules) to
+    /// <paramref name="target"/>: right-aligned row-major strides times <paramref name="unit"/>, 0 on size-1 and
+    /// missing leading dimensions.</summary>
+    internal static int[] BroadcastStrides(int[] shape, int[] target, int unit = 1)
+    {
+        var own = RowMajorStrides(shape);
+        var strides = new int[target.Length];
+        for (int i = 1; i <= shape.Length; i++)
+        {
+            strides[target.Length - i] = shape[shape.Length - i] == 1 ? 0 : own[shape.Length - i] * unit;
+        }
+
+        return strides;
+    }
+
+    /// <summary>Product of shape[from..to).</summary>
+    internal static int Product(int[] shape, int from, int to)
+    {
+        int n = 1;
+        for (int d = from; d < to; d++) n *= shape[d];
+        return n;
+    }
+
+    internal static string Lit(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    internal static string Lit(float value) => CpuEmitter.Float(value);
+
+    internal static string Fmt(int[] shape) => "[" + string.Join(", ", shape) + "]";
+
+    /// <summary>"a + b" without "0 + " noise.</summary>
+    internal static string Plus(string a, string b) => a == "0" ? b : b == "0" ? a : a + " + " + b;
+
+    /// <summary>"i * stride" without "* 1" noise ("0" for stride 0).</summary>
+    internal static string Times(string index, long stride) => stride == 0 ? "0" : stride == 1 ? index : index + " * " + Lit(stride);
+
+    // ---- Loop nests over strided views ------------------------------------------------------------------
+
+    /// <summary>
+    /// Simplifies an iteration space walked by several views at once: drops size-1 dimensions and merges each
+    /// dimension into the previous one when every view steps over both as one (stride[prev] == stride[d] * shape[d]).
+    /// The element order is unchanged; a fully contiguous walk becomes a single dimension, a scalar none.
+    /// </summary>
+    internal static (int[] Shape, int[][] Strides) Coalesce(int[] shape, IReadOnlyList<int[]> strides)
+    {
+        var dims = new List<int>();
+        var merged = strides.Select(_ => new List<int>()).ToArray();
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (shape[d] == 1) continue;
+            int last = dims.Count - 1;
+            bool contiguous = last >= 0;
+            for (int k = 0; contiguous && k < strides.Count; k++)
+            {
+                contiguous = merged[k][last] == strides[k][d] * shape[d];
+            }
+
+            if (contiguous)
+            {
+                dims[last] *= shape[d];
+                for (int k = 0; k < strides.Count; k++) merged[k][last] = strides[k][d];
+            }
+            else
+            {
+                dims.Add(shape[d]);
+                for (int k = 0; k < strides.Count; k++) merged[k].Add(strides[k][d]);
+            }
+        }
+
+        return (dims.ToArray(), merged.Select(m => m.ToArray()).ToArray());
+    }
+
+    /// <summary>A view walked by <see cref="EmitLoops"/>: element offset = Base + sum(index[d] * Strides[d]).
+    /// <see cref="Name"/> prefixes its offset locals (Name + depth: oy0, oy1, ...), so it must differ from "x" and
+    /// "y", whose numbered names are the kernel's spans.</summary>
+    internal sealed record View(string Name, int[] Strides, string Base = "0");
+
+    /// <summary>
+    /// Emits one <c>for</c> loop per dimension of <paramref name="shape"/> (outermost first, indices
+    /// <paramref name="index"/>0, 1, ...) and, in the innermost body, calls <paramref name="body"/> with each view's
+    /// element offset as a C# expression. Offsets are accumulated per depth (a local per view and loop whose stride
+    /// is not 0), so the innermost body adds one term. A rank-0 shape emits the body once, unlooped.
+    /// </summary>
+    internal static void EmitLoops(CodeWriter w, int[] shape, IReadOnlyList<View> views, Action<string[]> body, string index = "i")
+    {
+        Nest(0, views.Select(v => v.Base).ToArray());
+
+        void Nest(int d, string[] offsets)
+        {
+            if (d == shape.Length)
+            {
+                body(offsets);
+                return;
+            }
+
+            string i = index + Lit(d);
+            using (w.Block($"for (int {i} = 0; {i} < {Lit(shape[d])}; {i}++)"))
+            {
+                var inner = (string[])offsets.Clone();
+                for (int k = 0; k < views.Count; k++)
+                {
+                    int stride = views[k].Strides[d];
+                    if (stride == 0) continue;
+                    inner[k] = views[k].Name + Lit(d);
+                    w.Line($"int {inner[k]} = {Plus(offsets[k], Times(i, stride))};");
+                }
+
+                Nest(d + 1, inner);
+            }
+        }
+    }
+
+    /// <summary>Writes a comment and opens a block, to keep one step's locals apart from the next step's.</summary>
+    internal static IDisposable Step(CodeWriter w, string comment)
+    {
+        w.Line("// " + comment);
+        return w.Block();
+    }
+
+    /// <summary>
+    /// <c>dst[j] += scale * src[j]</c> for j &lt; <paramref name="length"/>: a <c>Vector&lt;float&gt;</c> loop plus a
+    /// scalar tail. <paramref name="dst"/> and <paramref name="src"/> are span expressions (a local or a Slice) of
+    /// at least <paramref name="length"/> elements; declares the locals j and vs in the current block.
+    /// </summary>
+    internal static void EmitAxpy(CodeWriter w, string dst, string src, string scale, string length)
+    {
+        w.Line("int j = 0;");
+        w.Line($"var vs = new {Vec}({scale});");
+        using (w.Block($"for (; j <= {length} - {Lanes}; j += {Lanes})"))
+        {
+            w.Line($"(new {Vec}({dst}.Slice(j)) + vs * new {Vec}({src}.Slice(j))).CopyTo({dst}.Slice(j));");
+        }
+
+        w.Line($"for (; j < {length}; j++) {dst}[j] += {scale} * {src}[j];");
     }
 }

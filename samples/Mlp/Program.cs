@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using Aot.Dsl;
+using Samples.Mlp;
+
+// 1. Make deterministic weights (He-style uniform init) and save them the way a PyTorch user would export them.
+var model = new MnistMlp();
+var weights = new Dictionary<string, Tensor>();
+int seed = 1;
+foreach (var spec in MnistMlp.WeightSpecs)
+{
+    int fanIn = spec.Shape.Length == 2 ? spec.Shape[1] : 512;
+    float bound = MathF.Sqrt(6f / fanIn);
+    weights[spec.Name] = Tensor.Random(seed++, -bound, bound, spec.Shape);
+}
+
+string path = Path.Combine(Path.GetTempPath(), $"mnist-mlp-{Environment.ProcessId}.safetensors");
+Aot.Runtime.SafeTensors.Write(path, weights);
+model.LoadWeights(path);
+File.Delete(path);
+
+// 2. Compile once (copies the weights into the compiled instance) and run on a deterministic image.
+var compiled = model.Compile();
+var image = Tensor.Random(42, 0f, 1f, 1, 784);
+var eager = model.Forward(image);
+var ours = new float[10];
+compiled.Run(image.Floats, ours);
+
+float maxAbsDiff = 0;
+for (int i = 0; i < ours.Length; i++) maxAbsDiff = MathF.Max(maxAbsDiff, MathF.Abs(ours[i] - eager.Floats[i]));
+Console.WriteLine($"prediction: {Array.IndexOf(ours, ours.Max())} (p = {ours.Max():F4})");
+Console.WriteLine($"max_abs_diff: {maxAbsDiff:E3}");
+
+// 3. Median latency of each path (this is a sample, not a benchmark: see tests/ for measurements).
+double Median(Action run, int iterations)
+{
+    for (int i = 0; i < 5; i++) run();
+    var samples = new double[iterations];
+    for (int i = 0; i < iterations; i++)
+    {
+        long start = Stopwatch.GetTimestamp();
+        run();
+        samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+    }
+
+    Array.Sort(samples);
+    return samples[iterations / 2];
+}
+
+Console.WriteLine($"compiled median: {Median(() => compiled.Run(image.Floats, ours), 200):F1} us");
+Console.WriteLine($"eager median: {Median(() => model.Forward(image), 50):F1} us");
+return maxAbsDiff <= 1e-4f ? 0 : 1;

@@ -1,0 +1,146 @@
+using Aot.Generator.IR;
+
+namespace Aot.Generator.Backends.Cpu;
+
+// Convolution and pooling, NCHW.
+internal static partial class CpuKernels
+{
+    /// <summary>The geometry of one spatial axis of a convolution or pooling window.</summary>
+    private readonly record struct Axis2d(int In, int Out, int Kernel, int Stride, int PadBegin, int Dilation);
+
+    private static (Axis2d H, Axis2d W) Geometry(int[] inShape, int[] outShape, int kh, int kw, Attrs attrs, bool dilated)
+    {
+        var strides = attrs.Ints(AttrNames.Strides);
+        var pads = attrs.Ints(AttrNames.Pads);
+        var dilations = dilated ? attrs.Ints(AttrNames.Dilations) : new[] { 1, 1 };
+        return (new Axis2d(inShape[2], outShape[2], kh, strides[0], pads[0], dilations[0]),
+                new Axis2d(inShape[3], outShape[3], kw, strides[1], pads[1], dilations[1]));
+    }
+
+    /// <summary>The input offset of kernel tap <paramref name="tap"/>: tap * dilation - padding.</summary>
+    private static string Shift(string tap, Axis2d axis) =>
+        axis.PadBegin == 0 ? Times(tap, axis.Dilation) : $"{Times(tap, axis.Dilation)} - {Lit(axis.PadBegin)}";
+
+    /// <summary>
+    /// Declares <c>{o}Begin</c>, <c>{o}End</c>: the outputs o of one axis whose input o * stride + shift lies in
+    /// [0, size), where <paramref name="shift"/> is a C# expression (tap offset minus padding).
+    /// </summary>
+    private static void EmitValidOutputs(CodeWriter w, string o, string shift, Axis2d axis)
+    {
+        int s = axis.Stride;
+        w.Line($"int {o}Begin = {shift} >= 0 ? 0 : (-({shift}) + {Lit(s - 1)}) / {Lit(s)};");
+        w.Line($"int {o}End = {Lit(axis.In - 1)} - ({shift}) < 0 ? 0 : {DMath}.Min({Lit(axis.Out)}, ({Lit(axis.In - 1)} - ({shift})) / {Lit(s)} + 1);");
+    }
+
+    /// <summary>
+    /// Direct convolution. Each output plane (image nb, output channel k) starts at the bias; then, for every
+    /// input channel c of k's group and kernel tap (r, s), the outputs whose input pixel is inside the image
+    /// (ranges computed per tap, so no per-pixel bounds checks) accumulate weight * input; with horizontal stride 1
+    /// the row update is a vector axpy.
+    /// </summary>
+    private static void EmitConv2d(CodeWriter w, Graph graph, Node node)
+    {
+        var x = ShapeOf(graph, node.Inputs[0]);
+        var wt = ShapeOf(graph, node.Inputs[1]);
+        var outShape = ShapeOf(graph, node.Output);
+        int group = (int)node.Attrs.Int(AttrNames.Group);
+        int n = x[0], c = x[1], k = wt[0], cg = wt[1], r = wt[2], s = wt[3];
+        int kg = k / group;
+        var (h, wd) = Geometry(x, outShape, r, s, node.Attrs, dilated: true);
+        bool bias = node.Inputs.Count > 2;
+        int inPlane = h.In * wd.In, outPlane = h.Out * wd.Out;
+
+        w.Line($"// Conv2d x0{Fmt(x)} * x1{Fmt(wt)}{(bias ? " + x2[" + k + "]" : "")} -> y{Fmt(outShape)}: groups {group}, strides [{h.Stride}, {wd.Stride}], pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, dilations [{h.Dilation}, {wd.Dilation}]");
+        using (w.Block($"for (int nb = 0; nb < {Lit(n)}; nb++)"))
+        using (w.Block($"for (int k = 0; k < {Lit(k)}; k++)"))
+        {
+            w.Line($"{SpanF} yPlane = y.Slice({Times("(nb * " + Lit(k) + " + k)", outPlane)}, {Lit(outPlane)});");
+            w.Line(bias ? "yPlane.Fill(x2[k]);" : "yPlane.Clear();");
+            w.Line($"int c0 = {(group == 1 ? "0" : $"k / {Lit(kg)} * {Lit(cg)}")}; // first input channel of k's group");
+            using (w.Block($"for (int c = 0; c < {Lit(cg)}; c++)"))
+            {
+                w.Line($"{ReadOnlySpanF} xPlane = x0.Slice((nb * {Lit(c)} + c0 + c) * {Lit(inPlane)}, {Lit(inPlane)});");
+                using (w.Block($"for (int r = 0; r < {Lit(r)}; r++)"))
+                {
+                    w.Line($"int ihShift = {Shift("r", h)}; // ih = oh * {h.Stride} + ihShift");
+                    EmitValidOutputs(w, "oh", "ihShift", h);
+                    using (w.Block($"for (int s = 0; s < {Lit(s)}; s++)"))
+                    {
+                        w.Line($"float weight = x1[((k * {Lit(cg)} + c) * {Lit(r)} + r) * {Lit(s)} + s];");
+                        w.Line($"int iwShift = {Shift("s", wd)}; // iw = ow * {wd.Stride} + iwShift");
+                        EmitValidOutputs(w, "ow", "iwShift", wd);
+                        w.Line("if (owEnd <= owBegin) continue;");
+                        using (w.Block("for (int oh = ohBegin; oh < ohEnd; oh++)"))
+                        {
+                            w.Line($"int ih = {Times("oh", h.Stride)} + ihShift;");
+                            if (wd.Stride == 1)
+                            {
+                                w.Line("int length = owEnd - owBegin;");
+                                w.Line($"{SpanF} yRow = yPlane.Slice({Times("oh", wd.Out)} + owBegin, length);");
+                                w.Line($"{ReadOnlySpanF} xRow = xPlane.Slice({Times("ih", wd.In)} + owBegin + iwShift, length);");
+                                EmitAxpy(w, "yRow", "xRow", "weight", "length");
+                            }
+                            else
+                            {
+                                w.Line($"for (int ow = owBegin; ow < owEnd; ow++) yPlane[{Times("oh", wd.Out)} + ow] += weight * xPlane[{Times("ih", wd.In)} + ow * {Lit(wd.Stride)} + iwShift];");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Max or average over each window, clipped to the image (so padding never reads memory): max starts at
+    /// -infinity (padding is -infinity); average divides by the kernel area when count_include_pad is 1, else by
+    /// the number of in-bounds elements.
+    /// </summary>
+    private static void EmitPool2d(CodeWriter w, Graph graph, Node node)
+    {
+        var x = ShapeOf(graph, node.Inputs[0]);
+        var outShape = ShapeOf(graph, node.Output);
+        var kernel = node.Attrs.Ints(AttrNames.Kernel);
+        var (h, wd) = Geometry(x, outShape, kernel[0], kernel[1], node.Attrs, dilated: false);
+        bool max = node.Op == OpKind.MaxPool2d;
+        bool includePad = !max && node.Attrs.Int(AttrNames.CountIncludePad) != 0;
+        int planes = x[0] * x[1], inPlane = h.In * wd.In, outPlane = h.Out * wd.Out;
+
+        string divisor = max ? "" : includePad ? $", divided by the kernel area {h.Kernel * wd.Kernel}" : ", divided by the in-bounds count";
+        w.Line($"// {node.Op} x0{Fmt(x)} -> y{Fmt(outShape)}: kernel {Fmt(kernel)}, strides [{h.Stride}, {wd.Stride}], pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}{divisor}");
+        using (w.Block($"for (int plane = 0; plane < {Lit(planes)}; plane++)"))
+        {
+            w.Line($"{ReadOnlySpanF} xPlane = x0.Slice({Times("plane", inPlane)}, {Lit(inPlane)});");
+            w.Line($"{SpanF} yPlane = y.Slice({Times("plane", outPlane)}, {Lit(outPlane)});");
+            using (w.Block($"for (int oh = 0; oh < {Lit(h.Out)}; oh++)"))
+            {
+                w.Line($"int h0 = {Times("oh", h.Stride)} - {Lit(h.PadBegin)};");
+                w.Line($"int hBegin = {DMath}.Max(h0, 0), hEnd = {DMath}.Min(h0 + {Lit(h.Kernel)}, {Lit(h.In)});");
+                using (w.Block($"for (int ow = 0; ow < {Lit(wd.Out)}; ow++)"))
+                {
+                    w.Line($"int w0 = {Times("ow", wd.Stride)} - {Lit(wd.PadBegin)};");
+                    w.Line($"int wBegin = {DMath}.Max(w0, 0), wEnd = {DMath}.Min(w0 + {Lit(wd.Kernel)}, {Lit(wd.In)});");
+                    w.Line(max ? "float acc = float.NegativeInfinity;" : "float acc = 0f;");
+                    using (w.Block("for (int ih = hBegin; ih < hEnd; ih++)"))
+                    {
+                        string at = $"xPlane[{Times("ih", wd.In)} + iw]";
+                        w.Line(max
+                            ? $"for (int iw = wBegin; iw < wEnd; iw++) acc = {FMath}.Max(acc, {at});"
+                            : $"for (int iw = wBegin; iw < wEnd; iw++) acc += {at};");
+                    }
+
+                    w.Line(max ? $"yPlane[{Times("oh", wd.Out)} + ow] = acc;"
+                        : includePad ? $"yPlane[{Times("oh", wd.Out)} + ow] = acc / {Lit(h.Kernel * wd.Kernel)};"
+                        : $"yPlane[{Times("oh", wd.Out)} + ow] = acc / ((hEnd - hBegin) * (wEnd - wBegin));");
+                }
+            }
+        }
+    }
+
+    private static void EmitGlobalAvgPool(CodeWriter w, Graph graph, Node node)
+    {
+        var x = ShapeOf(graph, node.Inputs[0]);
+        w.Line($"// GlobalAvgPool x0{Fmt(x)} -> y{Fmt(ShapeOf(graph, node.Output))}: the mean of each H x W plane");
+        EmitReduce(w, x, new[] { 2, 3 }, ReduceKind.Mean);
+    }
+}

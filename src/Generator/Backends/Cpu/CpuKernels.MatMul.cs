@@ -1,0 +1,133 @@
+using System.Linq;
+using Aot.Generator.IR;
+
+namespace Aot.Generator.Backends.Cpu;
+
+// Matrix products: MatMul (numpy batched) and Gemm, both through one product emitter.
+internal static partial class CpuKernels
+{
+    /// <summary>An m x k or k x n operand of <see cref="EmitProduct"/>: element [r, c] is
+    /// Span[Base + r * RowStride + c * ColStride], so a transpose is just swapped strides.</summary>
+    private sealed record MatrixView(string Span, string Base, int RowStride, int ColStride)
+    {
+        public string At(string row, string col) => $"{Span}[{Plus(Plus(Base, Times(row, RowStride)), Times(col, ColStride))}]";
+    }
+
+    private static void EmitMatMul(CodeWriter w, Graph graph, Node node)
+    {
+        var aShape = ShapeOf(graph, node.Inputs[0]);
+        var bShape = ShapeOf(graph, node.Inputs[1]);
+
+        // numpy promotion: a[k] is [1, k], b[k] is [k, 1] (the added axis is absent from the result's shape,
+        // which does not change its row-major layout).
+        var a = aShape.Length == 1 ? new[] { 1, aShape[0] } : aShape;
+        var b = bShape.Length == 1 ? new[] { bShape[0], 1 } : bShape;
+        int m = a[a.Length - 2], k = a[a.Length - 1], n = b[b.Length - 1];
+        var aBatch = a.Take(a.Length - 2).ToArray();
+        var bBatch = b.Take(b.Length - 2).ToArray();
+        var batch = ShapeInference.Broadcast(aBatch, bBatch)!;
+
+        w.Line($"// MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(ShapeOf(graph, node.Output))}: {(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}], accumulated into y");
+        w.Line("y.Clear();");
+        var views = new[]
+        {
+            new View("oy", RowMajorStrides(batch).Select(s => s * m * n).ToArray()),
+            new View("oa", BroadcastStrides(aBatch, batch, m * k)),
+            new View("ob", BroadcastStrides(bBatch, batch, k * n)),
+        };
+        var (shape, strides) = Coalesce(batch, views.Select(v => v.Strides).ToArray());
+        views = views.Select((v, i) => v with { Strides = strides[i] }).ToArray();
+        EmitLoops(w, shape, views, offsets => EmitProduct(
+            w, m, n, k, alpha: 1f, yBase: offsets[0],
+            new MatrixView("x0", offsets[1], k, 1),
+            new MatrixView("x1", offsets[2], n, 1)), index: "batch");
+    }
+
+    private static void EmitGemm(CodeWriter w, Graph graph, Node node)
+    {
+        var aShape = ShapeOf(graph, node.Inputs[0]);
+        var bShape = ShapeOf(graph, node.Inputs[1]);
+        var outShape = ShapeOf(graph, node.Output);
+        bool transA = node.Attrs.Int(AttrNames.TransA) != 0;
+        bool transB = node.Attrs.Int(AttrNames.TransB) != 0;
+        float alpha = node.Attrs.Float(AttrNames.Alpha);
+        float beta = node.Attrs.Float(AttrNames.Beta);
+        int m = outShape[0], n = outShape[1], k = transA ? aShape[0] : aShape[1];
+        var opA = transA ? new MatrixView("x0", "0", 1, aShape[1]) : new MatrixView("x0", "0", aShape[1], 1);
+        var opB = transB ? new MatrixView("x1", "0", 1, bShape[1]) : new MatrixView("x1", "0", bShape[1], 1);
+
+        string Op(string name, int[] shape, bool trans) => name + Fmt(shape) + (trans ? "^T" : "");
+        string scaled = alpha == 1f ? "" : Lit(alpha) + " * ";
+        string bias = node.Inputs.Count > 2 ? $" + {(beta == 1f ? "" : Lit(beta) + " * ")}x2{Fmt(ShapeOf(graph, node.Inputs[2]))}" : "";
+        w.Line($"// Gemm: y[{m}, {n}] = {scaled}{Op("x0", aShape, transA)} @ {Op("x1", bShape, transB)}{bias}");
+        if (node.Inputs.Count > 2)
+        {
+            using (Step(w, "y = beta * C, broadcast"))
+            {
+                var c = new ElementwiseOperand("x2", ShapeOf(graph, node.Inputs[2]));
+                var init = beta == 1f ? new ElementwiseExpr("{0}", "{0}") : new ElementwiseExpr(Lit(beta) + " * {0}", "{0} * " + Lit(beta));
+                EmitElementwise(w, outShape, new[] { c }, init);
+            }
+        }
+        else
+        {
+            w.Line("y.Clear();");
+        }
+
+        EmitProduct(w, m, n, k, alpha, "0", opA, opB);
+    }
+
+    /// <summary>
+    /// <c>y[yBase + i * n + j] += alpha * sum over p of A[i, p] * B[p, j]</c>. When B's rows are contiguous, in
+    /// i-k-j order: for each A[i, p], a vector axpy of B's row p into y's row i. When B is transposed (its
+    /// columns are contiguous) or has one column, as dot products of A's row i and B's column j, vectorized over
+    /// p when A's rows are contiguous too.
+    /// </summary>
+    private static void EmitProduct(CodeWriter w, int m, int n, int k, float alpha, string yBase, MatrixView a, MatrixView b)
+    {
+        string Scaled(string value) => alpha == 1f ? value : Lit(alpha) + " * " + value;
+        bool dot = b.ColStride != 1 || n == 1;
+        if (!dot)
+        {
+            using (w.Block($"for (int i = 0; i < {Lit(m)}; i++)"))
+            {
+                w.Line($"{SpanF} yRow = y.Slice({Plus(yBase, Times("i", n))}, {Lit(n)});");
+                using (w.Block($"for (int p = 0; p < {Lit(k)}; p++)"))
+                {
+                    w.Line($"// yRow += A[i, p] * B[p, :]");
+                    w.Line($"float s = {Scaled(a.At("i", "p"))};");
+                    w.Line($"{ReadOnlySpanF} bRow = {b.Span}.Slice({Plus(b.Base, Times("p", b.RowStride))}, {Lit(n)});");
+                    EmitAxpy(w, "yRow", "bRow", "s", Lit(n));
+                }
+            }
+
+            return;
+        }
+
+        // Dot products: B[p, j] is contiguous along p.
+        using (w.Block($"for (int i = 0; i < {Lit(m)}; i++)"))
+        {
+            bool rowContiguous = a.ColStride == 1 && k >= MinVectorLength;
+            if (rowContiguous) w.Line($"{ReadOnlySpanF} aRow = {a.Span}.Slice({Plus(a.Base, Times("i", a.RowStride))}, {Lit(k)});");
+            using (w.Block($"for (int j = 0; j < {Lit(n)}; j++)"))
+            {
+                w.Line($"{ReadOnlySpanF} bCol = {b.Span}.Slice({Plus(b.Base, Times("j", b.ColStride))}, {Lit(k)});");
+                w.Line("float sum = 0f;");
+                w.Line("int p = 0;");
+                if (rowContiguous)
+                {
+                    w.Line($"var acc = {Vec}.Zero;");
+                    w.Line($"for (; p <= {Lit(k)} - {Lanes}; p += {Lanes}) acc += new {Vec}(aRow.Slice(p)) * new {Vec}(bCol.Slice(p));");
+                    w.Line($"sum = {VectorOps}.Dot(acc, {Vec}.One);");
+                    w.Line($"for (; p < {Lit(k)}; p++) sum += aRow[p] * bCol[p];");
+                }
+                else
+                {
+                    w.Line($"for (; p < {Lit(k)}; p++) sum += {a.At("i", "p")} * bCol[p];");
+                }
+
+                w.Line($"y[{Plus(Plus(yBase, Times("i", n)), "j")}] += {Scaled("sum")};");
+            }
+        }
+    }
+}
