@@ -74,7 +74,14 @@ internal sealed class CompiledGraphs : IDisposable
                 optimizationLevel: OptimizationLevel.Release,
                 allowUnsafe: true,
                 nullableContextOptions: NullableContextOptions.Enable,
-                warningLevel: 9999));
+                warningLevel: 9999,
+                // Assembly-unification notes (Aot.Dsl/Aot.Runtime target net8.0, the references are net10.0); the
+                // .NET SDK suppresses these two in every project.
+                specificDiagnosticOptions: new Dictionary<string, ReportDiagnostic>
+                {
+                    ["CS1701"] = ReportDiagnostic.Suppress,
+                    ["CS1702"] = ReportDiagnostic.Suppress,
+                }));
 
         using var stream = new MemoryStream();
         var result = compilation.Emit(stream);

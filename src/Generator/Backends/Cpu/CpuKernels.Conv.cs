@@ -28,8 +28,15 @@ internal static partial class CpuKernels
     private static void EmitValidOutputs(CodeWriter w, string o, string shift, Axis2d axis)
     {
         int s = axis.Stride;
-        w.Line($"int {o}Begin = {shift} >= 0 ? 0 : (-({shift}) + {Lit(s - 1)}) / {Lit(s)};");
-        w.Line($"int {o}End = {Lit(axis.In - 1)} - ({shift}) < 0 ? 0 : {DMath}.Min({Lit(axis.Out)}, ({Lit(axis.In - 1)} - ({shift})) / {Lit(s)} + 1);");
+        if (s == 1)
+        {
+            w.Line($"int {o}Begin = {DMath}.Max(0, -{shift}), {o}End = {DMath}.Min({Lit(axis.Out)}, {Lit(axis.In)} - {shift});");
+            return;
+        }
+
+        // ceil(-shift / stride) and floor((size - 1 - shift) / stride) + 1, for the signs that can occur.
+        w.Line($"int {o}Begin = {shift} >= 0 ? 0 : ({Lit(s - 1)} - {shift}) / {Lit(s)};");
+        w.Line($"int {o}End = {shift} > {Lit(axis.In - 1)} ? 0 : {DMath}.Min({Lit(axis.Out)}, ({Lit(axis.In - 1)} - {shift}) / {Lit(s)} + 1);");
     }
 
     /// <summary>

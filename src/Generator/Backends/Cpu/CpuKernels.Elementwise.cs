@@ -5,7 +5,7 @@ using Aot.Generator.IR;
 
 namespace Aot.Generator.Backends.Cpu;
 
-// Elementwise ops: one broadcasting emitter, driven by a table of expressions.
+// Elementwise ops, single or fused: one broadcasting emitter, driven by a table of expressions.
 internal static partial class CpuKernels
 {
     /// <summary>
@@ -44,14 +44,68 @@ internal static partial class CpuKernels
         _ => throw new NotSupportedException(node.Op + " is not elementwise"),
     };
 
+    /// <summary>
+    /// The per-element function of an elementwise kernel, in SSA over registers: registers 0..Arity-1 are the
+    /// operands, step j reads earlier registers (<see cref="Step.Args"/>) and defines register Arity + j, and the
+    /// last step is the result. A single op is one step; a <see cref="OpKind.Fused"/> node's body is several.
+    /// </summary>
+    internal sealed record ElementwiseProgram(int Arity, IReadOnlyList<ElementwiseProgram.Step> Steps)
+    {
+        internal sealed record Step(ElementwiseExpr Expr, int[] Args);
+
+        /// <summary>One expression over all operands in order.</summary>
+        public static ElementwiseProgram Single(int arity, ElementwiseExpr expr) => new(arity, new[] { new Step(expr, Enumerable.Range(0, arity).ToArray()) });
+
+        /// <summary>Whether every step has an exact vector form.</summary>
+        public bool Vectorizable => Steps.All(s => s.Expr.Vector is not null);
+
+        /// <summary>
+        /// Writes a local per intermediate step (t0, t1, ... or vt0, vt1, ... for vectors) and returns the result's
+        /// expression, given the operands' locals.
+        /// </summary>
+        public string Emit(CodeWriter w, IReadOnlyList<string> operands, bool vector)
+        {
+            var registers = new List<string>(operands);
+            for (int j = 0; j < Steps.Count; j++)
+            {
+                var step = Steps[j];
+                string value = string.Format(vector ? step.Expr.Vector! : step.Expr.Scalar, step.Args.Select(r => (object)registers[r]).ToArray());
+                if (j == Steps.Count - 1) return value;
+                string local = (vector ? "vt" : "t") + Lit(j);
+                w.Line($"{(vector ? "var" : "float")} {local} = {value};");
+                registers.Add(local);
+            }
+
+            throw new InvalidOperationException("an elementwise program needs at least one step");
+        }
+    }
+
     private static void EmitElementwiseNode(CodeWriter w, Graph graph, Node node)
     {
         var operands = node.Inputs.Select((v, i) => new ElementwiseOperand("x" + Lit(i), ShapeOf(graph, v))).ToArray();
         var outShape = ShapeOf(graph, node.Output);
         string args = string.Join(", ", operands.Select(o => o.Span + Fmt(o.Shape)));
-        w.Line($"// y{Fmt(outShape)} = {node.Op}({args}), elementwise{(operands.Any(o => !o.Shape.SequenceEqual(outShape)) ? " with broadcasting" : "")}");
-        EmitElementwise(w, outShape, operands, ElementwiseOf(node));
+        string broadcast = operands.Any(o => !o.Shape.SequenceEqual(outShape)) ? " with broadcasting" : "";
+        ElementwiseProgram program;
+        if (node.Op == OpKind.Fused)
+        {
+            // Body node j defines register Inputs.Count + j; Constants are steps without operands.
+            program = new ElementwiseProgram(operands.Length, node.Body.Select(b => new ElementwiseProgram.Step(
+                b.Op == OpKind.Constant ? ConstantExpr(b.Attrs.Float(AttrNames.Value)) : ElementwiseOf(b),
+                b.Inputs.ToArray())).ToArray());
+            w.Line($"// y{Fmt(outShape)} = fused elementwise ops over ({args}){broadcast}, registers r0..r{operands.Length - 1} being the operands:");
+            foreach (var b in node.Body) w.Line($"//   r{b.Output} = {b.Op}({string.Join(", ", b.Inputs.Select(r => "r" + r))}){(b.Attrs.Items.IsEmpty ? "" : " " + b.Attrs)}");
+        }
+        else
+        {
+            program = ElementwiseProgram.Single(operands.Length, ElementwiseOf(node));
+            w.Line($"// y{Fmt(outShape)} = {node.Op}({args}), elementwise{broadcast}");
+        }
+
+        EmitElementwise(w, outShape, operands, program);
     }
+
+    private static ElementwiseExpr ConstantExpr(float value) => new(Lit(value), $"new {Vec}({Lit(value)})");
 
     /// <summary>An operand of <see cref="EmitElementwise"/>: a span local and the shape it holds.</summary>
     internal sealed record ElementwiseOperand(string Span, int[] Shape);
@@ -60,88 +114,78 @@ internal static partial class CpuKernels
     /// <c>y = f(operands)</c> over <paramref name="outShape"/>, operands broadcast with numpy rules. The iteration
     /// space is coalesced (see <see cref="Coalesce"/>), so same-shape operands and scalars become a single
     /// contiguous row; outer dimensions become loops that advance each operand by its broadcast stride (0 on
-    /// broadcast axes), and every row runs a <c>Vector&lt;float&gt;</c> loop plus a scalar tail when the function has
-    /// a vector form and each operand is either contiguous or constant along the row, the scalar loop otherwise.
+    /// broadcast axes), and every row runs a <c>Vector&lt;float&gt;</c> loop plus a scalar tail when every step of
+    /// the function has a vector form and each operand is either contiguous or constant along the row, the scalar
+    /// loop otherwise.
     /// </summary>
-    internal static void EmitElementwise(CodeWriter w, int[] outShape, IReadOnlyList<ElementwiseOperand> operands, ElementwiseExpr f)
+    internal static void EmitElementwise(CodeWriter w, int[] outShape, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f)
     {
         var strides = new List<int[]> { RowMajorStrides(outShape) };
         strides.AddRange(operands.Select(o => BroadcastStrides(o.Shape, outShape)));
         var (shape, coalesced) = Coalesce(outShape, strides);
-        var names = new[] { "oy" }.Concat(operands.Select((_, k) => "o" + OperandLetter(k))).ToArray();
         if (shape.Length == 0)
         {
             // A single element.
-            w.Line($"y[0] = {string.Format(f.Scalar, operands.Select(o => o.Span + "[0]").ToArray())};");
+            for (int k = 0; k < operands.Count; k++) w.Line($"float {OperandName(k)} = {operands[k].Span}[0];");
+            w.Line($"y[0] = {f.Emit(w, operands.Select((_, k) => OperandName(k)).ToArray(), vector: false)};");
             return;
         }
 
         int rank = shape.Length;
+        var names = new[] { "oy" }.Concat(operands.Select((_, k) => "o" + OperandName(k))).ToArray();
         var outerViews = names.Select((name, k) => new View(name, coalesced[k].Take(rank - 1).ToArray())).ToArray();
         var rowStrides = coalesced.Select(s => s[rank - 1]).ToArray();
         if (rank > 1) w.Line($"// {Lit(shape.Take(rank - 1).Aggregate(1L, (p, d) => p * d))} rows of {Lit(shape[rank - 1])}");
         EmitLoops(w, shape.Take(rank - 1).ToArray(), outerViews, offsets => EmitElementwiseRow(w, shape[rank - 1], offsets, rowStrides, operands, f));
     }
 
-    /// <summary>a, b, c, ...: the name of operand k's element inside a row.</summary>
-    private static string OperandLetter(int k) => ((char)('a' + k)).ToString();
+    /// <summary>a, b, c, ...: the local holding operand k's element inside a row (v + that for its vector).</summary>
+    private static string OperandName(int k) => k < 26 ? ((char)('a' + k)).ToString() : "in" + Lit(k);
 
     /// <summary>One row of <paramref name="n"/> outputs, contiguous in y; operand k starts at offsets[k + 1] and
     /// steps by rowStrides[k + 1] (offsets[0] is y's).</summary>
-    private static void EmitElementwiseRow(CodeWriter w, int n, string[] offsets, int[] rowStrides, IReadOnlyList<ElementwiseOperand> operands, ElementwiseExpr f)
+    private static void EmitElementwiseRow(CodeWriter w, int n, string[] offsets, int[] rowStrides, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f)
     {
         string oy = offsets[0];
-        bool vector = f.Vector is not null && n >= MinVectorLength && rowStrides.Skip(1).All(s => s is 0 or 1);
-        var scalars = new string[operands.Count];
-        var vectors = new string[operands.Count];
+        bool vector = f.Vectorizable && n >= MinVectorLength && rowStrides.Skip(1).All(s => s is 0 or 1);
+        var scalars = operands.Select((_, k) => OperandName(k)).ToArray();
+        var vectors = scalars.Select(name => "v" + name).ToArray();
         for (int k = 0; k < operands.Count; k++)
         {
-            string letter = OperandLetter(k);
-            scalars[k] = letter;
-            vectors[k] = "v" + letter;
-            if (rowStrides[k + 1] == 0)
-            {
-                // Constant along the row (broadcast): load once.
-                w.Line($"float {letter} = {operands[k].Span}[{offsets[k + 1]}];");
-                if (vector) w.Line($"var v{letter} = new {Vec}({letter});");
-            }
+            if (rowStrides[k + 1] != 0) continue;
+
+            // Constant along the row (broadcast): load once.
+            w.Line($"float {scalars[k]} = {operands[k].Span}[{offsets[k + 1]}];");
+            if (vector) w.Line($"var {vectors[k]} = new {Vec}({scalars[k]});");
         }
 
-        void LoadRowElements(bool asVectors, string j)
+        void LoadRowElements(bool asVectors)
         {
             for (int k = 0; k < operands.Count; k++)
             {
                 if (rowStrides[k + 1] == 0) continue;
-                string at = Plus(offsets[k + 1], Times(j, rowStrides[k + 1]));
+                string at = Plus(offsets[k + 1], Times("j", rowStrides[k + 1]));
                 w.Line(asVectors
-                    ? $"var v{OperandLetter(k)} = new {Vec}({operands[k].Span}.Slice({at}));"
-                    : $"float {OperandLetter(k)} = {operands[k].Span}[{at}];");
+                    ? $"var {vectors[k]} = new {Vec}({operands[k].Span}.Slice({at}));"
+                    : $"float {scalars[k]} = {operands[k].Span}[{at}];");
             }
         }
 
-        string scalar = string.Format(f.Scalar, scalars);
-        if (!vector)
+        if (vector)
         {
-            using (w.Block($"for (int j = 0; j < {Lit(n)}; j++)"))
+            w.Line("int j = 0;");
+            using (w.Block($"for (; j <= {Lit(n)} - {Lanes}; j += {Lanes})"))
             {
-                LoadRowElements(false, "j");
-                w.Line($"y[{Plus(oy, "j")}] = {scalar};");
+                LoadRowElements(asVectors: true);
+                string result = f.Emit(w, vectors, vector: true);
+                w.Line($"{(result.All(char.IsLetterOrDigit) ? result : "(" + result + ")")}.CopyTo(y.Slice({Plus(oy, "j")}));");
             }
-
-            return;
         }
 
-        w.Line("int j = 0;");
-        using (w.Block($"for (; j <= {Lit(n)} - {Lanes}; j += {Lanes})"))
+        using (w.Block(vector ? $"for (; j < {Lit(n)}; j++)" : $"for (int j = 0; j < {Lit(n)}; j++)"))
         {
-            LoadRowElements(true, "j");
-            w.Line($"({string.Format(f.Vector!, vectors)}).CopyTo(y.Slice({Plus(oy, "j")}));");
-        }
-
-        using (w.Block($"for (; j < {Lit(n)}; j++)"))
-        {
-            LoadRowElements(false, "j");
-            w.Line($"y[{Plus(oy, "j")}] = {scalar};");
+            LoadRowElements(asVectors: false);
+            w.Line($"y[{Plus(oy, "j")}] = {f.Emit(w, scalars, vector: false)};");
         }
     }
 }

@@ -66,7 +66,7 @@ internal static partial class CpuKernels
             {
                 var c = new ElementwiseOperand("x2", ShapeOf(graph, node.Inputs[2]));
                 var init = beta == 1f ? new ElementwiseExpr("{0}", "{0}") : new ElementwiseExpr(Lit(beta) + " * {0}", "{0} * " + Lit(beta));
-                EmitElementwise(w, outShape, new[] { c }, init);
+                EmitElementwise(w, outShape, new[] { c }, ElementwiseProgram.Single(1, init));
             }
         }
         else

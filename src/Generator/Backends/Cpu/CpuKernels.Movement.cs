@@ -60,7 +60,7 @@ internal static partial class CpuKernels
         int step = (int)node.Attrs.Int(AttrNames.Step);
         var strides = RowMajorStrides(inShape);
         int first = start * strides[axis];
-        strides[axis] *= step;
+        if (outShape[axis] > 1) strides[axis] *= step; // a single element never takes the step (which may be huge)
         w.Line($"// Slice x0{Fmt(inShape)} along axis {axis}: {start}, {start}+{step}, ... -> y{Fmt(outShape)}");
         EmitStridedCopy(w, outShape, "x0", strides, first, RowMajorStrides(outShape), 0);
     }

@@ -12,8 +12,8 @@ namespace Aot.Generator.Backends.Cpu;
 /// the shapes in the graph; the result never overlaps an operand.
 /// <para>
 /// Every shape is known here, so kernels are loops specialized to constant extents and strides (computed in the
-/// generator, emitted as literals). One mechanism per op family, in the partial files: elementwise (one
-/// broadcasting emitter driven by a table of scalar/vector expressions), matrix products, reductions and
+/// generator, emitted as literals). One mechanism per op family, in the partial files: elementwise, single or
+/// fused (one broadcasting emitter driven by a table of scalar/vector expressions), matrix products, reductions and
 /// normalizations, data movement (one strided copy), convolution and pooling. The shared pieces live here:
 /// <see cref="Coalesce"/> + <see cref="EmitLoops"/> (a loop nest over strided views) and <see cref="EmitAxpy"/>.
 /// </para>
@@ -52,7 +52,7 @@ internal static partial class CpuKernels
             case OpKind.Constant:
                 w.Line($"y[0] = {CpuEmitter.Float(node.Attrs.Float(AttrNames.Value))};");
                 break;
-            case var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op):
+            case var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op) || op == OpKind.Fused:
                 EmitElementwiseNode(w, graph, node);
                 break;
             case OpKind.MatMul:
