@@ -20,7 +20,16 @@ internal enum ValueKind
 internal sealed record Value(int Id, TensorType Type, ValueKind Kind, string Name);
 
 /// <summary>One operation: reads <see cref="Inputs"/> (value ids), defines <see cref="Output"/>.</summary>
-internal sealed record Node(OpKind Op, EquatableArray<int> Inputs, int Output, Attrs Attrs);
+internal sealed record Node(OpKind Op, EquatableArray<int> Inputs, int Output, Attrs Attrs)
+{
+    /// <summary>
+    /// Only for <see cref="OpKind.Fused"/>: the per-element computation, in SSA over registers. Registers
+    /// 0..Inputs.Count-1 hold the node's operands (each broadcast to the output shape); body node j reads
+    /// registers through its Inputs and defines register Inputs.Count + j (its Output); the last one is the result.
+    /// Body nodes are elementwise ops or scalar Constants.
+    /// </summary>
+    public EquatableArray<Node> Body { get; init; } = EquatableArray<Node>.Empty;
+}
 
 /// <summary>
 /// The IR: an SSA graph in topological order. Plain data with value equality, independent of Roslyn, so the

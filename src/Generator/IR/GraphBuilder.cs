@@ -42,10 +42,10 @@ internal sealed class GraphBuilder
     }
 
     /// <summary>Adds a node with a known output type (used by passes that preserve types).</summary>
-    public int AddNode(OpKind op, IReadOnlyList<int> inputs, Attrs attrs, TensorType type)
+    public int AddNode(OpKind op, IReadOnlyList<int> inputs, Attrs attrs, TensorType type, EquatableArray<Node> body = default)
     {
         int id = NewValue(type, ValueKind.Node, "");
-        _nodes.Add(new Node(op, new EquatableArray<int>(inputs.ToImmutableArray()), id, attrs));
+        _nodes.Add(new Node(op, new EquatableArray<int>(inputs.ToImmutableArray()), id, attrs) { Body = body });
         return id;
     }
 

@@ -32,7 +32,16 @@ internal static class IrPrinter
         var text = "%" + node.Output + ": " + graph.TypeOf(node.Output) + " = " + node.Op + "(" +
                    string.Join(", ", node.Inputs.Select(i => "%" + i)) + ")";
         var attrs = node.Attrs.ToString();
-        return attrs.Length == 0 ? text : text + " " + attrs;
+        if (attrs.Length > 0) text += " " + attrs;
+        if (node.Body.Count > 0) text += " { " + string.Join("; ", node.Body.Select(PrintBodyNode)) + " }";
+        return text;
+    }
+
+    /// <summary>A fused body line: "r2 = Mul(r0, r1)", registers instead of values.</summary>
+    private static string PrintBodyNode(Node node)
+    {
+        var text = "r" + node.Output + " = " + node.Op + "(" + string.Join(", ", node.Inputs.Select(i => "r" + i)) + ")";
+        return node.Attrs.Items.IsEmpty ? text : text + " " + node.Attrs;
     }
 
     private static string Declare(Value v) => "%" + v.Id + " " + v.Name + ": " + v.Type;

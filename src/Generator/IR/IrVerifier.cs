@@ -37,6 +37,9 @@ internal static class IrVerifier
             defined[node.Output] = true;
             if (problems.Count > 0) continue;
 
+            if (node.Op == OpKind.Fused) VerifyBody(node, where, problems);
+            else if (node.Body.Count > 0) problems.Add($"{where}: only Fused nodes have a body");
+
             var inferred = ShapeInference.Infer(node.Op, node.Inputs.Select(graph.TypeOf).ToArray(), node.Attrs);
             if (inferred.Error is { } error) problems.Add($"{where}: {error.Message}");
             else if (!inferred.Type!.Equals(graph.TypeOf(node.Output))) problems.Add($"{where}: inferred type is {inferred.Type}");
@@ -48,5 +51,20 @@ internal static class IrVerifier
         }
 
         return problems;
+    }
+
+    private static void VerifyBody(Node node, string where, List<string> problems)
+    {
+        if (node.Body.Count == 0) problems.Add($"{where}: a Fused node needs a body");
+        for (int j = 0; j < node.Body.Count; j++)
+        {
+            var op = node.Body[j];
+            int register = node.Inputs.Count + j;
+            if (!OpKindInfo.IsFusableElementwise(op.Op)) problems.Add($"{where}: {op.Op} cannot be part of a fused elementwise body");
+            if (op.Output != register) problems.Add($"{where}: body node {j} defines r{op.Output}, expected r{register}");
+            int arity = op.Op == OpKind.Constant ? 0 : OpKindInfo.IsElementwiseBinary(op.Op) ? 2 : 1;
+            if (op.Inputs.Count != arity) problems.Add($"{where}: body node {j} ({op.Op}) has {op.Inputs.Count} operands, expected {arity}");
+            if (op.Inputs.Any(r => r < 0 || r >= register)) problems.Add($"{where}: body node {j} reads a register not yet defined");
+        }
     }
 }

@@ -78,6 +78,10 @@ internal enum OpKind
     /// <summary>attrs kernel, strides, pads, count_include_pad.</summary>
     AvgPool2d,
     GlobalAvgPool,
+
+    /// <summary>Several elementwise ops computed in one pass over the output (see <see cref="Node.Body"/>);
+    /// made by the FuseElementwise pass, never by the frontend.</summary>
+    Fused,
 }
 
 /// <summary>Attribute names, in one place so the frontend, passes and backends agree.</summary>
@@ -112,6 +116,9 @@ internal static class OpKindInfo
 
     public static bool IsElementwiseUnary(OpKind op) => op is OpKind.Relu or OpKind.Gelu or OpKind.Sigmoid or OpKind.Tanh or OpKind.Exp
         or OpKind.Log or OpKind.Sqrt or OpKind.Rsqrt or OpKind.Neg or OpKind.Abs or OpKind.Erf;
+
+    /// <summary>Ops a fused elementwise body may contain.</summary>
+    public static bool IsFusableElementwise(OpKind op) => op == OpKind.Constant || IsElementwiseBinary(op) || IsElementwiseUnary(op);
 
     public static bool IsReduction(OpKind op) => op is OpKind.ReduceSum or OpKind.ReduceMean or OpKind.ReduceMax;
 }

@@ -54,6 +54,7 @@ internal static class ShapeInference
             OpKind.Conv2d => Conv2d(inputs, attrs),
             OpKind.MaxPool2d or OpKind.AvgPool2d => Pool(op, inputs[0], attrs),
             OpKind.GlobalAvgPool => GlobalAvgPool(inputs[0]),
+            OpKind.Fused => Fused(inputs),
             _ => InferResult.Fail(ShapeErrorKind.InvalidArgument, "no shape rule for " + op),
         };
     }
@@ -158,6 +159,19 @@ internal static class ShapeInference
         return shape is null
             ? InferResult.Fail(ShapeErrorKind.NotBroadcastable, $"{op}: shapes {Fmt(a)} and {Fmt(b)} are not broadcastable")
             : InferResult.Ok(new TensorType(DType.Float32, shape));
+    }
+
+    /// <summary>A fused elementwise node: its operands broadcast together (its body is checked by the verifier).</summary>
+    private static InferResult Fused(IReadOnlyList<TensorType> inputs)
+    {
+        IReadOnlyList<int> shape = System.Array.Empty<int>();
+        foreach (var t in inputs)
+        {
+            if (RequireFloat("Fused", t, "operand") is { } e) return e;
+            shape = Broadcast(shape, t.Shape) ?? throw new System.InvalidOperationException("fused operands do not broadcast");
+        }
+
+        return InferResult.Ok(new TensorType(DType.Float32, shape.ToArray()));
     }
 
     private static InferResult Unary(OpKind op, IReadOnlyList<TensorType> inputs)

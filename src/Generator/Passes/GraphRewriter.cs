@@ -31,13 +31,13 @@ internal sealed class GraphRewriter
     /// <summary>Copies a node, remapping its operands.</summary>
     public void Copy(Node node)
     {
-        _map[node.Output] = _builder.AddNode(node.Op, node.Inputs.Select(Map).ToArray(), node.Attrs, _source.TypeOf(node.Output));
+        _map[node.Output] = _builder.AddNode(node.Op, node.Inputs.Select(Map).ToArray(), node.Attrs, _source.TypeOf(node.Output), node.Body);
     }
 
     /// <summary>Adds a new node; <paramref name="replaces"/> (an old value) will map to its result.</summary>
-    public int Add(OpKind op, IReadOnlyList<int> newInputs, Attrs attrs, TensorType type, int replaces = -1)
+    public int Add(OpKind op, IReadOnlyList<int> newInputs, Attrs attrs, TensorType type, int replaces = -1, EquatableArray<Node> body = default)
     {
-        int id = _builder.AddNode(op, newInputs, attrs, type);
+        int id = _builder.AddNode(op, newInputs, attrs, type, body);
         if (replaces >= 0) _map[replaces] = id;
         return id;
     }

@@ -18,6 +18,8 @@ internal static class PassPipeline
     public static IReadOnlyList<IPass> DefaultPasses { get; } = new IPass[]
     {
         new EliminateDeadCode(),
+        new FuseElementwise(),
+        new EliminateDeadCode(), // Constants now copied into fused bodies
     };
 
     public static Graph Run(Graph graph, ISet<string> disabled, List<PassSnapshot>? snapshots, CancellationToken ct)
