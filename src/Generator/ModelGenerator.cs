@@ -58,7 +58,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         try
         {
             var snapshots = options.DumpIR ? new List<PassSnapshot>() : null;
-            var graph = PassPipeline.Run(model.Graph, options.DisabledSet, snapshots, spc.CancellationToken);
+            var graph = PassPipeline.Run(model.Graph, options.DisabledSet, snapshots, spc.CancellationToken, PassPipeline.CpuPasses);
             var plan = PlanMemory.Run(graph);
             spc.AddSource(hint + ".g.cs", SourceText.From(CpuEmitter.Emit(model, graph, plan), Encoding.UTF8));
             if (snapshots is not null) spc.AddSource(hint + ".ir.g.cs", SourceText.From(IrDump.Render(hint, snapshots), Encoding.UTF8));

@@ -79,6 +79,14 @@ internal enum OpKind
     AvgPool2d,
     GlobalAvgPool,
 
+    /// <summary>A CPU layout op: B [k, n] (or [n, k] with attr transB) repacked into the GEMM microkernel's panels,
+    /// a flat [GemmLayout.PackedLength(k, n)]. Made by PackGemmWeights, evaluated once at load time.</summary>
+    PackB,
+
+    /// <summary>Gemm whose B operand comes from <see cref="PackB"/>: inputs A [m, k], packed B, optional C;
+    /// attrs alpha, beta, n.</summary>
+    PackedGemm,
+
     /// <summary>Several elementwise ops computed in one pass over the output (see <see cref="Node.Body"/>);
     /// made by the FuseElementwise pass, never by the frontend.</summary>
     Fused,
@@ -108,6 +116,7 @@ internal static class AttrNames
     public const string Group = "group";
     public const string Kernel = "kernel";
     public const string CountIncludePad = "count_include_pad";
+    public const string N = "n";
 }
 
 internal static class OpKindInfo

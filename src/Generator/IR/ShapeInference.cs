@@ -55,6 +55,8 @@ internal static class ShapeInference
             OpKind.MaxPool2d or OpKind.AvgPool2d => Pool(op, inputs[0], attrs),
             OpKind.GlobalAvgPool => GlobalAvgPool(inputs[0]),
             OpKind.Fused => Fused(inputs),
+            OpKind.PackB => PackB(inputs[0], attrs.Int(AttrNames.TransB) != 0),
+            OpKind.PackedGemm => PackedGemm(inputs, (int)attrs.Int(AttrNames.N)),
             _ => InferResult.Fail(ShapeErrorKind.InvalidArgument, "no shape rule for " + op),
         };
     }
@@ -159,6 +161,36 @@ internal static class ShapeInference
         return shape is null
             ? InferResult.Fail(ShapeErrorKind.NotBroadcastable, $"{op}: shapes {Fmt(a)} and {Fmt(b)} are not broadcastable")
             : InferResult.Ok(new TensorType(DType.Float32, shape));
+    }
+
+    private static InferResult PackB(TensorType b, bool transposed)
+    {
+        if (b.Rank != 2 || b.DType != DType.Float32) return InferResult.Fail(ShapeErrorKind.OperandShape, $"PackB: needs a 2-D Float32 operand, got {b}");
+        int k = transposed ? b.Shape[1] : b.Shape[0];
+        int n = transposed ? b.Shape[0] : b.Shape[1];
+        return InferResult.Ok(new TensorType(DType.Float32, GemmLayout.PackedLength(k, n)));
+    }
+
+    private static InferResult PackedGemm(IReadOnlyList<TensorType> inputs, int n)
+    {
+        var a = inputs[0];
+        if (a.Rank != 2) return InferResult.Fail(ShapeErrorKind.OperandShape, $"PackedGemm: A must be 2-D, got {Fmt(a)}");
+        int m = a.Shape[0], k = a.Shape[1];
+        if (inputs[1].Rank != 1 || inputs[1].Shape[0] != GemmLayout.PackedLength(k, n))
+        {
+            return InferResult.Fail(ShapeErrorKind.OperandShape, $"PackedGemm: packed B {Fmt(inputs[1])} does not hold a [{k}, {n}] operand");
+        }
+
+        if (inputs.Count > 2)
+        {
+            var full = Broadcast(inputs[2].Shape, new[] { m, n });
+            if (inputs[2].Rank > 2 || full is null || full[0] != m || full[1] != n)
+            {
+                return InferResult.Fail(ShapeErrorKind.OperandShape, $"PackedGemm: bias of shape {Fmt(inputs[2])} does not broadcast to the output [{m}, {n}]");
+            }
+        }
+
+        return InferResult.Ok(new TensorType(DType.Float32, m, n));
     }
 
     /// <summary>A fused elementwise node: its operands broadcast together (its body is checked by the verifier).</summary>

@@ -22,11 +22,18 @@ internal static class PassPipeline
         new EliminateDeadCode(), // Constants now copied into fused bodies
     };
 
-    public static Graph Run(Graph graph, ISet<string> disabled, List<PassSnapshot>? snapshots, CancellationToken ct)
+    /// <summary>Layout passes of the CPU backend, run after the shared ones.</summary>
+    public static IReadOnlyList<IPass> CpuPasses { get; } = new IPass[]
+    {
+        new PackGemmWeights(),
+    };
+
+    /// <summary>Runs the shared passes, then <paramref name="targetPasses"/> (a backend's own layout passes).</summary>
+    public static Graph Run(Graph graph, ISet<string> disabled, List<PassSnapshot>? snapshots, CancellationToken ct, IReadOnlyList<IPass>? targetPasses = null)
     {
         snapshots?.Add(new PassSnapshot("Frontend", graph));
         Verify(graph, "the frontend");
-        foreach (var pass in DefaultPasses.Where(p => !disabled.Contains(p.Name)))
+        foreach (var pass in DefaultPasses.Concat(targetPasses ?? Array.Empty<IPass>()).Where(p => !disabled.Contains(p.Name)))
         {
             ct.ThrowIfCancellationRequested();
             graph = pass.Run(graph);

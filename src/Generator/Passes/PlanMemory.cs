@@ -25,9 +25,12 @@ internal enum StorageKind
 internal readonly record struct Storage(StorageKind Kind, int Index);
 
 /// <summary>The result of <see cref="PlanMemory"/>: a storage slot per value, and the buffer sizes (in 4-byte elements).</summary>
-internal sealed record MemoryPlan(Storage[] Slots, int ArenaElements, int WeightElements, long IntermediateElements)
+internal sealed record MemoryPlan(Storage[] Slots, bool[] LoadTime, int ArenaElements, int WeightElements, long IntermediateElements)
 {
     public Storage this[int value] => Slots[value];
+
+    /// <summary>True for node results computed once when the model is compiled (they live in the weights buffer).</summary>
+    public bool IsLoadTime(int value) => LoadTime[value];
 }
 
 /// <summary>
@@ -36,6 +39,7 @@ internal sealed record MemoryPlan(Storage[] Slots, int ArenaElements, int Weight
 /// smaller than the sum of all intermediates. Reshape results alias their operand (same bytes, new shape) and
 /// extend its lifetime. A node's result never shares bytes with its operands, so kernels need not be in-place safe.
 /// Offsets are aligned to 16 elements (64 bytes, one cache line and one Vector512).
+/// Values computed from weights only (see <see cref="LoadTimeValues"/>) get slots in the weights buffer instead.
 /// Requires: a verified graph. Guarantees: live values never overlap; graph outputs that are node results
 /// (and not aliases) are written straight into the caller's output span.
 /// </summary>
@@ -55,9 +59,21 @@ internal static class PlanMemory
             weightElements += Align((int)graph.TypeOf(w).ElementCount);
         }
 
+        // Node results that depend on weights and constants only are computed once, at compile time, into the
+        // weights buffer after the weights (graph outputs excepted: they go to the caller's span on every run).
+        var outputs = new HashSet<int>(graph.Outputs);
+        var loadTime = LoadTimeValues.Of(graph);
+        foreach (var w in graph.Weights) loadTime[w] = false;
+        foreach (var o in graph.Outputs) loadTime[o] = false;
+        foreach (var node in graph.Nodes)
+        {
+            if (!loadTime[node.Output] || IsAlias(node, outputs)) continue;
+            slots[node.Output] = new Storage(StorageKind.Weight, weightElements);
+            weightElements += Align((int)graph.TypeOf(node.Output).ElementCount);
+        }
+
         // Root of each value: the value whose bytes it uses (itself unless it is a Reshape alias).
         var root = Enumerable.Range(0, graph.Values.Count).ToArray();
-        var outputs = new HashSet<int>(graph.Outputs);
         foreach (var node in graph.Nodes)
         {
             if (IsAlias(node, outputs)) root[node.Output] = root[node.Inputs[0]];
@@ -83,7 +99,7 @@ internal static class PlanMemory
         {
             var node = graph.Nodes[i];
             int v = node.Output;
-            if (root[v] != v) continue;
+            if (root[v] != v || loadTime[v]) continue;
             if (outputs.Contains(v))
             {
                 slots[v] = new Storage(StorageKind.Output, graph.Outputs.Items.IndexOf(v));
@@ -103,7 +119,7 @@ internal static class PlanMemory
             if (root[node.Output] != node.Output) slots[node.Output] = slots[root[node.Output]];
         }
 
-        return new MemoryPlan(slots, arena, weightElements, intermediates);
+        return new MemoryPlan(slots, loadTime, arena, weightElements, intermediates);
     }
 
     /// <summary>A Reshape whose result is not a graph output just reinterprets its operand's bytes.</summary>

@@ -153,7 +153,8 @@ public class SourceModelTests
         var header = generated.Substring(0, generated.IndexOf("#nullable", StringComparison.Ordinal));
         var irLines = header.Split('\n').Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s*//\s+%\d+: ")).ToArray();
         Assert.DoesNotContain(irLines, l => l.Contains("Exp(")); // `unused` never reaches the output
-        Assert.Equal(3, irLines.Count(l => l.Contains("= Gemm(")));
+        Assert.Equal(3, irLines.Count(l => l.Contains("= PackedGemm(")));
+        Assert.Equal(3, irLines.Count(l => l.Contains("= PackB(")));
     }
 
     private static Tensor IntInput(int seed, int[] shape, int range)

@@ -129,6 +129,18 @@ internal static class CpuEmitter
                     var t = graph.TypeOf(wt.ValueId);
                     w.Line($"{Rt}.WeightBinding.CopyInto(model.{wt.MemberName}, \"{wt.MemberName}\", {DTypeLiteral(t.DType)}, {ShapeLiteral(t)}, new {Sys}.Span<float>(_weights, {plan[wt.ValueId].Index}, {t.ElementCount}));");
                 }
+
+                if (graph.Nodes.Any(n => plan.IsLoadTime(n.Output))) w.Line("PrepareWeights();");
+            }
+
+            if (graph.Nodes.Any(n => plan.IsLoadTime(n.Output)))
+            {
+                w.Line();
+                w.Line("/// <summary>Computes, once, what depends on weights only (packed GEMM panels, constants).</summary>");
+                using (w.Block("private void PrepareWeights()"))
+                {
+                    EmitNodes(w, graph, plan, graph.Nodes.Where(n => plan.IsLoadTime(n.Output)), System.Array.Empty<string>());
+                }
             }
 
             w.Line();
@@ -164,27 +176,33 @@ internal static class CpuEmitter
         w.Line();
         using (w.Block("private void Execute(" + string.Join(", ", executeParameters) + ")"))
         {
-            var outputs = new System.Collections.Generic.HashSet<int>(graph.Outputs);
-            foreach (var node in graph.Nodes)
-            {
-                if (PlanMemory.IsAlias(node, outputs)) continue;
-                w.Line("// " + IrPrinter.PrintNode(graph, node));
-                using (w.Block())
-                {
-                    for (int i = 0; i < node.Inputs.Count; i++)
-                    {
-                        w.Line($"{Sys}.ReadOnlySpan<{ElementType(graph.TypeOf(node.Inputs[i]).DType)}> x{i} = {SpanOf(graph, plan, node.Inputs[i], inputNames)};");
-                    }
-
-                    w.Line($"{Sys}.Span<{ElementType(graph.TypeOf(node.Output).DType)}> y = {SpanOf(graph, plan, node.Output, inputNames)};");
-                    CpuKernels.Emit(w, graph, node);
-                }
-            }
+            EmitNodes(w, graph, plan, graph.Nodes.Where(n => !plan.IsLoadTime(n.Output)), inputNames);
 
             // A graph output that is not a node result written in place (an input, a weight, an alias) is copied.
             if (plan[graph.Outputs[0]].Kind != StorageKind.Output)
             {
                 w.Line($"{SpanOf(graph, plan, graph.Outputs[0], inputNames)}.CopyTo(output);");
+            }
+        }
+    }
+
+    /// <summary>Each node's kernel in its own block, with its operands and result bound to spans.</summary>
+    private static void EmitNodes(CodeWriter w, Graph graph, MemoryPlan plan, System.Collections.Generic.IEnumerable<Node> nodes, string[] inputNames)
+    {
+        var outputs = new System.Collections.Generic.HashSet<int>(graph.Outputs);
+        foreach (var node in nodes)
+        {
+            if (PlanMemory.IsAlias(node, outputs)) continue;
+            w.Line("// " + IrPrinter.PrintNode(graph, node));
+            using (w.Block())
+            {
+                for (int i = 0; i < node.Inputs.Count; i++)
+                {
+                    w.Line($"{Sys}.ReadOnlySpan<{ElementType(graph.TypeOf(node.Inputs[i]).DType)}> x{i} = {SpanOf(graph, plan, node.Inputs[i], inputNames)};");
+                }
+
+                w.Line($"{Sys}.Span<{ElementType(graph.TypeOf(node.Output).DType)}> y = {SpanOf(graph, plan, node.Output, inputNames)};");
+                CpuKernels.Emit(w, graph, node);
             }
         }
     }

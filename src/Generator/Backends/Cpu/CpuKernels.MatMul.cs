@@ -77,6 +77,38 @@ internal static partial class CpuKernels
         EmitProduct(w, m, n, k, alpha, "0", opA, opB);
     }
 
+    private const string Sgemm = "global::Aot.Runtime.Cpu.Sgemm";
+
+    private static void EmitPackB(CodeWriter w, Graph graph, Node node)
+    {
+        var b = ShapeOf(graph, node.Inputs[0]);
+        bool transposed = node.Attrs.Int(AttrNames.TransB) != 0;
+        int k = transposed ? b[1] : b[0], n = transposed ? b[0] : b[1];
+        w.Line($"// Pack B{(transposed ? "^T" : "")} [{k}, {n}] into {GemmLayout.PanelWidth}-column panels for the GEMM microkernel (once, at compile time).");
+        w.Line($"{Sgemm}.PackB(x0, {Lit(k)}, {Lit(n)}, {(transposed ? "true" : "false")}, y);");
+    }
+
+    private static void EmitPackedGemm(CodeWriter w, Graph graph, Node node)
+    {
+        var a = ShapeOf(graph, node.Inputs[0]);
+        int m = a[0], k = a[1], n = (int)node.Attrs.Int(AttrNames.N);
+        float alpha = node.Attrs.Float(AttrNames.Alpha), beta = node.Attrs.Float(AttrNames.Beta);
+        var (kc, mc) = CpuTiling.Gemm(m, n, k, CpuTarget.Default);
+        bool hasC = node.Inputs.Count > 2;
+        w.Line($"// y[{m}, {n}] = {(alpha == 1f ? "" : Lit(alpha) + " * ")}x0[{m}, {k}] @ packed B[{k}, {n}]{(hasC ? " + " + (beta == 1f ? "" : Lit(beta) + " * ") + "x2" + Fmt(ShapeOf(graph, node.Inputs[2])) : "")}; cache blocks kc = {kc}, mc = {mc} (CpuTiling)");
+        if (hasC)
+        {
+            using (Step(w, "y = beta * C, broadcast"))
+            {
+                var c = new ElementwiseOperand("x2", ShapeOf(graph, node.Inputs[2]));
+                var init = beta == 1f ? new ElementwiseExpr("{0}", "{0}") : new ElementwiseExpr(Lit(beta) + " * {0}", "{0} * " + Lit(beta));
+                EmitElementwise(w, ShapeOf(graph, node.Output), new[] { c }, ElementwiseProgram.Single(1, init));
+            }
+        }
+
+        w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x0, {Lit(k)}, x1, y, {Lit(n)}, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)});");
+    }
+
     /// <summary>
     /// <c>y[yBase + i * n + j] += alpha * sum over p of A[i, p] * B[p, j]</c>. When B's rows are contiguous, in
     /// i-k-j order: for each A[i, p], a vector axpy of B's row p into y's row i. When B is transposed (its

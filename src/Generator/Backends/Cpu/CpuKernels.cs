@@ -61,6 +61,12 @@ internal static partial class CpuKernels
             case OpKind.Gemm:
                 EmitGemm(w, graph, node);
                 break;
+            case OpKind.PackB:
+                EmitPackB(w, graph, node);
+                break;
+            case OpKind.PackedGemm:
+                EmitPackedGemm(w, graph, node);
+                break;
             case var op when OpKindInfo.IsReduction(op):
                 EmitReduceNode(w, graph, node);
                 break;

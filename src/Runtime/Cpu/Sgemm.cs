@@ -1,0 +1,267 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Aot.Runtime.Cpu;
+
+/// <summary>
+/// Single-precision matrix product for generated CPU code: <c>C = alpha * A @ B (+ C)</c> with B pre-packed once
+/// (at model compile time, for weights) into panels of <see cref="GemmLayout.PanelWidth"/> columns, each panel stored p-major
+/// so the microkernel streams it contiguously. Loops are blocked the BLIS way: a kc-deep slice of a B panel stays in
+/// L1, an mc x kc block of A in L2 (kc and mc come from the generator's cost model); the microkernel keeps a
+/// 6 x 32 tile of C in registers (12 Vector512 or 2 x 12 Vector256 accumulators) and does one FMA per
+/// accumulator per k. The vector width is picked with IsHardwareAccelerated / IsSupported, which the JIT and
+/// NativeAOT (for a given IlcInstructionSet) fold to constants, so only one path survives in the machine code.
+/// </summary>
+public static unsafe class Sgemm
+{
+    private const int PanelWidth = GemmLayout.PanelWidth;
+    private const int TileRows = GemmLayout.TileRows;
+
+    private static int PackedLength(int k, int n) => GemmLayout.PackedLength(k, n);
+
+    /// <summary>
+    /// Packs B (k x n; row-major, or its transpose stored n x k when <paramref name="transposed"/>) into
+    /// panels: packed[(panel * k + p) * 32 + j] = B[p, panel * 32 + j], zero beyond column n.
+    /// </summary>
+    public static void PackB(ReadOnlySpan<float> b, int k, int n, bool transposed, Span<float> packed)
+    {
+        if (b.Length < (long)k * n) throw new ArgumentException($"B needs {k * n} elements, has {b.Length}", nameof(b));
+        if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"packed B needs {PackedLength(k, n)} elements, has {packed.Length}", nameof(packed));
+        int panels = (n + PanelWidth - 1) / PanelWidth;
+        for (int panel = 0; panel < panels; panel++)
+        {
+            int j0 = panel * PanelWidth;
+            int cols = Math.Min(PanelWidth, n - j0);
+            for (int p = 0; p < k; p++)
+            {
+                var dst = packed.Slice((panel * k + p) * PanelWidth, PanelWidth);
+                if (transposed)
+                {
+                    for (int j = 0; j < cols; j++) dst[j] = b[(j0 + j) * k + p];
+                }
+                else
+                {
+                    b.Slice(p * n + j0, cols).CopyTo(dst);
+                }
+
+                dst.Slice(cols).Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[m, n] = alpha * A[m, k] @ B + (accumulate ? C : 0). A's rows start lda floats apart, C's ldc;
+    /// <paramref name="packedB"/> comes from <see cref="PackB"/>. kc and mc are the cache block sizes.
+    /// </summary>
+    public static void Multiply(
+        int m, int n, int k,
+        ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> packedB,
+        Span<float> c, int ldc,
+        float alpha, bool accumulate, int kc, int mc)
+    {
+        if (m <= 0 || n <= 0) return;
+        if (k == 0)
+        {
+            if (!accumulate)
+            {
+                for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+            }
+
+            return;
+        }
+
+        if (a.Length < (long)(m - 1) * lda + k || c.Length < (long)(m - 1) * ldc + n || packedB.Length < PackedLength(k, n))
+        {
+            throw new ArgumentException($"Sgemm: operands too small for m={m}, n={n}, k={k}, lda={lda}, ldc={ldc}");
+        }
+
+        kc = Math.Max(1, kc);
+        mc = Math.Max(TileRows, mc / TileRows * TileRows);
+        int panels = (n + PanelWidth - 1) / PanelWidth;
+        fixed (float* pa = a)
+        fixed (float* pb = packedB)
+        fixed (float* pc = c)
+        {
+            for (int p0 = 0; p0 < k; p0 += kc)
+            {
+                int kb = Math.Min(kc, k - p0);
+                bool overwrite = p0 == 0 && !accumulate;
+                for (int i0 = 0; i0 < m; i0 += mc)
+                {
+                    int mb = Math.Min(mc, m - i0);
+                    for (int panel = 0; panel < panels; panel++)
+                    {
+                        int j0 = panel * PanelWidth;
+                        int cols = Math.Min(PanelWidth, n - j0);
+                        float* bPanel = pb + ((long)panel * k + p0) * PanelWidth;
+                        for (int i = i0; i < i0 + mb; i += TileRows)
+                        {
+                            int rows = Math.Min(TileRows, i0 + mb - i);
+                            Tile(rows, cols, kb, pa + (long)i * lda + p0, lda, bPanel, pc + (long)i * ldc + j0, ldc, alpha, overwrite);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>One rows x cols (at most 6 x 32) tile of C over kb steps of k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(int rows, int cols, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite)
+    {
+        if (rows == TileRows && cols == PanelWidth)
+        {
+            if (Avx512F.IsSupported) { Kernel512(kb, a, lda, b, c, ldc, alpha, overwrite); return; }
+            if (Fma.IsSupported)
+            {
+                Kernel256(kb, a, lda, b, c, ldc, alpha, overwrite);
+                Kernel256(kb, a, lda, b + 16, c + 16, ldc, alpha, overwrite);
+                return;
+            }
+        }
+
+        // Edges (fewer rows, or a last panel with fewer columns) and machines without FMA: row by row with
+        // Vector<float> (32 is a multiple of every width it has), two accumulators to hide the add latency,
+        // into a tile on the stack; then the valid part is stored.
+        float* tile = stackalloc float[TileRows * PanelWidth];
+        int width = Vector<float>.Count;
+        for (int r = 0; r < rows; r++)
+        {
+            float* aRow = a + (long)r * lda;
+            for (int j = 0; j < PanelWidth; j += width)
+            {
+                Vector<float> s0 = default, s1 = default;
+                int p = 0;
+                for (; p + 1 < kb; p += 2)
+                {
+                    s0 += new Vector<float>(aRow[p]) * Unsafe.Read<Vector<float>>(b + p * PanelWidth + j);
+                    s1 += new Vector<float>(aRow[p + 1]) * Unsafe.Read<Vector<float>>(b + (p + 1) * PanelWidth + j);
+                }
+
+                if (p < kb) s0 += new Vector<float>(aRow[p]) * Unsafe.Read<Vector<float>>(b + p * PanelWidth + j);
+                Unsafe.Write(tile + r * PanelWidth + j, s0 + s1);
+            }
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            float* cRow = c + (long)r * ldc;
+            float* t = tile + r * PanelWidth;
+            for (int j = 0; j < cols; j++) cRow[j] = overwrite ? alpha * t[j] : cRow[j] + alpha * t[j];
+        }
+    }
+
+    /// <summary>6 x 32 tile with 12 Vector512 accumulators.</summary>
+    private static void Kernel512(int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        float* a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        for (int p = 0; p < kb; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            b += PanelWidth;
+            var x = Vector512.Create(a0[p]);
+            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
+            c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a1[p]);
+            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10);
+            c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a2[p]);
+            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20);
+            c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a3[p]);
+            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30);
+            c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a4[p]);
+            c40 = Avx512F.FusedMultiplyAdd(x, b0, c40);
+            c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a5[p]);
+            c50 = Avx512F.FusedMultiplyAdd(x, b0, c50);
+            c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+        }
+
+        var s = Vector512.Create(alpha);
+        Store512(c, c00, c01, s, overwrite);
+        Store512(c + ldc, c10, c11, s, overwrite);
+        Store512(c + 2 * ldc, c20, c21, s, overwrite);
+        Store512(c + 3 * ldc, c30, c31, s, overwrite);
+        Store512(c + 4 * ldc, c40, c41, s, overwrite);
+        Store512(c + 5 * ldc, c50, c51, s, overwrite);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, Vector512<float> alpha, bool overwrite)
+    {
+        if (overwrite)
+        {
+            (lo * alpha).Store(c);
+            (hi * alpha).Store(c + 16);
+        }
+        else
+        {
+            Avx512F.FusedMultiplyAdd(lo, alpha, Vector512.Load(c)).Store(c);
+            Avx512F.FusedMultiplyAdd(hi, alpha, Vector512.Load(c + 16)).Store(c + 16);
+        }
+    }
+
+    /// <summary>6 x 16 tile with 12 Vector256 accumulators (called twice per 32-wide panel).</summary>
+    private static void Kernel256(int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        float* a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        for (int p = 0; p < kb; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            b += PanelWidth;
+            var x = Vector256.Create(a0[p]);
+            c00 = Fma.MultiplyAdd(x, b0, c00);
+            c01 = Fma.MultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a1[p]);
+            c10 = Fma.MultiplyAdd(x, b0, c10);
+            c11 = Fma.MultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a2[p]);
+            c20 = Fma.MultiplyAdd(x, b0, c20);
+            c21 = Fma.MultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a3[p]);
+            c30 = Fma.MultiplyAdd(x, b0, c30);
+            c31 = Fma.MultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a4[p]);
+            c40 = Fma.MultiplyAdd(x, b0, c40);
+            c41 = Fma.MultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a5[p]);
+            c50 = Fma.MultiplyAdd(x, b0, c50);
+            c51 = Fma.MultiplyAdd(x, b1, c51);
+        }
+
+        var s = Vector256.Create(alpha);
+        Store256(c, c00, c01, s, overwrite);
+        Store256(c + ldc, c10, c11, s, overwrite);
+        Store256(c + 2 * ldc, c20, c21, s, overwrite);
+        Store256(c + 3 * ldc, c30, c31, s, overwrite);
+        Store256(c + 4 * ldc, c40, c41, s, overwrite);
+        Store256(c + 5 * ldc, c50, c51, s, overwrite);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(float* c, Vector256<float> lo, Vector256<float> hi, Vector256<float> alpha, bool overwrite)
+    {
+        if (overwrite)
+        {
+            (lo * alpha).Store(c);
+            (hi * alpha).Store(c + 8);
+        }
+        else
+        {
+            Fma.MultiplyAdd(lo, alpha, Vector256.Load(c)).Store(c);
+            Fma.MultiplyAdd(hi, alpha, Vector256.Load(c + 8)).Store(c + 8);
+        }
+    }
+}
