@@ -26,6 +26,7 @@ internal static class PassPipeline
     public static IReadOnlyList<IPass> CpuPasses { get; } = new IPass[]
     {
         new PackGemmWeights(),
+        new LowerConvToGemm(),
     };
 
     /// <summary>Runs the shared passes, then <paramref name="targetPasses"/> (a backend's own layout passes).</summary>

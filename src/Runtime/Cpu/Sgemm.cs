@@ -53,6 +53,51 @@ public static unsafe class Sgemm
     }
 
     /// <summary>
+    /// Convolution as a matrix product (implicit GEMM): packs the im2col matrix of one image (or one group of its
+    /// channels), B[p, j] with p = (channel, kernel row, kernel column) and j = output pixel, straight into the
+    /// panel layout of <see cref="PackB"/>, zero where the kernel reads padding. Then
+    /// out[K, OH*OW] = weights[K, C*R*S] @ B is one <see cref="Multiply"/>.
+    /// </summary>
+    public static void PackIm2Col(
+        ReadOnlySpan<float> image, int channels, int height, int width,
+        int kernelH, int kernelW, int strideH, int strideW, int padTop, int padLeft, int dilationH, int dilationW,
+        int outH, int outW, Span<float> packed)
+    {
+        int k = channels * kernelH * kernelW;
+        int n = outH * outW;
+        if (image.Length < channels * height * width) throw new ArgumentException($"image needs {channels * height * width} elements, has {image.Length}", nameof(image));
+        if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"packed needs {PackedLength(k, n)} elements, has {packed.Length}", nameof(packed));
+        int panels = (n + PanelWidth - 1) / PanelWidth;
+        for (int panel = 0; panel < panels; panel++)
+        {
+            int j0 = panel * PanelWidth;
+            int cols = Math.Min(PanelWidth, n - j0);
+            int p = 0;
+            for (int c = 0; c < channels; c++)
+            {
+                var plane = image.Slice(c * height * width, height * width);
+                for (int r = 0; r < kernelH; r++)
+                {
+                    for (int s = 0; s < kernelW; s++, p++)
+                    {
+                        var dst = packed.Slice((panel * k + p) * PanelWidth, PanelWidth);
+                        int oy = j0 / outW, ox = j0 - oy * outW;
+                        for (int j = 0; j < cols; j++)
+                        {
+                            int iy = oy * strideH - padTop + r * dilationH;
+                            int ix = ox * strideW - padLeft + s * dilationW;
+                            dst[j] = (uint)iy < (uint)height && (uint)ix < (uint)width ? plane[iy * width + ix] : 0f;
+                            if (++ox == outW) { ox = 0; oy++; }
+                        }
+
+                        dst.Slice(cols).Clear();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// C[m, n] = alpha * A[m, k] @ B + (accumulate ? C : 0). A's rows start lda floats apart, C's ldc;
     /// <paramref name="packedB"/> comes from <see cref="PackB"/>. kc and mc are the cache block sizes.
     /// </summary>

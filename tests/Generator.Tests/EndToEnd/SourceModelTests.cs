@@ -95,6 +95,22 @@ public class SourceModelTests
         }
 
         [Model]
+        public partial class GemmConv
+        {
+            [Weight(8, 3, 3, 3)] public Tensor? K1 { get; set; }
+            [Weight(8)] public Tensor? B1 { get; set; }
+            [Weight(12, 4, 3, 3)] public Tensor? K2 { get; set; }
+            [Weight(12, 12, 1, 1)] public Tensor? K3 { get; set; }
+
+            public Tensor Forward([Input(2, 3, 17, 19)] Tensor image)
+            {
+                var y = Relu(Conv2d(image, K1!, B1, padding: 1));                       // lowered to implicit GEMM
+                y = Conv2d(y, K2!, stride: 2, padding: 2, dilation: 2, groups: 2);      // grouped, strided, dilated
+                return Conv2d(y, K3!);                                                  // 1x1
+            }
+        }
+
+        [Model]
         public partial class Identity
         {
             public Tensor Forward([Input(3, 3)] Tensor x) => x;
@@ -118,6 +134,7 @@ public class SourceModelTests
     [InlineData("Attention")]
     [InlineData("Embedding")]
     [InlineData("SmallCnn")]
+    [InlineData("GemmConv")]
     [InlineData("Identity")]
     public void CompiledModelMatchesEagerForward(string name)
     {
@@ -155,6 +172,15 @@ public class SourceModelTests
         Assert.DoesNotContain(irLines, l => l.Contains("Exp(")); // `unused` never reaches the output
         Assert.Equal(3, irLines.Count(l => l.Contains("= PackedGemm(")));
         Assert.Equal(3, irLines.Count(l => l.Contains("= PackB(")));
+    }
+
+    [Fact]
+    public void WideConvolutionsRunAsImplicitGemm()
+    {
+        var generated = GeneratorHarness.Run(Source).Generated.Single(s => s.Contains("Model E2E.GemmConv"));
+        var header = generated.Substring(0, generated.IndexOf("#nullable", StringComparison.Ordinal));
+        Assert.Equal(3, header.Split('\n').Count(l => l.Contains("= ConvGemm(")));
+        Assert.DoesNotContain(header.Split('\n'), l => l.Contains("= Conv2d("));
     }
 
     private static Tensor IntInput(int seed, int[] shape, int range)

@@ -77,8 +77,6 @@ internal static partial class CpuKernels
         EmitProduct(w, m, n, k, alpha, "0", opA, opB);
     }
 
-    private const string Sgemm = "global::Aot.Runtime.Cpu.Sgemm";
-
     private static void EmitPackB(CodeWriter w, Graph graph, Node node)
     {
         var b = ShapeOf(graph, node.Inputs[0]);

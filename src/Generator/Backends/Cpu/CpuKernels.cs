@@ -32,6 +32,7 @@ internal static partial class CpuKernels
     internal const string Vec = "global::System.Numerics.Vector<float>";
     internal const string VectorOps = "global::System.Numerics.Vector";
     internal const string KernelMath = "global::Aot.Runtime.KernelMath";
+    internal const string Sgemm = "global::Aot.Runtime.Cpu.Sgemm";
 
     /// <summary>Lanes of <c>Vector&lt;float&gt;</c>: a JIT-time constant (8 with AVX2, 4 with SSE/NEON).</summary>
     internal const string Lanes = Vec + ".Count";
@@ -66,6 +67,12 @@ internal static partial class CpuKernels
                 break;
             case OpKind.PackedGemm:
                 EmitPackedGemm(w, graph, node);
+                break;
+            case OpKind.Im2Col:
+                EmitIm2Col(w, graph, node);
+                break;
+            case OpKind.ConvGemm:
+                EmitConvGemm(w, graph, node);
                 break;
             case var op when OpKindInfo.IsReduction(op):
                 EmitReduceNode(w, graph, node);
