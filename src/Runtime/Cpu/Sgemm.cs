@@ -106,7 +106,7 @@ public static unsafe class Sgemm
         ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> packedB,
         Span<float> c, int ldc,
-        float alpha, bool accumulate, int kc, int mc)
+        float alpha, bool accumulate, int kc, int mc, WorkerPool? pool = null)
     {
         if (m <= 0 || n <= 0) return;
         if (k == 0)
@@ -131,26 +131,73 @@ public static unsafe class Sgemm
         fixed (float* pb = packedB)
         fixed (float* pc = c)
         {
-            for (int p0 = 0; p0 < k; p0 += kc)
+            // Threads split the column panels: each writes its own columns of C, so no synchronization inside.
+            int tasks = pool is null || (long)m * n * k < ParallelMinMacs ? 1 : Math.Min(panels, pool.Threads * 2);
+            if (tasks <= 1)
             {
-                int kb = Math.Min(kc, k - p0);
-                bool overwrite = p0 == 0 && !accumulate;
-                for (int i0 = 0; i0 < m; i0 += mc)
+                Panels(0, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc);
+                return;
+            }
+
+            var job = s_job ??= new PanelJob();
+            job.Set(tasks, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc);
+            pool!.Run(job, tasks);
+        }
+    }
+
+    /// <summary>Below this many multiply-adds a product is not worth waking other threads for.</summary>
+    private const long ParallelMinMacs = 1 << 18;
+
+    [ThreadStatic]
+    private static PanelJob? s_job;
+
+    /// <summary>Column panels [first, last) of C over all of k and m, in BLIS loop order.</summary>
+    private static void Panels(int first, int last, int m, int n, int k, float* pa, int lda, float* pb, float* pc, int ldc, float alpha, bool accumulate, int kc, int mc)
+    {
+        for (int p0 = 0; p0 < k; p0 += kc)
+        {
+            int kb = Math.Min(kc, k - p0);
+            bool overwrite = p0 == 0 && !accumulate;
+            for (int i0 = 0; i0 < m; i0 += mc)
+            {
+                int mb = Math.Min(mc, m - i0);
+                for (int panel = first; panel < last; panel++)
                 {
-                    int mb = Math.Min(mc, m - i0);
-                    for (int panel = 0; panel < panels; panel++)
+                    int j0 = panel * PanelWidth;
+                    int cols = Math.Min(PanelWidth, n - j0);
+                    float* bPanel = pb + ((long)panel * k + p0) * PanelWidth;
+                    for (int i = i0; i < i0 + mb; i += TileRows)
                     {
-                        int j0 = panel * PanelWidth;
-                        int cols = Math.Min(PanelWidth, n - j0);
-                        float* bPanel = pb + ((long)panel * k + p0) * PanelWidth;
-                        for (int i = i0; i < i0 + mb; i += TileRows)
-                        {
-                            int rows = Math.Min(TileRows, i0 + mb - i);
-                            Tile(rows, cols, kb, pa + (long)i * lda + p0, lda, bPanel, pc + (long)i * ldc + j0, ldc, alpha, overwrite);
-                        }
+                        int rows = Math.Min(TileRows, i0 + mb - i);
+                        Tile(rows, cols, kb, pa + (long)i * lda + p0, lda, bPanel, pc + (long)i * ldc + j0, ldc, alpha, overwrite);
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>The arguments of one parallel Multiply, kept in a reused object so a call allocates nothing.
+    /// The pointers stay valid because Multiply holds them fixed until every task has finished.</summary>
+    private sealed class PanelJob : IParallelJob
+    {
+        private int _tasks, _panels, _m, _n, _k, _lda, _ldc, _kc, _mc;
+        private float* _a, _b, _c;
+        private float _alpha;
+        private bool _accumulate;
+
+        public void Set(int tasks, int panels, int m, int n, int k, float* a, int lda, float* b, float* c, int ldc, float alpha, bool accumulate, int kc, int mc)
+        {
+            (_tasks, _panels, _m, _n, _k, _lda, _ldc, _alpha, _accumulate, _kc, _mc) = (tasks, panels, m, n, k, lda, ldc, alpha, accumulate, kc, mc);
+            _a = a;
+            _b = b;
+            _c = c;
+        }
+
+        public void Execute(int task)
+        {
+            int first = (int)((long)_panels * task / _tasks);
+            int last = (int)((long)_panels * (task + 1) / _tasks);
+            Panels(first, last, _m, _n, _k, _a, _lda, _b, _c, _ldc, _alpha, _accumulate, _kc, _mc);
         }
     }
 

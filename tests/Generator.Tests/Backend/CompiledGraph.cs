@@ -133,7 +133,7 @@ internal sealed class CompiledGraphs : IDisposable
         Assert.Equal(_graphs[index].Weights.Count, weights.Count);
         var model = Activator.CreateInstance(type)!;
         for (int j = 0; j < weights.Count; j++) type.GetField(WeightMember(j))!.SetValue(model, weights[j]);
-        return Unwrap(() => type.GetMethod("Compile")!.Invoke(model, null))!;
+        return Unwrap(() => type.GetMethod("Compile")!.Invoke(model, new object[] { 1 }))!;
     }
 
     /// <summary>Runs model <paramref name="index"/> on tensors through the generated <c>Run(Tensor...)</c>.</summary>

@@ -129,14 +129,21 @@ public class SourceModelTests
         return new AssemblyLoadContext("e2e", isCollectible: true).LoadFromStream(stream);
     });
 
+    public static TheoryData<string, int> ModelsAndThreads()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Identity" })
+        {
+            data.Add(name, 1);
+            data.Add(name, 2); // the parallel GEMM must give the same results within tolerance
+        }
+
+        return data;
+    }
+
     [Theory]
-    [InlineData("Stack")]
-    [InlineData("Attention")]
-    [InlineData("Embedding")]
-    [InlineData("SmallCnn")]
-    [InlineData("GemmConv")]
-    [InlineData("Identity")]
-    public void CompiledModelMatchesEagerForward(string name)
+    [MemberData(nameof(ModelsAndThreads))]
+    public void CompiledModelMatchesEagerForward(string name, int threads)
     {
         var type = Compiled.Value.GetType("E2E." + name)!;
         var model = Activator.CreateInstance(type)!;
@@ -151,7 +158,7 @@ public class SourceModelTests
             .ToArray<object>();
 
         var eager = (Tensor)type.GetMethod("Forward")!.Invoke(model, inputs)!;
-        var compiled = type.GetMethod("Compile")!.Invoke(model, null)!;
+        using var compiled = (IDisposable)type.GetMethod("Compile")!.Invoke(model, new object[] { threads })!;
         var run = compiled.GetType().GetMethods().Single(m => m.Name == "Run" && m.ReturnType == typeof(Tensor));
         var ours = (Tensor)run.Invoke(compiled, inputs)!;
 

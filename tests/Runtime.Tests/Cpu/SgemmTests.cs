@@ -71,3 +71,72 @@ public class SgemmTests
 
     private static float[] Fill(Random random, int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
 }
+
+public class ParallelSgemmTests
+{
+    [Theory]
+    [InlineData(64, 200, 100, 2)]
+    [InlineData(7, 1000, 64, 3)]
+    [InlineData(130, 33, 600, 2)]
+    public void ParallelResultIsBitIdenticalToSerial(int m, int n, int k, int threads)
+    {
+        var random = new Random(3);
+        var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble()).ToArray();
+        var b = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble()).ToArray();
+        var packed = new float[GemmLayout.PackedLength(k, n)];
+        Sgemm.PackB(b, k, n, false, packed);
+        var serial = new float[m * n];
+        var parallel = new float[m * n];
+        Sgemm.Multiply(m, n, k, a, k, packed, serial, n, 1f, false, 128, 60);
+        using var pool = new WorkerPool(threads);
+        for (int repeat = 0; repeat < 20; repeat++)
+        {
+            Array.Clear(parallel);
+            Sgemm.Multiply(m, n, k, a, k, packed, parallel, n, 1f, false, 128, 60, pool);
+            Assert.Equal(serial, parallel);
+        }
+    }
+
+    [Fact]
+    public void EveryTaskRunsExactlyOnceAndFailuresSurface()
+    {
+        using var pool = new WorkerPool(2);
+        var job = new CountingJob(1000);
+        for (int round = 0; round < 50; round++) pool.Run(job, 1000);
+        Assert.All(job.Counts, c => Assert.Equal(50, c));
+
+        var failing = new FailingJob();
+        var error = Assert.Throws<AggregateException>(() => pool.Run(failing, 10));
+        Assert.IsType<InvalidOperationException>(error.InnerException);
+        pool.Run(job, 1000); // the pool still works afterwards
+    }
+
+    [Fact]
+    public void ParallelCallsAllocateNothing()
+    {
+        int m = 64, n = 256, k = 128;
+        var a = new float[m * k];
+        var packed = new float[GemmLayout.PackedLength(k, n)];
+        var c = new float[m * n];
+        using var pool = new WorkerPool(2);
+        Sgemm.Multiply(m, n, k, a, k, packed, c, n, 1f, false, 128, 60, pool);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) Sgemm.Multiply(m, n, k, a, k, packed, c, n, 1f, false, 128, 60, pool);
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    private sealed class CountingJob(int size) : IParallelJob
+    {
+        public int[] Counts { get; } = new int[size];
+
+        public void Execute(int task) => Interlocked.Increment(ref Counts[task]);
+    }
+
+    private sealed class FailingJob : IParallelJob
+    {
+        public void Execute(int task)
+        {
+            if (task == 7) throw new InvalidOperationException("task 7");
+        }
+    }
+}

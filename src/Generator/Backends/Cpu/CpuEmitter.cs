@@ -105,23 +105,26 @@ internal static class CpuEmitter
         }
 
         w.Line();
-        w.Line("/// <summary>Compiles this model's current weights into a runnable instance (one per thread).</summary>");
-        w.Line("public Compiled Compile() => new Compiled(this);");
+        w.Line("/// <summary>Compiles this model's current weights into a runnable instance that uses <paramref name=\"threads\"/> threads per inference.</summary>");
+        w.Line("public Compiled Compile(int threads = 1) => new Compiled(this, threads);");
         w.Line();
     }
 
     private static void EmitCompiled(CodeWriter w, ModelInfo model, Graph graph, MemoryPlan plan)
     {
         w.Line("/// <summary>The model compiled for the CPU. Run allocates nothing; an instance is not thread-safe (it owns its arena).</summary>");
-        using (w.Block("public sealed class Compiled"))
+        using (w.Block($"public sealed class Compiled : {Sys}.IDisposable"))
         {
             w.Line($"/// <summary>Bytes of intermediate storage (the arena) this instance holds.</summary>");
             w.Line($"public const int ArenaBytes = {plan.ArenaElements * 4};");
             w.Line("private readonly float[] _weights;");
             w.Line("private readonly float[] _arena;");
+            w.Line($"private readonly {Rt}.Cpu.WorkerPool? _pool;");
             w.Line();
-            using (w.Block($"public Compiled({model.ClassName} model)"))
+            using (w.Block($"public Compiled({model.ClassName} model, int threads = 1)"))
             {
+                w.Line($"if (threads < 1) throw new {Sys}.ArgumentOutOfRangeException(nameof(threads), threads, \"at least one thread\");");
+                w.Line($"_pool = threads > 1 ? new {Rt}.Cpu.WorkerPool(threads) : null;");
                 w.Line($"_weights = new float[{plan.WeightElements}];");
                 w.Line($"_arena = new float[{plan.ArenaElements}];");
                 foreach (var wt in model.Weights)
@@ -143,6 +146,12 @@ internal static class CpuEmitter
                 }
             }
 
+            w.Line();
+            w.Line("/// <summary>Threads each inference uses.</summary>");
+            w.Line("public int Threads => _pool?.Threads ?? 1;");
+            w.Line();
+            w.Line("/// <summary>Stops the worker threads (they are background threads, so forgetting this does not keep a process alive).</summary>");
+            w.Line("public void Dispose() => _pool?.Dispose();");
             w.Line();
             EmitRunSpans(w, model, graph, plan);
             w.Line();

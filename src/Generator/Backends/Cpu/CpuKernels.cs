@@ -9,7 +9,8 @@ namespace Aot.Generator.Backends.Cpu;
 /// <summary>
 /// Emits the body of one node's kernel. The caller has declared, in a fresh block, the operands as
 /// <c>ReadOnlySpan&lt;T&gt; x0, x1, ...</c> and the result as <c>Span&lt;T&gt; y</c>, all dense row-major with
-/// the shapes in the graph; the result never overlaps an operand.
+/// the shapes in the graph; the result never overlaps an operand. <c>_pool</c> (a WorkerPool, null for one
+/// thread) is in scope for kernels that split work across threads.
 /// <para>
 /// Every shape is known here, so kernels are loops specialized to constant extents and strides (computed in the
 /// generator, emitted as literals). One mechanism per op family, in the partial files: elementwise, single or
