@@ -81,6 +81,13 @@ internal static partial class CpuKernels
         var (n, inner, loops, strides) = Rows(shape, axis, axis + 1);
         string at = Times("t", inner);
         w.Line($"// Softmax of x0{Fmt(shape)} along axis {axis}: rows of {n} elements with stride {inner}; exp(x - max) / sum");
+        if (inner == 1)
+        {
+            EmitLoops(w, loops, new[] { new View("row", strides) }, offsets =>
+                w.Line($"{RowKernels}.Softmax(x0.Slice({offsets[0]}, {Lit(n)}), y.Slice({offsets[0]}, {Lit(n)}));"), index: "q");
+            return;
+        }
+
         EmitLoops(w, loops, new[] { new View("row", strides) }, offsets =>
         {
             string start = offsets[0];
@@ -108,21 +115,6 @@ internal static partial class CpuKernels
         var (n, _, loops, strides) = Rows(shape, axis, shape.Length);
         w.Line($"// LayerNorm of x0{Fmt(shape)} over axes {axis}..{shape.Length - 1} ({n} elements per row): (x - mean) / sqrt(biased var + {Lit(epsilon)}) * x1 + x2");
         EmitLoops(w, loops, new[] { new View("row", strides) }, offsets =>
-        {
-            string At(string t) => Plus(offsets[0], t);
-            w.Line("double sum = 0.0;");
-            w.Line($"for (int t = 0; t < {Lit(n)}; t++) sum += x0[{At("t")}];");
-            w.Line($"double mean = sum / {Lit(n)};");
-            w.Line("double squares = 0.0;");
-            using (w.Block($"for (int t = 0; t < {Lit(n)}; t++)"))
-            {
-                w.Line($"double d = x0[{At("t")}] - mean;");
-                w.Line("squares += d * d;");
-            }
-
-            w.Line($"float rstd = (float)(1.0 / {DMath}.Sqrt(squares / {Lit(n)} + {Lit(epsilon)}));");
-            w.Line("float m = (float)mean;");
-            w.Line($"for (int t = 0; t < {Lit(n)}; t++) y[{At("t")}] = (x0[{At("t")}] - m) * rstd * x1[t] + x2[t];");
-        }, index: "q");
+            w.Line($"{RowKernels}.LayerNorm(x0.Slice({offsets[0]}, {Lit(n)}), x1, x2, {Lit(epsilon)}, y.Slice({offsets[0]}, {Lit(n)}));"), index: "q");
     }
 }

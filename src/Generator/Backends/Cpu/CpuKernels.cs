@@ -34,6 +34,7 @@ internal static partial class CpuKernels
     internal const string VectorOps = "global::System.Numerics.Vector";
     internal const string KernelMath = "global::Aot.Runtime.KernelMath";
     internal const string Sgemm = "global::Aot.Runtime.Cpu.Sgemm";
+    internal const string RowKernels = "global::Aot.Runtime.Cpu.RowKernels";
 
     /// <summary>Lanes of <c>Vector&lt;float&gt;</c>: a JIT-time constant (8 with AVX2, 4 with SSE/NEON).</summary>
     internal const string Lanes = Vec + ".Count";
