@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Aot.Generator.Backends.Cpu;
+using Aot.Generator.Backends.Gpu;
 using Aot.Generator.Diagnostics;
 using Aot.Generator.Frontend;
 using Aot.Generator.IR;
@@ -18,7 +19,9 @@ namespace Aot.Generator;
 /// The incremental generator. Pipeline: [Model] classes (ForAttributeWithMetadataName) -> frontend (IR +
 /// diagnostics, plain equatable data) -> passes -> memory plan -> CPU backend -> generated source. Only the
 /// frontend touches Roslyn symbols; everything after it is cached on value equality, so edits elsewhere in the
-/// project (or trivia inside the model) do not re-run the compiler.
+/// project (or trivia inside the model) do not re-run the compiler. A second output, the GPU backend
+/// (<c>Model.Gpu.g.cs</c>, ILGPU kernels), runs only when the compilation references ILGPU and Aot.Runtime.Gpu;
+/// that check is reduced to an equatable bool, so it too is cached across edits.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class ModelGenerator : IIncrementalGenerator
@@ -49,6 +52,39 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.Models);
 
         context.RegisterSourceOutput(models, static (spc, input) => Emit(spc, input.Left, input.Right));
+
+        // The GPU file needs ILGPU and the GPU runtime (which brings ILGPU along); without them it would not compile.
+        var gpuAvailable = context.CompilationProvider
+            .Select(static (c, _) => c.GetTypeByMetadataName("ILGPU.Runtime.Accelerator") is not null
+                                     && c.GetTypeByMetadataName("Aot.Runtime.Gpu.GpuRuntime") is not null)
+            .WithTrackingName(TrackingNames.GpuAvailable);
+        var gpuModels = models
+            .Combine(gpuAvailable)
+            .Where(static input => input.Right)
+            .Select(static (input, _) => input.Left)
+            .WithTrackingName(TrackingNames.GpuModels);
+        context.RegisterSourceOutput(gpuModels, static (spc, input) => EmitGpu(spc, input.Left, input.Right));
+    }
+
+    private static void EmitGpu(SourceProductionContext spc, ModelInfo model, GeneratorOptions options)
+    {
+        string hint = (model.Namespace.Length > 0 ? model.Namespace + "." : "") + model.ClassName;
+        hint = hint.Replace("@", "");
+        try
+        {
+            var graph = PassPipeline.Run(model.Graph, options.DisabledSet, null, spc.CancellationToken);
+            var plan = PlanMemory.Run(graph);
+            spc.AddSource(hint + ".Gpu.g.cs", SourceText.From(GpuEmitter.Emit(model, graph, plan), Encoding.UTF8));
+        }
+        catch (OperationCanceledException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, Location.None,
+                $"the GPU backend failed on '{hint}': {e.GetType().Name}: {e.Message}. Please report this with the model's source."));
+        }
     }
 
     private static void Emit(SourceProductionContext spc, ModelInfo model, GeneratorOptions options)
@@ -82,4 +118,6 @@ internal static class TrackingNames
     public const string Diagnostics = "Diagnostics";
     public const string Options = "Options";
     public const string Models = "Models";
+    public const string GpuAvailable = "GpuAvailable";
+    public const string GpuModels = "GpuModels";
 }

@@ -77,7 +77,7 @@ internal sealed class DslCalls
         }
         catch (BadArgument bad)
         {
-            return _owner.Report(bad.Descriptor, at, bad.Message);
+            return _owner.Report(bad.Descriptor, at, bad.Message, bad.Properties);
         }
     }
 
@@ -118,8 +118,36 @@ internal sealed class DslCalls
         if (inputs.Any(i => i.IsPoison)) return FrontendValue.Poison;
         var result = _graph.TryAdd(op, inputs.Select(i => i.TensorId).ToArray(), attrs, out int output);
         return result.Error is { } error
-            ? _owner.Report(DiagnosticDescriptors.ForShapeError(error.Kind), at, error.Message)
+            ? _owner.Report(DiagnosticDescriptors.ForShapeError(error.Kind), at, error.Message, op == OpKind.MatMul ? MatMulWeightHint(inputs, attrs) : null)
             : FrontendValue.Tensor(output);
+    }
+
+    /// <summary>
+    /// For a code fix: names the [Weight] member whose two dimensions, swapped, make the operands fit (the usual cause
+    /// of AOT0001: a weight declared [in, out] where [out, in] is expected, or the reverse). Null when no such weight.
+    /// </summary>
+    private DiagnosticProperty[]? WeightSwapHint(FrontendValue operand, Func<TensorType, bool> fitsWhenSwapped)
+    {
+        var value = _graph.ValueOf(operand.TensorId);
+        if (value.Kind != ValueKind.Weight || value.Type.Rank != 2 || value.Type.Shape[0] == value.Type.Shape[1]) return null;
+        var swapped = value.Type.WithShape(new[] { value.Type.Shape[1], value.Type.Shape[0] });
+        return fitsWhenSwapped(swapped) ? new[] { new DiagnosticProperty(DiagnosticProperties.WeightMember, value.Name) } : null;
+    }
+
+    private DiagnosticProperty[]? MatMulWeightHint(FrontendValue[] inputs, Attrs attrs)
+    {
+        for (int i = inputs.Length - 1; i >= 0; i--)
+        {
+            var hint = WeightSwapHint(inputs[i], swapped =>
+            {
+                var types = inputs.Select(TypeOf).ToArray();
+                types[i] = swapped;
+                return ShapeInference.Infer(OpKind.MatMul, types, attrs).Error is null;
+            });
+            if (hint is not null) return hint;
+        }
+
+        return null;
     }
 
     private TensorType TypeOf(FrontendValue tensor) => _graph.TypeOf(tensor.TensorId);
@@ -146,7 +174,10 @@ internal sealed class DslCalls
         int features = xt.Shape[xt.Rank - 1];
         if (features != wt.Shape[1])
         {
-            throw new BadArgument(DiagnosticDescriptors.MatMulInnerDimension, $"Linear: input {xt.ShapeText} has {features} features, weight {wt.ShapeText} expects {wt.Shape[1]} (weights are [out, in])");
+            throw new BadArgument(DiagnosticDescriptors.MatMulInnerDimension, $"Linear: input {xt.ShapeText} has {features} features, weight {wt.ShapeText} expects {wt.Shape[1]} (weights are [out, in])")
+            {
+                Properties = WeightSwapHint(weight, swapped => swapped.Shape[1] == features),
+            };
         }
 
         // Gemm is 2-D: fold leading dimensions into rows and restore them afterwards.
@@ -297,6 +328,9 @@ internal sealed class DslCalls
             : base(message) => Descriptor = descriptor;
 
         public DiagnosticDescriptor Descriptor { get; }
+
+        /// <summary>Diagnostic.Properties for a code fix, if any.</summary>
+        public DiagnosticProperty[]? Properties { get; init; }
     }
 
     /// <summary>Typed access to a call's arguments; a wrong kind of argument is a BadArgument.</summary>

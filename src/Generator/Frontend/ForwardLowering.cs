@@ -614,9 +614,9 @@ internal sealed class ForwardLowering
 
     // ---------------------------------------------------------------- diagnostics
 
-    public FrontendValue Report(DiagnosticDescriptor descriptor, Location location, string message)
+    public FrontendValue Report(DiagnosticDescriptor descriptor, Location location, string message, IEnumerable<DiagnosticProperty>? properties = null)
     {
-        _diagnostics.Add(DiagnosticInfo.Create(descriptor, location, message));
+        _diagnostics.Add(DiagnosticInfo.Create(descriptor, location, message, properties));
         return FrontendValue.Poison;
     }
 

@@ -19,6 +19,9 @@ internal sealed class GraphBuilder
 
     public TensorType TypeOf(int value) => _values[value].Type;
 
+    /// <summary>The value with its kind and, for inputs and weights, the user's name.</summary>
+    public Value ValueOf(int value) => _values[value];
+
     public int AddInput(string name, TensorType type)
     {
         int id = NewValue(type, ValueKind.Input, name);

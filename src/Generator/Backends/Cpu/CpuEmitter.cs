@@ -251,12 +251,4 @@ internal static class CpuEmitter
             w.Line("return result;");
         }
     }
-
-    internal static string Float(float value) => value switch
-    {
-        float.PositiveInfinity => "float.PositiveInfinity",
-        float.NegativeInfinity => "float.NegativeInfinity",
-        _ when float.IsNaN(value) => "float.NaN",
-        _ => value.ToString("R", CultureInfo.InvariantCulture) + "f",
-    };
 }

@@ -1,4 +1,5 @@
 using Aot.Generator.IR;
+using static Aot.Generator.Backends.Shapes;
 
 namespace Aot.Generator.Backends.Cpu;
 
@@ -47,9 +48,9 @@ internal static partial class CpuKernels
     /// </summary>
     private static void EmitConv2d(CodeWriter w, Graph graph, Node node)
     {
-        var x = ShapeOf(graph, node.Inputs[0]);
-        var wt = ShapeOf(graph, node.Inputs[1]);
-        var outShape = ShapeOf(graph, node.Output);
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var wt = Shapes.Of(graph, node.Inputs[1]);
+        var outShape = Shapes.Of(graph, node.Output);
         int group = (int)node.Attrs.Int(AttrNames.Group);
         int n = x[0], c = x[1], k = wt[0], cg = wt[1], r = wt[2], s = wt[3];
         int kg = k / group;
@@ -105,8 +106,8 @@ internal static partial class CpuKernels
     /// </summary>
     private static void EmitPool2d(CodeWriter w, Graph graph, Node node)
     {
-        var x = ShapeOf(graph, node.Inputs[0]);
-        var outShape = ShapeOf(graph, node.Output);
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var outShape = Shapes.Of(graph, node.Output);
         var kernel = node.Attrs.Ints(AttrNames.Kernel);
         var (h, wd) = Geometry(x, outShape, kernel[0], kernel[1], node.Attrs, dilated: false);
         bool max = node.Op == OpKind.MaxPool2d;
@@ -146,16 +147,16 @@ internal static partial class CpuKernels
 
     private static void EmitGlobalAvgPool(CodeWriter w, Graph graph, Node node)
     {
-        var x = ShapeOf(graph, node.Inputs[0]);
-        w.Line($"// GlobalAvgPool x0{Fmt(x)} -> y{Fmt(ShapeOf(graph, node.Output))}: the mean of each H x W plane");
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        w.Line($"// GlobalAvgPool x0{Fmt(x)} -> y{Fmt(Shapes.Of(graph, node.Output))}: the mean of each H x W plane");
         EmitReduce(w, x, new[] { 2, 3 }, ReduceKind.Mean);
     }
 
     /// <summary>Implicit GEMM, step 1: for each image and channel group, its im2col matrix packed as GEMM panels.</summary>
     private static void EmitIm2Col(CodeWriter w, Graph graph, Node node)
     {
-        var x = ShapeOf(graph, node.Inputs[0]);
-        var col = ShapeOf(graph, node.Output);
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var col = Shapes.Of(graph, node.Output);
         var kernel = node.Attrs.Ints(AttrNames.Kernel);
         var strides = node.Attrs.Ints(AttrNames.Strides);
         var pads = node.Attrs.Ints(AttrNames.Pads);
@@ -176,9 +177,9 @@ internal static partial class CpuKernels
     /// <summary>Implicit GEMM, step 2: y[image, group's channels] = w[group's channels] @ columns (+ bias per channel).</summary>
     private static void EmitConvGemm(CodeWriter w, Graph graph, Node node)
     {
-        var col = ShapeOf(graph, node.Inputs[0]);
-        var wt = ShapeOf(graph, node.Inputs[1]);
-        var y = ShapeOf(graph, node.Output);
+        var col = Shapes.Of(graph, node.Inputs[0]);
+        var wt = Shapes.Of(graph, node.Inputs[1]);
+        var y = Shapes.Of(graph, node.Output);
         int group = col[1], m = wt[0] / group, k = wt[1] * wt[2] * wt[3], n = y[2] * y[3];
         bool bias = node.Inputs.Count > 2;
         var (kc, mc) = CpuTiling.Gemm(m, n, k, CpuTarget.Default);

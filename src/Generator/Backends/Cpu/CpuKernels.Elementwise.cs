@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Aot.Generator.IR;
+using static Aot.Generator.Backends.Shapes;
 
 namespace Aot.Generator.Backends.Cpu;
 
@@ -85,8 +86,8 @@ internal static partial class CpuKernels
 
     private static void EmitElementwiseNode(CodeWriter w, Graph graph, Node node)
     {
-        var operands = node.Inputs.Select((v, i) => new ElementwiseOperand("x" + Lit(i), ShapeOf(graph, v))).ToArray();
-        var outShape = ShapeOf(graph, node.Output);
+        var operands = node.Inputs.Select((v, i) => new ElementwiseOperand("x" + Lit(i), Shapes.Of(graph, v))).ToArray();
+        var outShape = Shapes.Of(graph, node.Output);
         string args = string.Join(", ", operands.Select(o => o.Span + Fmt(o.Shape)));
         string broadcast = operands.Any(o => !o.Shape.SequenceEqual(outShape)) ? " with broadcasting" : "";
         ElementwiseProgram program;

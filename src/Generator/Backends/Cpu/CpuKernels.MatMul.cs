@@ -1,5 +1,6 @@
 using System.Linq;
 using Aot.Generator.IR;
+using static Aot.Generator.Backends.Shapes;
 
 namespace Aot.Generator.Backends.Cpu;
 
@@ -15,8 +16,8 @@ internal static partial class CpuKernels
 
     private static void EmitMatMul(CodeWriter w, Graph graph, Node node)
     {
-        var aShape = ShapeOf(graph, node.Inputs[0]);
-        var bShape = ShapeOf(graph, node.Inputs[1]);
+        var aShape = Shapes.Of(graph, node.Inputs[0]);
+        var bShape = Shapes.Of(graph, node.Inputs[1]);
 
         // numpy promotion: a[k] is [1, k], b[k] is [k, 1] (the added axis is absent from the result's shape,
         // which does not change its row-major layout).
@@ -27,7 +28,7 @@ internal static partial class CpuKernels
         var bBatch = b.Take(b.Length - 2).ToArray();
         var batch = ShapeInference.Broadcast(aBatch, bBatch)!;
 
-        w.Line($"// MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(ShapeOf(graph, node.Output))}: {(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}], accumulated into y");
+        w.Line($"// MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(Shapes.Of(graph, node.Output))}: {(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}], accumulated into y");
         w.Line("y.Clear();");
         var views = new[]
         {
@@ -45,9 +46,9 @@ internal static partial class CpuKernels
 
     private static void EmitGemm(CodeWriter w, Graph graph, Node node)
     {
-        var aShape = ShapeOf(graph, node.Inputs[0]);
-        var bShape = ShapeOf(graph, node.Inputs[1]);
-        var outShape = ShapeOf(graph, node.Output);
+        var aShape = Shapes.Of(graph, node.Inputs[0]);
+        var bShape = Shapes.Of(graph, node.Inputs[1]);
+        var outShape = Shapes.Of(graph, node.Output);
         bool transA = node.Attrs.Int(AttrNames.TransA) != 0;
         bool transB = node.Attrs.Int(AttrNames.TransB) != 0;
         float alpha = node.Attrs.Float(AttrNames.Alpha);
@@ -58,13 +59,13 @@ internal static partial class CpuKernels
 
         string Op(string name, int[] shape, bool trans) => name + Fmt(shape) + (trans ? "^T" : "");
         string scaled = alpha == 1f ? "" : Lit(alpha) + " * ";
-        string bias = node.Inputs.Count > 2 ? $" + {(beta == 1f ? "" : Lit(beta) + " * ")}x2{Fmt(ShapeOf(graph, node.Inputs[2]))}" : "";
+        string bias = node.Inputs.Count > 2 ? $" + {(beta == 1f ? "" : Lit(beta) + " * ")}x2{Fmt(Shapes.Of(graph, node.Inputs[2]))}" : "";
         w.Line($"// Gemm: y[{m}, {n}] = {scaled}{Op("x0", aShape, transA)} @ {Op("x1", bShape, transB)}{bias}");
         if (node.Inputs.Count > 2)
         {
             using (Step(w, "y = beta * C, broadcast"))
             {
-                var c = new ElementwiseOperand("x2", ShapeOf(graph, node.Inputs[2]));
+                var c = new ElementwiseOperand("x2", Shapes.Of(graph, node.Inputs[2]));
                 var init = beta == 1f ? new ElementwiseExpr("{0}", "{0}") : new ElementwiseExpr(Lit(beta) + " * {0}", "{0} * " + Lit(beta));
                 EmitElementwise(w, outShape, new[] { c }, ElementwiseProgram.Single(1, init));
             }
@@ -79,7 +80,7 @@ internal static partial class CpuKernels
 
     private static void EmitPackB(CodeWriter w, Graph graph, Node node)
     {
-        var b = ShapeOf(graph, node.Inputs[0]);
+        var b = Shapes.Of(graph, node.Inputs[0]);
         bool transposed = node.Attrs.Int(AttrNames.TransB) != 0;
         int k = transposed ? b[1] : b[0], n = transposed ? b[0] : b[1];
         w.Line($"// Pack B{(transposed ? "^T" : "")} [{k}, {n}] into {GemmLayout.PanelWidth}-column panels for the GEMM microkernel (once, at compile time).");
@@ -88,19 +89,19 @@ internal static partial class CpuKernels
 
     private static void EmitPackedGemm(CodeWriter w, Graph graph, Node node)
     {
-        var a = ShapeOf(graph, node.Inputs[0]);
+        var a = Shapes.Of(graph, node.Inputs[0]);
         int m = a[0], k = a[1], n = (int)node.Attrs.Int(AttrNames.N);
         float alpha = node.Attrs.Float(AttrNames.Alpha), beta = node.Attrs.Float(AttrNames.Beta);
         var (kc, mc) = CpuTiling.Gemm(m, n, k, CpuTarget.Default);
         bool hasC = node.Inputs.Count > 2;
-        w.Line($"// y[{m}, {n}] = {(alpha == 1f ? "" : Lit(alpha) + " * ")}x0[{m}, {k}] @ packed B[{k}, {n}]{(hasC ? " + " + (beta == 1f ? "" : Lit(beta) + " * ") + "x2" + Fmt(ShapeOf(graph, node.Inputs[2])) : "")}; cache blocks kc = {kc}, mc = {mc} (CpuTiling)");
+        w.Line($"// y[{m}, {n}] = {(alpha == 1f ? "" : Lit(alpha) + " * ")}x0[{m}, {k}] @ packed B[{k}, {n}]{(hasC ? " + " + (beta == 1f ? "" : Lit(beta) + " * ") + "x2" + Fmt(Shapes.Of(graph, node.Inputs[2])) : "")}; cache blocks kc = {kc}, mc = {mc} (CpuTiling)");
         if (hasC)
         {
             using (Step(w, "y = beta * C, broadcast"))
             {
-                var c = new ElementwiseOperand("x2", ShapeOf(graph, node.Inputs[2]));
+                var c = new ElementwiseOperand("x2", Shapes.Of(graph, node.Inputs[2]));
                 var init = beta == 1f ? new ElementwiseExpr("{0}", "{0}") : new ElementwiseExpr(Lit(beta) + " * {0}", "{0} * " + Lit(beta));
-                EmitElementwise(w, ShapeOf(graph, node.Output), new[] { c }, ElementwiseProgram.Single(1, init));
+                EmitElementwise(w, Shapes.Of(graph, node.Output), new[] { c }, ElementwiseProgram.Single(1, init));
             }
         }
 

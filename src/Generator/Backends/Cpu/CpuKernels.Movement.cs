@@ -1,5 +1,6 @@
 using System.Linq;
 using Aot.Generator.IR;
+using static Aot.Generator.Backends.Shapes;
 
 namespace Aot.Generator.Backends.Cpu;
 
@@ -43,8 +44,8 @@ internal static partial class CpuKernels
 
     private static void EmitTranspose(CodeWriter w, Graph graph, Node node)
     {
-        var inShape = ShapeOf(graph, node.Inputs[0]);
-        var outShape = ShapeOf(graph, node.Output);
+        var inShape = Shapes.Of(graph, node.Inputs[0]);
+        var outShape = Shapes.Of(graph, node.Output);
         var perm = node.Attrs.Ints(AttrNames.Perm);
         var inStrides = RowMajorStrides(inShape);
         w.Line($"// Transpose x0{Fmt(inShape)} by {Fmt(perm)} -> y{Fmt(outShape)}: y walked in order, x0 with permuted strides");
@@ -53,8 +54,8 @@ internal static partial class CpuKernels
 
     private static void EmitSlice(CodeWriter w, Graph graph, Node node)
     {
-        var inShape = ShapeOf(graph, node.Inputs[0]);
-        var outShape = ShapeOf(graph, node.Output);
+        var inShape = Shapes.Of(graph, node.Inputs[0]);
+        var outShape = Shapes.Of(graph, node.Output);
         int axis = (int)node.Attrs.Int(AttrNames.Axis);
         int start = (int)node.Attrs.Int(AttrNames.Start);
         int step = (int)node.Attrs.Int(AttrNames.Step);
@@ -67,14 +68,14 @@ internal static partial class CpuKernels
 
     private static void EmitConcat(CodeWriter w, Graph graph, Node node)
     {
-        var outShape = ShapeOf(graph, node.Output);
+        var outShape = Shapes.Of(graph, node.Output);
         int axis = (int)node.Attrs.Int(AttrNames.Axis);
         var outStrides = RowMajorStrides(outShape);
         w.Line($"// Concat along axis {axis} -> y{Fmt(outShape)}: each input is copied into its band of y");
         int offset = 0;
         for (int i = 0; i < node.Inputs.Count; i++)
         {
-            var shape = ShapeOf(graph, node.Inputs[i]);
+            var shape = Shapes.Of(graph, node.Inputs[i]);
             if (shape.Contains(0))
             {
                 w.Line($"// x{i}{Fmt(shape)} is empty.");
@@ -92,12 +93,12 @@ internal static partial class CpuKernels
 
     private static void EmitGather(CodeWriter w, Graph graph, Node node)
     {
-        var dataShape = ShapeOf(graph, node.Inputs[0]);
-        var indexShape = ShapeOf(graph, node.Inputs[1]);
+        var dataShape = Shapes.Of(graph, node.Inputs[0]);
+        var indexShape = Shapes.Of(graph, node.Inputs[1]);
         int axis = (int)node.Attrs.Int(AttrNames.Axis);
         int outer = Product(dataShape, 0, axis), dim = dataShape[axis], inner = Product(dataShape, axis + 1, dataShape.Length);
         int count = Product(indexShape, 0, indexShape.Length);
-        w.Line($"// Gather x0{Fmt(dataShape)} along axis {axis} at indices x1{Fmt(indexShape)} -> y{Fmt(ShapeOf(graph, node.Output))}: copies of {inner}-element blocks");
+        w.Line($"// Gather x0{Fmt(dataShape)} along axis {axis} at indices x1{Fmt(indexShape)} -> y{Fmt(Shapes.Of(graph, node.Output))}: copies of {inner}-element blocks");
         EmitLoops(w, outer == 1 ? new int[0] : new[] { outer }, new[] { new View("oy", new[] { count * inner }), new View("ox", new[] { dim * inner }) }, offsets =>
         {
             using (w.Block($"for (int t = 0; t < {Lit(count)}; t++)"))

@@ -1,5 +1,6 @@
 using System.Linq;
 using Aot.Generator.IR;
+using static Aot.Generator.Backends.Shapes;
 
 namespace Aot.Generator.Backends.Cpu;
 
@@ -22,8 +23,8 @@ internal static partial class CpuKernels
             _ => ReduceKind.Max,
         };
         var axes = node.Attrs.Ints(AttrNames.Axes);
-        var inShape = ShapeOf(graph, node.Inputs[0]);
-        w.Line($"// {node.Op} of x0{Fmt(inShape)} over axes {Fmt(axes)} -> y{Fmt(ShapeOf(graph, node.Output))}");
+        var inShape = Shapes.Of(graph, node.Inputs[0]);
+        w.Line($"// {node.Op} of x0{Fmt(inShape)} over axes {Fmt(axes)} -> y{Fmt(Shapes.Of(graph, node.Output))}");
         EmitReduce(w, inShape, axes, kind);
     }
 
@@ -76,7 +77,7 @@ internal static partial class CpuKernels
 
     private static void EmitSoftmax(CodeWriter w, Graph graph, Node node)
     {
-        var shape = ShapeOf(graph, node.Inputs[0]);
+        var shape = Shapes.Of(graph, node.Inputs[0]);
         int axis = (int)node.Attrs.Int(AttrNames.Axis);
         var (n, inner, loops, strides) = Rows(shape, axis, axis + 1);
         string at = Times("t", inner);
@@ -109,7 +110,7 @@ internal static partial class CpuKernels
 
     private static void EmitLayerNorm(CodeWriter w, Graph graph, Node node)
     {
-        var shape = ShapeOf(graph, node.Inputs[0]);
+        var shape = Shapes.Of(graph, node.Inputs[0]);
         int axis = (int)node.Attrs.Int(AttrNames.Axis);
         float epsilon = node.Attrs.Float(AttrNames.Epsilon);
         var (n, _, loops, strides) = Rows(shape, axis, shape.Length);

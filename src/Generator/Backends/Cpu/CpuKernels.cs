@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Aot.Generator.IR;
+using static Aot.Generator.Backends.Shapes;
 
 namespace Aot.Generator.Backends.Cpu;
 
@@ -53,7 +54,7 @@ internal static partial class CpuKernels
         switch (node.Op)
         {
             case OpKind.Constant:
-                w.Line($"y[0] = {CpuEmitter.Float(node.Attrs.Float(AttrNames.Value))};");
+                w.Line($"y[0] = {Lit(node.Attrs.Float(AttrNames.Value))};");
                 break;
             case var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op) || op == OpKind.Fused:
                 EmitElementwiseNode(w, graph, node);
@@ -117,93 +118,6 @@ internal static partial class CpuKernels
     }
 
     // ---- Shapes and strides (computed here, emitted as literals) ------------------------------------------
-
-    internal static int[] ShapeOf(Graph graph, int value) => graph.TypeOf(value).ShapeArray();
-
-    /// <summary>Row-major strides of <paramref name="shape"/>, in elements.</summary>
-    internal static int[] RowMajorStrides(int[] shape)
-    {
-        var strides = new int[shape.Length];
-        int stride = 1;
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            strides[d] = stride;
-            stride *= shape[d];
-        }
-
-        return strides;
-    }
-
-    /// <summary>Strides for reading a tensor of <paramref name="shape"/> broadcast (numpy rules) to
-    /// <paramref name="target"/>: right-aligned row-major strides times <paramref name="unit"/>, 0 on size-1 and
-    /// missing leading dimensions.</summary>
-    internal static int[] BroadcastStrides(int[] shape, int[] target, int unit = 1)
-    {
-        var own = RowMajorStrides(shape);
-        var strides = new int[target.Length];
-        for (int i = 1; i <= shape.Length; i++)
-        {
-            strides[target.Length - i] = shape[shape.Length - i] == 1 ? 0 : own[shape.Length - i] * unit;
-        }
-
-        return strides;
-    }
-
-    /// <summary>Product of shape[from..to).</summary>
-    internal static int Product(int[] shape, int from, int to)
-    {
-        int n = 1;
-        for (int d = from; d < to; d++) n *= shape[d];
-        return n;
-    }
-
-    internal static string Lit(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    internal static string Lit(float value) => CpuEmitter.Float(value);
-
-    internal static string Fmt(int[] shape) => "[" + string.Join(", ", shape) + "]";
-
-    /// <summary>"a + b" without "0 + " noise.</summary>
-    internal static string Plus(string a, string b) => a == "0" ? b : b == "0" ? a : a + " + " + b;
-
-    /// <summary>"i * stride" without "* 1" noise ("0" for stride 0).</summary>
-    internal static string Times(string index, long stride) => stride == 0 ? "0" : stride == 1 ? index : index + " * " + Lit(stride);
-
-    // ---- Loop nests over strided views ------------------------------------------------------------------
-
-    /// <summary>
-    /// Simplifies an iteration space walked by several views at once: drops size-1 dimensions and merges each
-    /// dimension into the previous one when every view steps over both as one (stride[prev] == stride[d] * shape[d]).
-    /// The element order is unchanged; a fully contiguous walk becomes a single dimension, a scalar none.
-    /// </summary>
-    internal static (int[] Shape, int[][] Strides) Coalesce(int[] shape, IReadOnlyList<int[]> strides)
-    {
-        var dims = new List<int>();
-        var merged = strides.Select(_ => new List<int>()).ToArray();
-        for (int d = 0; d < shape.Length; d++)
-        {
-            if (shape[d] == 1) continue;
-            int last = dims.Count - 1;
-            bool contiguous = last >= 0;
-            for (int k = 0; contiguous && k < strides.Count; k++)
-            {
-                contiguous = merged[k][last] == strides[k][d] * shape[d];
-            }
-
-            if (contiguous)
-            {
-                dims[last] *= shape[d];
-                for (int k = 0; k < strides.Count; k++) merged[k][last] = strides[k][d];
-            }
-            else
-            {
-                dims.Add(shape[d]);
-                for (int k = 0; k < strides.Count; k++) merged[k].Add(strides[k][d]);
-            }
-        }
-
-        return (dims.ToArray(), merged.Select(m => m.ToArray()).ToArray());
-    }
 
     /// <summary>A view walked by <see cref="EmitLoops"/>: element offset = Base + sum(index[d] * Strides[d]).
     /// <see cref="Name"/> prefixes its offset locals (Name + depth: oy0, oy1, ...), so it must differ from "x" and

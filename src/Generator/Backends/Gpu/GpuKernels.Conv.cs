@@ -1,0 +1,127 @@
+using Aot.Generator.IR;
+using static Aot.Generator.Backends.Shapes;
+
+namespace Aot.Generator.Backends.Gpu;
+
+// Convolution (an implicit GEMM through the tiled GEMM emitter) and pooling (one thread per output), NCHW.
+internal static partial class GpuKernels
+{
+    /// <summary>The geometry of one spatial axis of a convolution or pooling window.</summary>
+    private readonly record struct Axis(int In, int Out, int Kernel, int Stride, int PadBegin, int Dilation);
+
+    private static (Axis H, Axis W) Geometry(int[] inShape, int[] outShape, int kh, int kw, Attrs attrs, bool dilated)
+    {
+        var strides = attrs.Ints(AttrNames.Strides);
+        var pads = attrs.Ints(AttrNames.Pads);
+        var dilations = dilated ? attrs.Ints(AttrNames.Dilations) : new[] { 1, 1 };
+        return (new Axis(inShape[2], outShape[2], kh, strides[0], pads[0], dilations[0]),
+                new Axis(inShape[3], outShape[3], kw, strides[1], pads[1], dilations[1]));
+    }
+
+    /// <summary>
+    /// Conv2d as an implicit GEMM, one product per (image, group): y[K/G, OH*OW] = W_g[K/G, C/G*R*S] @ X_col[C/G*R*S, OH*OW]
+    /// (+ bias per output channel), where X_col is never materialized: the B operand's address function maps
+    /// (c*R*S + r*S + s, oh*OW + ow) to input pixel (c, oh*stride - pad + r*dilation, ...) and reads zero in the
+    /// padding. A 1x1 convolution with stride 1 and no padding is a plain GEMM on the input planes. Groups (and
+    /// depthwise convolutions, K/G = 1) are a grid dimension: the batch of the GEMM is images x groups.
+    /// </summary>
+    private static GpuKernel Conv2d(Graph graph, Node node, GpuTarget target)
+    {
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var wt = Shapes.Of(graph, node.Inputs[1]);
+        var outShape = Shapes.Of(graph, node.Output);
+        int groups = (int)node.Attrs.Int(AttrNames.Group);
+        int n = x[0], c = x[1], k = wt[0], cg = wt[1], r = wt[2], s = wt[3];
+        int kg = k / groups;
+        var (h, wd) = Geometry(x, outShape, r, s, node.Attrs, dilated: true);
+        bool bias = node.Inputs.Count > 2;
+        int kDim = cg * r * s, inPlane = h.In * wd.In, outPlane = h.Out * wd.Out;
+        bool pointwise = r == 1 && s == 1 && h.Stride == 1 && wd.Stride == 1 && h.PadBegin == 0 && wd.PadBegin == 0 && h.Out == h.In && wd.Out == wd.In;
+        string helper = "Im2col_" + Lit(node.Output);
+
+        string summary = $"Conv2d x0{Fmt(x)} * x1{Fmt(wt)}{(bias ? " + x2[" + k + "]" : "")} -> y{Fmt(outShape)}: groups {groups}, strides [{h.Stride}, {wd.Stride}], " +
+                         $"pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, dilations [{h.Dilation}, {wd.Dilation}]; implicit GEMM per image and group: " +
+                         $"[{kg}, {kDim}] @ [{kDim}, {outPlane}]{(pointwise ? " (pointwise: the input planes are B)" : "")}";
+        var b = pointwise
+            ? new GemmOperand("x0", "xBase", inPlane, 1)
+            : new GemmOperand("x0", "xBase", 0, 0, (row, col) => $"{helper}(x0, xBase, {row}, {col})");
+        var spec = new GemmSpec(summary, NodeParams(node), (long)n * groups, kg, outPlane, kDim,
+            new GemmOperand("x1", "aBase", kDim, 1),
+            b,
+            w =>
+            {
+                if (groups == 1)
+                {
+                    w.Line("int aBase = 0, kBase = 0;");
+                    w.Line($"int xBase = batch * {Lit((long)c * inPlane)};");
+                    w.Line($"int yBase = batch * {Lit((long)k * outPlane)};");
+                }
+                else
+                {
+                    w.Line($"int g = batch % {Lit(groups)}, image = batch / {Lit(groups)};");
+                    w.Line($"int aBase = g * {Lit((long)kg * kDim)}, kBase = g * {Lit(kg)};");
+                    w.Line($"int xBase = (image * {Lit(c)} + g * {Lit(cg)}) * {Lit(inPlane)};");
+                    w.Line($"int yBase = (image * {Lit(k)} + kBase) * {Lit(outPlane)};");
+                }
+            },
+            (acc, row, _) => bias ? $"{acc} + x2[kBase + {row}]" : acc,
+            pointwise ? null : (w, _) =>
+            {
+                w.Line($"/// <summary>Element (c*{r * s} + r*{s} + s, oh*{wd.Out} + ow) of the virtual im2col matrix: input pixel");
+                w.Line($"/// (c, oh*{h.Stride} - {h.PadBegin} + r*{h.Dilation}, ow*{wd.Stride} - {wd.PadBegin} + s*{wd.Dilation}), zero in the padding.</summary>");
+                w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+                using (w.Block($"private static float {helper}(global::ILGPU.ArrayView<float> x, int xBase, int kIndex, int p)"))
+                {
+                    w.Line(r * s == 1 ? "int ch = kIndex;" : $"int ch = kIndex / {Lit(r * s)};");
+                    w.Line(r * s == 1 ? "int kr = 0, ks = 0;" : $"int kr = kIndex / {Lit(s)} % {Lit(r)}, ks = kIndex % {Lit(s)};");
+                    w.Line($"int ih = p / {Lit(wd.Out)} * {Lit(h.Stride)} - {Lit(h.PadBegin)} + kr * {Lit(h.Dilation)};");
+                    w.Line($"int iw = p % {Lit(wd.Out)} * {Lit(wd.Stride)} - {Lit(wd.PadBegin)} + ks * {Lit(wd.Dilation)};");
+                    w.Line($"return (uint)ih < {Lit(h.In)}u && (uint)iw < {Lit(wd.In)}u ? x[xBase + ch * {Lit(inPlane)} + ih * {Lit(wd.In)} + iw] : 0f;");
+                }
+            });
+        return EmitGemm(spec, target);
+    }
+
+    /// <summary>
+    /// Max or average pooling, one thread per output element: the window clipped to the image (padding never reads
+    /// memory); max starts at -infinity and propagates NaN like MathF.Max; the average divides by the kernel area
+    /// when count_include_pad is 1, else by the number of in-bounds elements.
+    /// </summary>
+    private static GpuKernel Pool2d(Graph graph, Node node, GpuTarget target)
+    {
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var outShape = Shapes.Of(graph, node.Output);
+        var kernel = node.Attrs.Ints(AttrNames.Kernel);
+        var (h, wd) = Geometry(x, outShape, kernel[0], kernel[1], node.Attrs, dilated: false);
+        bool max = node.Op == OpKind.MaxPool2d;
+        bool includePad = !max && node.Attrs.Int(AttrNames.CountIncludePad) != 0;
+        long total = Count(outShape);
+        int inPlane = h.In * wd.In, outPlane = h.Out * wd.Out;
+        string divisor = max ? "" : includePad ? $", divided by the kernel area {h.Kernel * wd.Kernel}" : ", divided by the in-bounds count";
+        string summary = $"{node.Op} x0{Fmt(x)} -> y{Fmt(outShape)}: kernel {Fmt(kernel)}, strides [{h.Stride}, {wd.Stride}], pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}{divisor}";
+        var (groups, groupSize) = target.GridStride(total);
+        return new GpuKernel(summary, NodeParams(node), groups, groupSize, 0, w =>
+        {
+            GridStrideLoop(w, total, groups, groupSize, "i", () =>
+            {
+                w.Line($"int ow = i % {Lit(wd.Out)}, oh = i / {Lit(wd.Out)} % {Lit(h.Out)}, plane = i / {Lit(outPlane)};");
+                w.Line($"int h0 = oh * {Lit(h.Stride)} - {Lit(h.PadBegin)}, w0 = ow * {Lit(wd.Stride)} - {Lit(wd.PadBegin)};");
+                w.Line($"int hBegin = h0 < 0 ? 0 : h0, hEnd = h0 + {Lit(h.Kernel)} < {Lit(h.In)} ? h0 + {Lit(h.Kernel)} : {Lit(h.In)};");
+                w.Line($"int wBegin = w0 < 0 ? 0 : w0, wEnd = w0 + {Lit(wd.Kernel)} < {Lit(wd.In)} ? w0 + {Lit(wd.Kernel)} : {Lit(wd.In)};");
+                w.Line($"int planeBase = plane * {Lit(inPlane)};");
+                w.Line(max ? "float acc = float.NegativeInfinity;" : "float acc = 0f;");
+                using (w.Block("for (int ih = hBegin; ih < hEnd; ih++)"))
+                {
+                    string at = $"x0[planeBase + ih * {Lit(wd.In)} + iw]";
+                    w.Line(max
+                        ? $"for (int iw = wBegin; iw < wEnd; iw++) acc = {GMath}.Max(acc, {at});"
+                        : $"for (int iw = wBegin; iw < wEnd; iw++) acc += {at};");
+                }
+
+                w.Line(max ? "y[i] = acc;"
+                    : includePad ? $"y[i] = acc / {Lit((float)(h.Kernel * wd.Kernel))};"
+                    : "y[i] = acc / ((hEnd - hBegin) * (wEnd - wBegin));");
+            });
+        });
+    }
+}

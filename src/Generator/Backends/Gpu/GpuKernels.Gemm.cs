@@ -1,0 +1,377 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Aot.Generator.IR;
+using static Aot.Generator.Backends.Shapes;
+
+namespace Aot.Generator.Backends.Gpu;
+
+// Matrix products through one tiled GEMM emitter: MatMul (numpy batched), Gemm, and Conv2d as an implicit GEMM.
+internal static partial class GpuKernels
+{
+    /// <summary>
+    /// An operand of <see cref="EmitGemm"/> as a function of its (row, col) coordinates: A is M x K, B is K x N.
+    /// Linear operands are View[Base + row * RowStride + col * ColStride] (a transpose swaps the strides);
+    /// <see cref="Custom"/>, when set, replaces that with any expression (the im2col address of a convolution) and
+    /// must read nothing out of bounds for in-range coordinates.
+    /// </summary>
+    internal sealed record GemmOperand(string View, string Base, int RowStride, int ColStride, Func<string, string, string>? Custom = null)
+    {
+        /// <summary>Whether consecutive columns are adjacent in memory (else rows are, when RowStride is 1), which
+        /// decides how a group's threads spread over a tile so that neighbours load neighbouring addresses.</summary>
+        public bool ColumnsContiguous => Custom is not null || ColStride == 1 || RowStride != 1;
+    }
+
+    /// <summary>
+    /// One GEMM launch: <see cref="Batch"/> independent products y_b[M, N] = epilogue(A_b[M, K] @ B_b[K, N]).
+    /// <see cref="EmitBases"/> declares, from the local <c>batch</c>, whatever the operands' Base expressions and the
+    /// epilogue use (at least yBase); <see cref="Epilogue"/> maps (accumulator, row, col) to the stored value.
+    /// </summary>
+    internal sealed record GemmSpec(
+        string Summary,
+        IReadOnlyList<GpuParam> Params,
+        long Batch,
+        int M,
+        int N,
+        int K,
+        GemmOperand A,
+        GemmOperand B,
+        Action<CodeWriter> EmitBases,
+        Func<string, string, string, string> Epilogue,
+        Action<CodeWriter, string>? Helpers = null);
+
+    /// <summary>
+    /// The tiled GEMM kernel. One group per output tile of BM x BN (groups numbered batch-major, then tile rows, then
+    /// tile columns); the K loop stages BK-wide slices of A (stored transposed, BK x BM) and B (BK x BN) through two
+    /// shared-memory buffers: while the group computes on one buffer, each thread already holds its share of the next
+    /// slice in registers (loaded before the computation, stored to the other buffer after it), so one barrier per
+    /// step suffices. Each thread accumulates a TM x TN micro-tile in registers from TM + TN shared-memory reads per k
+    /// (the loop over BK is fully unrolled, with literal offsets). Loads past the edges of A and B read zeros; stores
+    /// past the edges of y are skipped; both checks are emitted only when M, N or K is not a multiple of the tile.
+    /// </summary>
+    private static GpuKernel EmitGemm(GemmSpec spec, GpuTarget target)
+    {
+        var choice = GpuTiling.Choose(spec.Batch, spec.M, spec.N, spec.K, target);
+        var t = choice.Tile;
+        int tilesM = CeilDiv(spec.M, t.BM), tilesN = CeilDiv(spec.N, t.BN);
+        long groups = spec.Batch * tilesM * tilesN;
+        if (groups > int.MaxValue) throw new NotSupportedException($"GEMM with {groups} tiles exceeds the grid size limit");
+        int threads = t.Threads;
+        int rowThreads = t.BM / t.TM, colThreads = t.BN / t.TN;
+        int kSteps = CeilDiv(spec.K, t.BK);
+        int pad = target.SharedPad(t.BK);
+        int strideA = t.BM + pad, strideB = t.BN + pad; // words per k row of the shared slices
+        int sliceA = t.BK * strideA, sliceB = t.BK * strideB;
+        int sharedBytes = 2 * (sliceA + sliceB) * sizeof(float);
+
+        return new GpuKernel(spec.Summary, spec.Params, (int)groups, threads, sharedBytes, w =>
+        {
+            w.Line("// " + choice.Explanation);
+            w.Line($"// {tilesM} x {tilesN} tiles{(spec.Batch > 1 ? $" per batch, {spec.Batch} batches" : "")}, {kSteps} K steps");
+            w.Line($"int t = {Group}.IdxX;");
+            w.Line($"int tile = {Grid}.IdxX;");
+            w.Line($"int tn = tile % {Lit(tilesN)};");
+            w.Line($"int tm = tile / {Lit(tilesN)} % {Lit(tilesM)};");
+            w.Line($"int batch = tile / {Lit((long)tilesN * tilesM)};");
+            spec.EmitBases(w);
+            w.Line($"int row0 = tm * {Lit(t.BM)};");
+            w.Line($"int col0 = tn * {Lit(t.BN)};");
+            w.Line($"int tr = t / {Lit(colThreads)}; // this thread's rows: row0 + tr + i * {rowThreads}");
+            w.Line($"int tc = t % {Lit(colThreads)}; // this thread's columns: col0 + tc + j * {colThreads}");
+            for (int i = 0; i < t.TM; i++)
+            {
+                w.Line(string.Join(" ", Enumerable.Range(0, t.TN).Select(j => $"float c{i}_{j} = 0f;")));
+            }
+
+            if (kSteps > 0)
+            {
+                string padding = pad > 0 ? $" (+{pad} words of padding per k row)" : "";
+                w.Line($"var sa = {Shared}.Allocate<float>({Lit(2 * sliceA)}); // A^T slices [2][{t.BK}][{t.BM}]{padding}");
+                w.Line($"var sb = {Shared}.Allocate<float>({Lit(2 * sliceB)}); // B slices [2][{t.BK}][{t.BN}]{padding}");
+                var a = new TileLoader("a", spec.A, t.BM, t.BK, threads, spec.M, spec.K, kIsColumn: true, strideA);
+                var b = new TileLoader("b", spec.B, t.BK, t.BN, threads, spec.K, spec.N, kIsColumn: false, strideB);
+                a.EmitSetup(w);
+                b.EmitSetup(w);
+                w.Line("// K step 0: global -> registers -> shared buffer 0");
+                a.EmitLoad(w, "0", declare: true);
+                b.EmitLoad(w, "0", declare: true);
+                a.EmitStore(w, "0");
+                b.EmitStore(w, "0");
+                w.Line($"{Group}.Barrier();");
+                if (kSteps == 1)
+                {
+                    EmitMicroTile(w, t, "tr", "tc", strideA, strideB, target.SharedIndex64);
+                }
+                else
+                {
+                    using (w.Block($"for (int ks = 0; ks < {Lit(kSteps)}; ks++)"))
+                    {
+                        w.Line("int buffer = ks & 1;");
+                        using (w.Block($"if (ks + 1 < {Lit(kSteps)})"))
+                        {
+                            w.Line("// prefetch the next K step into registers while this one is computed");
+                            a.EmitLoad(w, "(ks + 1)", declare: false);
+                            b.EmitLoad(w, "(ks + 1)", declare: false);
+                        }
+
+                        w.Line($"int ra = buffer * {Lit(sliceA)} + tr;");
+                        w.Line($"int rb = buffer * {Lit(sliceB)} + tc;");
+                        EmitMicroTile(w, t, "ra", "rb", strideA, strideB, target.SharedIndex64);
+                        using (w.Block($"if (ks + 1 < {Lit(kSteps)})"))
+                        {
+                            a.EmitStore(w, "(buffer ^ 1)");
+                            b.EmitStore(w, "(buffer ^ 1)");
+                        }
+
+                        w.Line($"{Group}.Barrier();");
+                    }
+                }
+            }
+
+            w.Line("// epilogue");
+            bool rowEdge = spec.M % t.BM != 0, colEdge = spec.N % t.BN != 0;
+            for (int i = 0; i < t.TM; i++) w.Line($"int gr{i} = row0 + tr{(i == 0 ? "" : " + " + Lit(i * rowThreads))};");
+            for (int j = 0; j < t.TN; j++) w.Line($"int gc{j} = col0 + tc{(j == 0 ? "" : " + " + Lit(j * colThreads))};");
+            for (int i = 0; i < t.TM; i++)
+            {
+                using (rowEdge ? w.Block($"if (gr{i} < {Lit(spec.M)})") : null)
+                {
+                    w.Line($"int yr{i} = yBase + gr{i} * {Lit(spec.N)};");
+                    for (int j = 0; j < t.TN; j++)
+                    {
+                        string store = $"y[yr{i} + gc{j}] = {spec.Epilogue($"c{i}_{j}", $"gr{i}", $"gc{j}")};";
+                        w.Line(colEdge ? $"if (gc{j} < {Lit(spec.N)}) {store}" : store);
+                    }
+                }
+            }
+        }, spec.Helpers);
+    }
+
+    /// <summary>The unrolled inner product of one K step: for each k of the slice, TM values of A^T and TN of B from
+    /// shared memory (literal offsets from <paramref name="aStart"/> / <paramref name="bStart"/>), TM x TN FMAs.</summary>
+    private static void EmitMicroTile(CodeWriter w, GemmTile t, string aStart, string bStart, int strideA, int strideB, bool index64)
+    {
+        int rowThreads = t.BM / t.TM, colThreads = t.BN / t.TN;
+
+        // With 64-bit offsets every read below is a register plus a literal, which PTX can fold into the load's
+        // immediate offset; a 32-bit sum would have to be recomputed and widened per read (it may wrap).
+        string la = aStart, lb = bStart, suffix = "";
+        if (index64)
+        {
+            w.Line($"long la = {aStart};");
+            w.Line($"long lb = {bStart};");
+            (la, lb, suffix) = ("la", "lb", "L");
+        }
+
+        for (int kk = 0; kk < t.BK; kk++)
+        {
+            using (w.Block())
+            {
+                w.Line(string.Join(" ", Enumerable.Range(0, t.TM).Select(i => $"float a{i} = sa[{la} + {Lit(kk * strideA + i * rowThreads)}{suffix}];")));
+                w.Line(string.Join(" ", Enumerable.Range(0, t.TN).Select(j => $"float b{j} = sb[{lb} + {Lit(kk * strideB + j * colThreads)}{suffix}];")));
+                for (int i = 0; i < t.TM; i++)
+                {
+                    w.Line(string.Join(" ", Enumerable.Range(0, t.TN).Select(j => $"c{i}_{j} += a{i} * b{j};")));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Moves one operand's Rows x Cols tile slice (A: BM x BK, B: BK x BN) from global memory through registers into
+    /// shared memory, stored as [k][m] for A (transposed) and [k][n] for B. Element e = t + r * threads of the slice
+    /// goes to thread t's prefetch register r; the slice is walked along the operand's contiguous dimension first.
+    /// </summary>
+    private sealed class TileLoader
+    {
+        private readonly string _p;
+        private readonly GemmOperand _op;
+        private readonly int _rows, _cols, _threads, _globalRows, _globalCols;
+        private readonly bool _kIsColumn;
+        private readonly int _loads;
+        private readonly int _sharedStride;
+        private readonly bool[] _guarded;
+
+        public TileLoader(string prefix, GemmOperand op, int rows, int cols, int threads, int globalRows, int globalCols, bool kIsColumn, int sharedStride)
+        {
+            _sharedStride = sharedStride;
+            _p = prefix;
+            _op = op;
+            _rows = rows;
+            _cols = cols;
+            _threads = threads;
+            _globalRows = globalRows;
+            _globalCols = globalCols;
+            _kIsColumn = kIsColumn;
+            _loads = CeilDiv(rows * cols, threads);
+            _guarded = new bool[_loads];
+        }
+
+        private int TileK => _kIsColumn ? _cols : _rows;
+
+        private string Row(int r) => $"{_p}r{r}";
+
+        private string Col(int r) => $"{_p}c{r}";
+
+        private string Reg(int r) => $"p{_p}{r}";
+
+        /// <summary>Declares each register's tile coordinates (fixed across K steps) and, for linear operands, its
+        /// global offset at K step 0; hoists the checks that do not depend on the K step.</summary>
+        public void EmitSetup(CodeWriter w)
+        {
+            bool colsFast = _op.ColumnsContiguous;
+            int fast = colsFast ? _cols : _rows;
+            for (int r = 0; r < _loads; r++)
+            {
+                int e = r * _threads;
+                string slow, fastIndex;
+                if (_threads % fast == 0)
+                {
+                    fastIndex = $"t % {Lit(fast)}";
+                    slow = Plus($"t / {Lit(fast)}", Lit(e / fast));
+                }
+                else
+                {
+                    fastIndex = $"({Plus("t", Lit(e))}) % {Lit(fast)}";
+                    slow = $"({Plus("t", Lit(e))}) / {Lit(fast)}";
+                }
+
+                w.Line($"int {Row(r)} = {(colsFast ? slow : fastIndex)}, {Col(r)} = {(colsFast ? fastIndex : slow)};");
+            }
+
+            // The other-than-K coordinate is fixed for the whole loop: its edge check and (linear) offset are hoisted.
+            int tileOther = _kIsColumn ? _rows : _cols;
+            int globalOther = _kIsColumn ? _globalRows : _globalCols;
+            for (int r = 0; r < _loads; r++)
+            {
+                var conditions = new List<string>();
+                if ((r + 1) * _threads > _rows * _cols) conditions.Add($"t < {Lit(_rows * _cols - r * _threads)}");
+                if (globalOther % tileOther != 0) conditions.Add($"{Other(r)} < {Lit(globalOther)}");
+                _guarded[r] = conditions.Count > 0;
+                if (_guarded[r]) w.Line($"bool {_p}in{r} = {string.Join(" && ", conditions)};");
+                if (_op.Custom is null)
+                {
+                    string row = _kIsColumn ? Other(r) : Row(r);
+                    string col = _kIsColumn ? Col(r) : Other(r);
+                    w.Line($"int {_p}o{r} = {Plus(Plus(_op.Base, Times("(" + row + ")", _op.RowStride)), Times("(" + col + ")", _op.ColStride))};");
+                }
+            }
+        }
+
+        /// <summary>The global coordinate that is not K: row0 + row for A, col0 + col for B.</summary>
+        private string Other(int r) => _kIsColumn ? $"row0 + {Row(r)}" : $"col0 + {Col(r)}";
+
+        /// <summary>Loads K step <paramref name="step"/> (a C# expression) into the registers; zeros outside the operand.</summary>
+        public void EmitLoad(CodeWriter w, string step, bool declare)
+        {
+            bool kEdge = (_kIsColumn ? _globalCols : _globalRows) % TileK != 0;
+            int kStride = _kIsColumn ? _op.ColStride : _op.RowStride;
+            for (int r = 0; r < _loads; r++)
+            {
+                string kLocal = _kIsColumn ? Col(r) : Row(r);
+                string kGlobal = step == "0" ? kLocal : $"{step} * {Lit(TileK)} + {kLocal}";
+                var checks = new List<string>();
+                if (_guarded[r]) checks.Add($"{_p}in{r}");
+                if (kEdge) checks.Add($"{kGlobal} < {Lit(_kIsColumn ? _globalCols : _globalRows)}");
+                string load;
+                if (_op.Custom is not null)
+                {
+                    string row = _kIsColumn ? Other(r) : kGlobal;
+                    string col = _kIsColumn ? kGlobal : Other(r);
+                    load = _op.Custom(row, col);
+                }
+                else
+                {
+                    string offset = step == "0" ? $"{_p}o{r}" : $"{_p}o{r} + {step} * {Lit((long)TileK * kStride)}";
+                    load = $"{_op.View}[{offset}]";
+                }
+
+                string value = checks.Count == 0 ? load : $"{string.Join(" && ", checks)} ? {load} : 0f";
+                w.Line($"{(declare ? "float " : "")}{Reg(r)} = {value};");
+            }
+        }
+
+        /// <summary>Stores the registers into shared buffer <paramref name="buffer"/> (a C# expression, 0 or 1).</summary>
+        public void EmitStore(CodeWriter w, string buffer)
+        {
+            string array = _kIsColumn ? "sa" : "sb";
+            int sliceSize = _rows * _cols;
+            int bufferSize = TileK * _sharedStride;
+            for (int r = 0; r < _loads; r++)
+            {
+                // A^T: [k = col][m = row] with row stride BM (+ padding); B: [k = row][n = col] with row stride BN.
+                string at = _kIsColumn ? $"{Col(r)} * {Lit(_sharedStride)} + {Row(r)}" : $"{Row(r)} * {Lit(_sharedStride)} + {Col(r)}";
+                string start = buffer == "0" ? "" : $"{buffer} * {Lit(bufferSize)} + ";
+                string store = $"{array}[{start}{at}] = {Reg(r)};";
+                w.Line((r + 1) * _threads > sliceSize ? $"if (t < {Lit(sliceSize - r * _threads)}) {store}" : store);
+            }
+        }
+    }
+
+    // ---- MatMul, Gemm ---------------------------------------------------------------------------------------
+
+    private static GpuKernel MatMul(Graph graph, Node node, GpuTarget target)
+    {
+        var aShape = Shapes.Of(graph, node.Inputs[0]);
+        var bShape = Shapes.Of(graph, node.Inputs[1]);
+
+        // numpy promotion: a[k] is [1, k], b[k] is [k, 1]; the result's layout is the same either way.
+        var a = aShape.Length == 1 ? new[] { 1, aShape[0] } : aShape;
+        var b = bShape.Length == 1 ? new[] { bShape[0], 1 } : bShape;
+        int m = a[a.Length - 2], k = a[a.Length - 1], n = b[b.Length - 1];
+        var aBatch = a.Take(a.Length - 2).ToArray();
+        var bBatch = b.Take(b.Length - 2).ToArray();
+        var batch = ShapeInference.Broadcast(aBatch, bBatch)!;
+        var (batchShape, batchStrides) = Coalesce(batch, new[]
+        {
+            BroadcastStrides(aBatch, batch, m * k),
+            BroadcastStrides(bBatch, batch, k * n),
+        });
+        long batches = Count(batchShape);
+        string summary = $"MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(Shapes.Of(graph, node.Output))}: " +
+                         $"{(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}]";
+        var spec = new GemmSpec(summary, NodeParams(node), batches, m, n, k,
+            new GemmOperand("x0", "aBase", k, 1),
+            new GemmOperand("x1", "bBase", n, 1),
+            w =>
+            {
+                w.Line($"int yBase = batch * {Lit((long)m * n)};");
+                var offsets = EmitOffsets(w, "batch", batchShape, new[] { new StridedView("a", batchStrides[0]), new StridedView("b", batchStrides[1]) }, "batch_");
+                w.Line($"int aBase = {offsets[0]};");
+                w.Line($"int bBase = {offsets[1]};");
+            },
+            (acc, _, _) => acc);
+        return EmitGemm(spec, target);
+    }
+
+    private static GpuKernel Gemm(Graph graph, Node node, GpuTarget target)
+    {
+        var aShape = Shapes.Of(graph, node.Inputs[0]);
+        var bShape = Shapes.Of(graph, node.Inputs[1]);
+        var outShape = Shapes.Of(graph, node.Output);
+        bool transA = node.Attrs.Int(AttrNames.TransA) != 0;
+        bool transB = node.Attrs.Int(AttrNames.TransB) != 0;
+        float alpha = node.Attrs.Float(AttrNames.Alpha);
+        float beta = node.Attrs.Float(AttrNames.Beta);
+        int m = outShape[0], n = outShape[1], k = transA ? aShape[0] : aShape[1];
+        var opA = transA ? new GemmOperand("x0", "0", 1, aShape[1]) : new GemmOperand("x0", "0", aShape[1], 1);
+        var opB = transB ? new GemmOperand("x1", "0", 1, bShape[1]) : new GemmOperand("x1", "0", bShape[1], 1);
+        bool bias = node.Inputs.Count > 2;
+        int[] cStrides = bias ? BroadcastStrides(Shapes.Of(graph, node.Inputs[2]), outShape) : new[] { 0, 0 };
+
+        string Op(string name, int[] shape, bool trans) => name + Fmt(shape) + (trans ? "^T" : "");
+        string scaled = alpha == 1f ? "" : Lit(alpha) + " * ";
+        string biasText = bias ? $" + {(beta == 1f ? "" : Lit(beta) + " * ")}x2{Fmt(Shapes.Of(graph, node.Inputs[2]))}" : "";
+        string summary = $"Gemm: y[{m}, {n}] = {scaled}{Op("x0", aShape, transA)} @ {Op("x1", bShape, transB)}{biasText}";
+        var spec = new GemmSpec(summary, NodeParams(node), 1, m, n, k, opA, opB,
+            w => w.Line("int yBase = 0;"),
+            (acc, row, col) =>
+            {
+                string product = alpha == 1f ? acc : $"{Lit(alpha)} * {acc}";
+                if (!bias) return product;
+                string c = $"x2[{Plus(Times(row, cStrides[0]), Times(col, cStrides[1]))}]";
+                return $"{product} + {(beta == 1f ? c : Lit(beta) + " * " + c)}";
+            });
+        return EmitGemm(spec, target);
+    }
+}
