@@ -6,9 +6,10 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace Aot.Generator;
 
 /// <summary>
-/// MSBuild knobs the generator reads (exposed to it with CompilerVisibleProperty):
-/// <c>AotDumpIR</c> (true: add a generated file with the IR after every pass),
-/// <c>AotDisabledPasses</c> (semicolon-separated pass names to skip).
+/// MSBuild knobs the generator reads (exposed to it with CompilerVisibleProperty, which the Aot.Compiler package's
+/// build/Aot.Compiler.props declares): <c>AotDumpIR</c> (true: add a generated file with the IR after every pass),
+/// <c>AotDisabledPasses</c> (semicolon-separated pass names to skip). The props also expose <c>AotTargets</c> and
+/// <c>AotInstructionSet</c>, reserved (documented as such in the README) and not read here yet.
 /// </summary>
 internal sealed record GeneratorOptions(bool DumpIR, EquatableArray<string> DisabledPasses)
 {

@@ -32,6 +32,8 @@ internal sealed class ForwardLowering
     private readonly CancellationToken _ct;
     private readonly Stack<IMethodSymbol> _callStack = new();
     private readonly DslCalls _dsl;
+    private readonly Dictionary<SyntaxTree, SemanticModel> _semanticModels = new();
+    private readonly Dictionary<MethodDeclarationSyntax, (SemanticModel Model, IMethodBodyOperation? Body)> _bodies = new();
     private int _steps;
 
     public ForwardLowering(
@@ -71,8 +73,21 @@ internal sealed class ForwardLowering
             return Report(DiagnosticDescriptors.UnsupportedConstruct, callSite, $"'{method.Name}' has no body in source to compile");
         }
 
-        var model = _compilation.GetSemanticModel(syntax.SyntaxTree);
-        if (model.GetOperation(syntax, _ct) is not IMethodBodyOperation body)
+        // A helper called once per layer is bound once: semantic models and operation trees are cached per method.
+        if (!_bodies.TryGetValue(syntax, out var bound))
+        {
+            if (!_semanticModels.TryGetValue(syntax.SyntaxTree, out var treeModel))
+            {
+                treeModel = _compilation.GetSemanticModel(syntax.SyntaxTree);
+                _semanticModels[syntax.SyntaxTree] = treeModel;
+            }
+
+            bound = (treeModel, treeModel.GetOperation(syntax, _ct) as IMethodBodyOperation);
+            _bodies[syntax] = bound;
+        }
+
+        var (model, body) = bound;
+        if (body is null)
         {
             return Report(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier.GetLocation(), $"'{method.Name}' could not be analyzed (does it compile?)");
         }

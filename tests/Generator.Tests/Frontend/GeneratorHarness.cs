@@ -10,7 +10,7 @@ internal static class GeneratorHarness
 {
     public const string Usings = "using Aot.Dsl;\nusing static Aot.Dsl.Ops;\n";
 
-    private static readonly ImmutableArray<MetadataReference> References =
+    public static readonly ImmutableArray<MetadataReference> References =
         Basic.Reference.Assemblies.Net100.References.All.Cast<MetadataReference>()
             .Append(MetadataReference.CreateFromFile(typeof(Aot.Dsl.Tensor).Assembly.Location))
             .Append(MetadataReference.CreateFromFile(typeof(Aot.Runtime.SafeTensors).Assembly.Location))
