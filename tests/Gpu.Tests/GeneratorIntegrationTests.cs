@@ -4,6 +4,7 @@ using Aot.Dsl;
 using Aot.Generator;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using static Aot.Tests.Shared.CaseKit;
 using static Gpu.Tests.Cases;
 
 namespace Gpu.Tests;

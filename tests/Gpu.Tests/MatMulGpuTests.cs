@@ -1,6 +1,7 @@
 using Aot.Dsl;
 using Aot.Generator.Backends.Gpu;
 using Aot.Generator.IR;
+using static Aot.Tests.Shared.CaseKit;
 using static Gpu.Tests.Cases;
 
 namespace Gpu.Tests;
@@ -33,7 +34,7 @@ public class MatMulGpuTests
             (new[] { 0, 3 }, new[] { 3, 17 }),            // empty result
             (new[] { 65, 40 }, new[] { 40, 70 }),         // several tiles with edges
         };
-        var cases = new List<GpuCase>();
+        var cases = new List<KernelCase>();
         int seed = 300;
         foreach (var (aShape, bShape) in shapes)
         {
@@ -62,7 +63,7 @@ public class MatMulGpuTests
             (1, 1, 1, true, false, new[] { 1, 1 }, 3f, 0f),
             (1, 100, 70, false, true, new[] { 70 }, 1f, 1f), // a batch-1 Linear layer: skinny tiles
         };
-        var cases = new List<GpuCase>();
+        var cases = new List<KernelCase>();
         int seed = 400;
         foreach (var (m, k, n, ta, tb, cShape, alpha, beta) in configs)
         {

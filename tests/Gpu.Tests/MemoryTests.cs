@@ -1,6 +1,7 @@
 using Aot.Runtime.Gpu;
 using ILGPU;
 using ILGPU.Runtime.CPU;
+using static Aot.Tests.Shared.CaseKit;
 using static Gpu.Tests.Cases;
 
 namespace Gpu.Tests;

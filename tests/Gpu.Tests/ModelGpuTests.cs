@@ -1,5 +1,6 @@
 using Aot.Dsl;
 using Aot.Generator.IR;
+using static Aot.Tests.Shared.CaseKit;
 using static Gpu.Tests.Cases;
 
 namespace Gpu.Tests;

@@ -6,6 +6,7 @@ using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using Xunit.Abstractions;
+using static Aot.Tests.Shared.CaseKit;
 using static Gpu.Tests.Cases;
 
 namespace Gpu.Tests;
@@ -149,7 +150,7 @@ internal sealed class Net
     public int Weight(Aot.Dsl.Tensor value)
     {
         _weights.Add(value);
-        return _g.AddWeight("w" + _weights.Count, Cases.TypeOf(value));
+        return _g.AddWeight("w" + _weights.Count, CaseKit.TypeOf(value));
     }
 
     public int Op(OpKind op, Attrs attrs, params int[] inputs)

@@ -1,5 +1,6 @@
 using Aot.Dsl;
 using Aot.Generator.IR;
+using static Aot.Tests.Shared.CaseKit;
 using static Gpu.Tests.Cases;
 
 namespace Gpu.Tests;
@@ -36,7 +37,7 @@ public class ReduceGpuTests
             (OpKind.ReduceMean, Ops.ReduceMean),
             (OpKind.ReduceMax, Ops.ReduceMax),
         };
-        var cases = new List<GpuCase>();
+        var cases = new List<KernelCase>();
         int seed = 500;
         foreach (var (op, reference) in ops)
         {
@@ -75,7 +76,7 @@ public class ReduceGpuTests
             (new[] { 2, 700 }, 1),      // groups of 256
             (new[] { 0, 17 }, 1),
         };
-        var cases = new List<GpuCase>();
+        var cases = new List<KernelCase>();
         int seed = 600;
         foreach (var (shape, axis) in configs)
         {
@@ -100,7 +101,7 @@ public class ReduceGpuTests
             (new[] { 5, 17 }, 1, 1e-5f),       // rows of 17: threads
             (new[] { 2, 768 }, 1, 1e-5f),      // a transformer width: groups of 256
         };
-        var cases = new List<GpuCase>();
+        var cases = new List<KernelCase>();
         int seed = 700;
         foreach (var (shape, axis, eps) in configs)
         {

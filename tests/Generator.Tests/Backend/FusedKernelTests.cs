@@ -1,6 +1,7 @@
 using Aot.Dsl;
 using Aot.Generator.IR;
 using Aot.Generator.Passes;
+using static Aot.Tests.Shared.CaseKit;
 using static Generator.Tests.Backend.Kernel;
 
 namespace Generator.Tests.Backend;

@@ -1,5 +1,6 @@
 using Aot.Dsl;
 using Aot.Generator.IR;
+using static Aot.Tests.Shared.CaseKit;
 using static Generator.Tests.Backend.Kernel;
 
 namespace Generator.Tests.Backend;

@@ -1,0 +1,286 @@
+using Aot.Dsl;
+using Aot.Generator.IR;
+using static Aot.Tests.Shared.CaseKit;
+
+namespace Aot.Tests.Shared;
+
+/// <summary>The op cases both backends check against the eager reference (graphs, shapes, attribute variants,
+/// references, tolerances); each suite runs them through its own emitter.</summary>
+internal static class SharedCases
+{
+    /// <summary>Operand shape pairs: same shape (vector path), row and column broadcasts, both sides broadcasting,
+    /// rank-0 scalars on either side, size-1 everything, an empty result, rank 4.</summary>
+    public static readonly (int[] A, int[] B)[] BinaryShapes =
+    {
+        (new[] { 17, 33 }, new[] { 17, 33 }),
+        (new[] { 3, 17, 33 }, new[] { 33 }),
+        (new[] { 3, 1, 33 }, new[] { 17, 1 }),
+        (new int[0], new[] { 3, 17 }),
+        (new[] { 33, 1 }, new int[0]),
+        (new int[0], new int[0]),
+        (new[] { 1 }, new[] { 1 }),
+        (new[] { 17 }, new[] { 3, 1 }),
+        (new[] { 3, 0, 17 }, new[] { 17 }),
+        (new[] { 1, 3, 1, 17 }, new[] { 33, 1, 17, 1 }),
+        (new[] { 1, 3, 1, 17 }, new[] { 3, 1, 17, 1 }),
+    };
+
+    /// <summary>Add/Sub/Mul/Div/Max/Min/Pow over <see cref="BinaryShapes"/> (broadcasting, weights on some).</summary>
+    public static List<KernelCase> BinaryElementwise()
+    {
+        var ops = new (OpKind Op, Func<Tensor, Tensor, Tensor> Reference, float BLow, float BHigh, float ALow, Tolerance Tolerance)[]
+        {
+            (OpKind.Add, Ops.Add, -1f, 1f, -1f, Tolerance.Elementwise),
+            (OpKind.Sub, Ops.Sub, -1f, 1f, -1f, Tolerance.Elementwise),
+            (OpKind.Mul, Ops.Mul, -1f, 1f, -1f, Tolerance.Elementwise),
+            (OpKind.Div, Ops.Div, 0.5f, 2f, -1f, Tolerance.Elementwise),
+            (OpKind.Max, Ops.Max, -1f, 1f, -1f, Tolerance.Exact),
+            (OpKind.Min, Ops.Min, -1f, 1f, -1f, Tolerance.Exact),
+            (OpKind.Pow, Ops.Pow, -2f, 2f, 0.5f, Tolerance.Elementwise),
+        };
+        var cases = new List<KernelCase>();
+        int seed = 100;
+        foreach (var (op, reference, bLow, bHigh, aLow, tolerance) in ops)
+        {
+            for (int s = 0; s < BinaryShapes.Length; s++)
+            {
+                var (aShape, bShape) = BinaryShapes[s];
+                var a = Rand(seed++, aLow, 2f, aShape);
+                var b = Rand(seed++, bLow, bHigh, bShape);
+                string name = $"[{string.Join(",", aShape)}] (.) [{string.Join(",", bShape)}]";
+                cases.Add(Case(name, op, Aot.Generator.IR.Attrs.None, new[] { a, b }, reference(a, b), tolerance, weightMask: s % 3 == 2 ? 2 : 0));
+            }
+        }
+        return cases;
+    }
+
+    /// <summary>Every unary op (both Gelu modes) over scalar, size-1, vector, matrix, broadcast-shaped and empty inputs.</summary>
+    public static List<KernelCase> UnaryElementwise()
+    {
+        var shapes = new[] { new int[0], new[] { 1 }, new[] { 3 }, new[] { 17, 33 }, new[] { 3, 1, 33 }, new[] { 0, 3 } };
+        var ops = new (OpKind Op, int Mode, Func<Tensor, Tensor> Reference, float Low, float High, Tolerance Tolerance)[]
+        {
+            (OpKind.Relu, 0, Ops.Relu, -2f, 2f, Tolerance.Exact),
+            (OpKind.Neg, 0, Ops.Neg, -2f, 2f, Tolerance.Exact),
+            (OpKind.Abs, 0, Ops.Abs, -2f, 2f, Tolerance.Exact),
+            (OpKind.Gelu, 0, x => Ops.Gelu(x, GeluMode.Erf), -8f, 8f, Tolerance.Elementwise),
+            (OpKind.Gelu, 1, x => Ops.Gelu(x, GeluMode.Tanh), -8f, 8f, Tolerance.Elementwise),
+            (OpKind.Sigmoid, 0, Ops.Sigmoid, -12f, 12f, Tolerance.Elementwise),
+            (OpKind.Tanh, 0, Ops.Tanh, -6f, 6f, Tolerance.Elementwise),
+            (OpKind.Exp, 0, Ops.Exp, -10f, 10f, Tolerance.Elementwise),
+            (OpKind.Log, 0, Ops.Log, 0.01f, 10f, Tolerance.Elementwise),
+            (OpKind.Sqrt, 0, Ops.Sqrt, 0f, 10f, Tolerance.Elementwise),
+            (OpKind.Rsqrt, 0, Ops.Rsqrt, 0.01f, 10f, Tolerance.Elementwise),
+            (OpKind.Erf, 0, Ops.Erf, -5f, 5f, Tolerance.Elementwise),
+        };
+        var cases = new List<KernelCase>();
+        int seed = 200;
+        foreach (var (op, mode, reference, low, high, tolerance) in ops)
+        {
+            var attrs = op == OpKind.Gelu ? Attrs(Attr.OfInt(AttrNames.Mode, (long)mode)) : Aot.Generator.IR.Attrs.None;
+            foreach (var shape in shapes)
+            {
+                var x = Rand(seed++, low, high, shape);
+                cases.Add(Case($"mode {mode} [{string.Join(",", shape)}]", op, attrs, new[] { x }, reference(x), tolerance));
+            }
+        }
+        return cases;
+    }
+
+    /// <summary>Reshape, Transpose (Float32 and Int32), Concat and Slice.</summary>
+    public static List<KernelCase> Movement()
+    {
+        var cases = new List<KernelCase>();
+        int seed = 800;
+
+        // Reshape as the graph output is a real copy (elsewhere PlanMemory makes it an alias).
+        foreach (var (from, to) in new[] { (new[] { 3, 17, 33 }, new[] { 33, 51 }), (new[] { 1 }, new int[0]), (new[] { 0, 3 }, new[] { 3, 0 }) })
+        {
+            var x = Rand(seed++, from);
+            cases.Add(Case($"{S(from)} -> {S(to)}", OpKind.Reshape, Attrs(Attr.OfInts(AttrNames.Shape, to)), new[] { x }, Ops.Reshape(x, to), Tolerance.Exact));
+        }
+
+        foreach (var (shape, perm) in new[]
+        {
+            (new[] { 3, 17, 33 }, new[] { 2, 0, 1 }),
+            (new[] { 3, 17, 33 }, new[] { 1, 0, 2 }),
+            (new[] { 3, 17, 33 }, new[] { 0, 2, 1 }),
+            (new[] { 17, 33 }, new[] { 1, 0 }),
+            (new[] { 33 }, new[] { 0 }),
+            (new int[0], new int[0]),
+            (new[] { 1, 3, 1, 17 }, new[] { 3, 2, 1, 0 }),
+            (new[] { 3, 0, 17 }, new[] { 2, 1, 0 }),
+        })
+        {
+            var x = Rand(seed++, shape);
+            cases.Add(Case($"{S(shape)} perm {S(perm)}", OpKind.Transpose, Attrs(Attr.OfInts(AttrNames.Perm, perm)), new[] { x }, Ops.Transpose(x, perm), Tolerance.Exact, weightMask: seed % 2));
+        }
+
+        // An Int32 transpose: movement kernels copy any element type.
+        var ints = Ints(seed++, -100, 100, 3, 17);
+        cases.Add(Case("int32 [3,17] perm [1,0]", OpKind.Transpose, Attrs(Attr.OfInts(AttrNames.Perm, 1, 0)), new[] { ints }, Ops.Transpose(ints, 1, 0), Tolerance.Exact));
+
+        foreach (var (shapes, axis) in new[]
+        {
+            (new[] { new[] { 3, 17 }, new[] { 3, 1 }, new[] { 3, 33 } }, 1),
+            (new[] { new[] { 1, 17 }, new[] { 3, 17 }, new[] { 1, 17 } }, 0),
+            (new[] { new[] { 3, 0, 2 }, new[] { 3, 1, 2 }, new[] { 3, 17, 2 } }, 1),
+            (new[] { new[] { 2, 3, 4 } }, 2),
+            (new[] { new[] { 17, 3, 1 }, new[] { 17, 3, 33 } }, -1),
+        })
+        {
+            var xs = shapes.Select(s => Rand(seed++, s)).ToArray();
+            int normalized = axis < 0 ? axis + shapes[0].Length : axis;
+            cases.Add(Case($"{string.Join(" ", shapes.Select(S))} axis {axis}", OpKind.Concat, Attrs(Attr.OfInt(AttrNames.Axis, (long)normalized)), xs, Ops.Concat(xs, axis), Tolerance.Exact, weightMask: 2));
+        }
+
+        foreach (var (shape, axis, start, end, step) in new[]
+        {
+            (new[] { 33, 17 }, 0, 1, 30, 3),
+            (new[] { 33, 17 }, 1, 0, 17, 1),
+            (new[] { 3, 17, 33 }, 2, 5, 6, 1),
+            (new[] { 3, 17, 33 }, -1, -10, 100, 2),
+            (new[] { 3, 17, 33 }, 1, 16, 0, 1),
+            (new[] { 17 }, 0, -1, 17, 5),
+            (new[] { 3, 17, 33 }, 0, 0, 3, 2),
+            (new[] { 17, 3 }, 0, 2, 17, 1000),
+        })
+        {
+            var x = Rand(seed++, shape);
+            int a = axis < 0 ? axis + shape.Length : axis;
+            var (s0, e0) = ShapeInference.NormalizeSliceBounds(start, end, shape[a]);
+            var attrs = Attrs(Attr.OfInt(AttrNames.Axis, (long)a), Attr.OfInt(AttrNames.Start, (long)s0), Attr.OfInt(AttrNames.End, (long)e0), Attr.OfInt(AttrNames.Step, (long)step));
+            cases.Add(Case($"{S(shape)} axis {axis} {start}:{end}:{step}", OpKind.Slice, attrs, new[] { x }, Ops.Slice(x, axis, start, end, step), Tolerance.Exact));
+        }
+        return cases;
+    }
+
+    /// <summary>Gather with negative indices, Int32 data and indices as a weight.</summary>
+    public static List<KernelCase> Gather()
+    {
+        var cases = new List<KernelCase>();
+        int seed = 900;
+        foreach (var (dataShape, indexShape, axis) in new[]
+        {
+            (new[] { 17, 33 }, new[] { 3 }, 0),
+            (new[] { 3, 17, 33 }, new[] { 2, 5 }, 1),
+            (new[] { 33 }, new int[0], 0),
+            (new[] { 3, 17 }, new[] { 17, 3 }, 1),
+            (new[] { 3, 17, 1 }, new[] { 33 }, 1),
+            (new[] { 1, 3 }, new[] { 0 }, 1),
+        })
+        {
+            int dim = dataShape[axis];
+            var data = Rand(seed++, dataShape);
+            var indices = Ints(seed++, -dim, dim, indexShape);
+            var attrs = Attrs(Attr.OfInt(AttrNames.Axis, (long)axis));
+            cases.Add(Case($"{S(dataShape)} at {S(indexShape)} axis {axis}", OpKind.Gather, attrs, new[] { data, indices }, Ops.Gather(data, indices, axis), Tolerance.Exact, weightMask: seed % 3 == 0 ? 2 : 0));
+        }
+
+        // Int32 data, indices as a weight (stored in the float weights buffer and reinterpreted).
+        var table = Ints(seed++, -1000, 1000, 17, 3);
+        var rows = Tensor.FromArray(new[] { 0, -1, 16, 3, -17 }, 5);
+        cases.Add(Case("int32 [17,3] at weight [5]", OpKind.Gather, Attrs(Attr.OfInt(AttrNames.Axis, 0L)), new[] { table, rows }, Ops.Gather(table, rows), Tolerance.Exact, weightMask: 2));
+        return cases;
+    }
+
+    /// <summary>Conv2d: strides, symmetric and asymmetric padding, dilation, groups, depthwise, 1x1, unequal strides.</summary>
+    public static List<KernelCase> Conv2d()
+    {
+        var cases = new List<KernelCase>();
+        int seed = 1000;
+
+        // Symmetric configurations the DSL expresses directly: (x, w, bias, stride, padding, dilation, groups).
+        foreach (var (xShape, wShape, bias, stride, pad, dilation, groups) in new[]
+        {
+            (new[] { 1, 3, 17, 17 }, new[] { 4, 3, 3, 3 }, true, 1, 1, 1, 1),
+            (new[] { 2, 3, 17, 33 }, new[] { 3, 3, 3, 3 }, false, 2, 0, 1, 1),
+            (new[] { 1, 3, 17, 17 }, new[] { 5, 3, 3, 3 }, true, 1, 2, 2, 1),
+            (new[] { 1, 4, 9, 9 }, new[] { 6, 2, 3, 3 }, true, 1, 1, 1, 2),
+            (new[] { 1, 3, 17, 17 }, new[] { 3, 1, 3, 3 }, true, 1, 1, 1, 3),   // depthwise
+            (new[] { 2, 3, 17, 17 }, new[] { 6, 1, 3, 3 }, false, 2, 1, 1, 3),  // depthwise, multiplier 2, stride 2
+            (new[] { 1, 17, 3, 3 }, new[] { 33, 17, 1, 1 }, true, 1, 0, 1, 1),  // 1x1: a plain GEMM on the planes
+            (new[] { 2, 4, 5, 3 }, new[] { 6, 2, 1, 1 }, false, 1, 0, 1, 2),    // grouped 1x1
+            (new[] { 1, 3, 3, 17 }, new[] { 2, 3, 1, 3 }, false, 1, 0, 1, 1),   // non-square kernel
+            (new[] { 1, 1, 1, 1 }, new[] { 1, 1, 1, 1 }, true, 1, 0, 1, 1),
+            (new[] { 1, 2, 5, 5 }, new[] { 2, 2, 1, 1 }, false, 2, 0, 1, 1),    // 1x1 with stride: im2col path
+            (new[] { 1, 3, 33, 33 }, new[] { 3, 3, 5, 5 }, true, 3, 2, 2, 1),
+            (new[] { 1, 3, 17, 17 }, new[] { 3, 3, 3, 3 }, false, 1, 3, 1, 1),  // padding wider than a tap reaches
+            (new[] { 1, 3, 17, 33 }, new[] { 2, 3, 3, 3 }, true, 2, 0, 2, 1),   // dilation without padding
+        })
+        {
+            var x = Rand(seed++, xShape);
+            var w = Rand(seed++, wShape);
+            var b = bias ? Rand(seed++, wShape[0]) : null;
+            var operands = b is null ? new[] { x, w } : new[] { x, w, b };
+            var attrs = ConvAttrs(new[] { stride, stride }, new[] { pad, pad, pad, pad }, new[] { dilation, dilation }, groups);
+            string name = $"{S(xShape)} * {S(wShape)} bias {bias} stride {stride} pad {pad} dilation {dilation} groups {groups}";
+            cases.Add(Case(name, OpKind.Conv2d, attrs, operands, Ops.Conv2d(x, w, b, stride, pad, dilation, groups), Tolerance.Accumulation, weightMask: 6));
+        }
+
+        // Asymmetric padding [top, left, bottom, right]: the reference pads with zeros explicitly.
+        foreach (var (pads, stride) in new[] { (new[] { 0, 1, 2, 1 }, 2), (new[] { 2, 0, 0, 1 }, 1), (new[] { 1, 2, 0, 0 }, 3) })
+        {
+            var x = Rand(seed++, 1, 3, 17, 17);
+            var w = Rand(seed++, 4, 3, 3, 3);
+            var b = Rand(seed++, 4);
+            var expected = Ops.Conv2d(Pad(x, pads[0], pads[1], pads[2], pads[3], 0f), w, b, stride);
+            cases.Add(Case($"pads {S(pads)} stride {stride}", OpKind.Conv2d, ConvAttrs(new[] { stride, stride }, pads, new[] { 1, 1 }, 1), new[] { x, w, b }, expected, Tolerance.Accumulation, weightMask: 6));
+        }
+
+        // Unequal strides [1, 2] and [3, 1]: the reference subsamples a stride-1 convolution.
+        foreach (var strides in new[] { new[] { 1, 2 }, new[] { 3, 1 } })
+        {
+            var x = Rand(seed++, 1, 3, 17, 33);
+            var w = Rand(seed++, 3, 3, 3, 3);
+            var expected = Subsample(Ops.Conv2d(x, w, null, 1, 1), strides[0], strides[1]);
+            cases.Add(Case($"strides {S(strides)}", OpKind.Conv2d, ConvAttrs(strides, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, 1), new[] { x, w }, expected, Tolerance.Accumulation, weightMask: 2));
+        }
+        return cases;
+    }
+
+    /// <summary>Max/average pooling (both count_include_pad modes, asymmetric padding) and GlobalAvgPool.</summary>
+    public static List<KernelCase> Pools()
+    {
+        var cases = new List<KernelCase>();
+        int seed = 1100;
+        foreach (var (shape, kernel, stride, pad) in new[]
+        {
+            (new[] { 1, 3, 17, 17 }, 3, 2, 1),
+            (new[] { 2, 3, 33, 17 }, 2, 2, 0),
+            (new[] { 1, 1, 3, 3 }, 3, 1, 1),
+            (new[] { 1, 3, 17, 33 }, 3, 1, 0),
+            (new[] { 1, 17, 3, 1 }, 1, 1, 0),
+            (new[] { 1, 3, 17, 17 }, 5, 3, 2),
+        })
+        {
+            var x = Rand(seed++, -4f, 4f, shape);
+            var attrs = Attrs(Attr.OfInts(AttrNames.Kernel, kernel, kernel), Attr.OfInts(AttrNames.Strides, stride, stride), Attr.OfInts(AttrNames.Pads, pad, pad, pad, pad));
+            string name = $"{S(shape)} kernel {kernel} stride {stride} pad {pad}";
+            cases.Add(Case(name, OpKind.MaxPool2d, attrs, new[] { x }, Ops.MaxPool2d(x, kernel, stride, pad), Tolerance.Exact));
+            foreach (bool include in new[] { true, false })
+            {
+                var avgAttrs = attrs.With(Attr.OfInt(AttrNames.CountIncludePad, include ? 1L : 0L));
+                cases.Add(Case(name + $" count_include_pad {include}", OpKind.AvgPool2d, avgAttrs, new[] { x }, Ops.AvgPool2d(x, kernel, stride, pad, include), Tolerance.Accumulation));
+            }
+        }
+
+        // Asymmetric padding: max pads with -infinity, an include-pad average with zeros divided by the kernel area.
+        foreach (var pads in new[] { new[] { 1, 0, 0, 1 }, new[] { 0, 1, 1, 0 } })
+        {
+            var x = Rand(seed++, -4f, 4f, 1, 3, 17, 17);
+            var attrs = Attrs(Attr.OfInts(AttrNames.Kernel, 3, 3), Attr.OfInts(AttrNames.Strides, 2, 2), Attr.OfInts(AttrNames.Pads, pads));
+            cases.Add(Case($"pads {S(pads)}", OpKind.MaxPool2d, attrs, new[] { x },
+                Ops.MaxPool2d(Pad(x, pads[0], pads[1], pads[2], pads[3], float.NegativeInfinity), 3, 2), Tolerance.Exact));
+            cases.Add(Case($"pads {S(pads)} count_include_pad", OpKind.AvgPool2d, attrs.With(Attr.OfInt(AttrNames.CountIncludePad, 1L)), new[] { x },
+                Ops.AvgPool2d(Pad(x, pads[0], pads[1], pads[2], pads[3], 0f), 3, 2), Tolerance.Accumulation));
+        }
+
+        foreach (var shape in new[] { new[] { 2, 3, 17, 33 }, new[] { 1, 1, 1, 1 }, new[] { 1, 17, 3, 1 } })
+        {
+            var x = Rand(seed++, shape);
+            cases.Add(Case(S(shape), OpKind.GlobalAvgPool, Aot.Generator.IR.Attrs.None, new[] { x }, Ops.GlobalAvgPool(x), Tolerance.Accumulation));
+        }
+        return cases;
+    }
+}
