@@ -10,7 +10,7 @@ internal static class Report
 {
     public static void PrintTable(IReadOnlyList<Result> results, IReadOnlyDictionary<int, Machine.Peak> peaks, IReadOnlyDictionary<int, Machine.Triad> triads)
     {
-        var header = new[] { "model", "thr", "ours thr", "ours us", "ours p90", "ORT us", "ORT p90", "ours/ORT", "ours GF/s", "% peak", "ORT GF/s", "ORT % peak", "BW frac ours/ORT" };
+        var header = new[] { "model", "thr", "ours thr", "ours us", "ours p90", "ORT us", "ORT p90", "ours/ORT", "ours GF/s", "% peak", "ORT GF/s", "ORT % peak", "BW frac ours/ORT", "other load" };
         var rows = new List<string[]> { header };
         foreach (var r in results)
         {
@@ -25,6 +25,7 @@ internal static class Report
                 r.Flops > 0 ? r.OrtGflops.ToString("F1") : "-",
                 r.Flops > 0 ? Percent(r.OrtGflops / peaks[r.Threads].Best) : "-",
                 memoryBound ? $"{r.OursGBps / triads[r.OursThreads].GBps:F2} / {r.OrtGBps / triads[r.Threads].GBps:F2}" : "-",
+                r.OtherLoad is { } load ? Percent(load) + (load > NoisyLoad ? " !" : "") : "n/a",
             });
         }
 
@@ -45,8 +46,12 @@ internal static class Report
 
         Console.Write(sb.ToString());
         Console.WriteLine("us = median latency in microseconds (p90 beside it); ours/ORT < 1 means ours is faster; % peak is against the measured");
-        Console.WriteLine("FMA peak at the thread count that side used; BW frac = achieved bytes/s over the STREAM triad at that thread count.");
+        Console.WriteLine("FMA peak at the thread count that side used; BW frac = achieved bytes/s over the STREAM triad at that thread count;");
+        Console.WriteLine($"other load = CPU share other processes used while the record ran (\"!\" above {100 * NoisyLoad:F0}%: distrust that row).");
     }
+
+    /// <summary>Above this share of the machine used by other processes a record is flagged as noisy.</summary>
+    public const double NoisyLoad = 0.10;
 
     private static string Percent(double fraction) => (100 * fraction).ToString("F1") + "%";
 
@@ -105,6 +110,8 @@ internal static class Report
             rec["max_abs_diff"] = r.MaxAbsDiff;
             rec["tolerance"] = r.Tolerance;
             rec["ours_alloc_bytes_per_run"] = r.OursAllocatedBytes;
+            rec["other_cpu_fraction"] = r.OtherLoad is { } load ? Round(load, 3) : null;
+            rec["noisy"] = r.OtherLoad > NoisyLoad;
             records.Add(rec);
         }
 
