@@ -83,6 +83,7 @@ public struct Instruction : IEquatable<Instruction>
         Opcode.DmaLoad or Opcode.DmaStore => (Unit)Channel,
         Opcode.MxuLoadWeights or Opcode.MxuMatmul => Unit.Mxu,
         >= Opcode.VBinary and <= Opcode.VFill => Unit.Vpu,
+        Opcode.Wait when Flags is > 0 and <= (byte)Unit.Vpu + 1 => (Unit)(Flags - 1),
         _ => Unit.Dispatcher,
     };
 
@@ -110,6 +111,11 @@ public struct Instruction : IEquatable<Instruction>
     }
 
     public static Instruction Halt() => Create(Opcode.Halt);
+
+    /// <summary>A WAIT placed in <paramref name="queue"/>: that queue's head waits for semaphore >= value (one cycle
+    /// there), the dispatcher does not. Lets an instruction depend on two semaphores.</summary>
+    public static Instruction QueuedWait(Unit queue, int semaphore, uint value) =>
+        Create(Opcode.Wait, (byte)((byte)queue + 1)).WithWait(semaphore, value);
 
     public static Instruction Mark(uint name, bool end) => new Instruction
     {

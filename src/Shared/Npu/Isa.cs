@@ -91,6 +91,10 @@ public enum VReduceOp : byte
 /// <summary>Flag bits of the instruction header, by instruction family.</summary>
 public static class InstructionFlags
 {
+    /// <summary>WAIT: 0 makes the dispatcher wait; 1-6 put the wait in queue (unit + 1) instead, so a queue can wait
+    /// on a second semaphore without stopping dispatch (see <see cref="Instruction.QueuedWait"/>).</summary>
+    public const byte WaitQueueMask = 0x07;
+
     /// <summary>MARK: 0 opens the named region, 1 closes it.</summary>
     public const byte MarkEnd = 0x01;
 
