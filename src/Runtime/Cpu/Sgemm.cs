@@ -98,30 +98,31 @@ public static unsafe class Sgemm
     }
 
     /// <summary>
-    /// C[m, n] = alpha * A[m, k] @ B + (accumulate ? C : 0). A's rows start lda floats apart, C's ldc;
-    /// <paramref name="packedB"/> comes from <see cref="PackB"/>. kc and mc are the cache block sizes.
+    /// C[m, n] = alpha * A[m, k] @ B + (accumulate ? C : 0), then <paramref name="epilogue"/> (bias, activation,
+    /// residual; none by default) applied to each tile of C after its last k block, while the tile is hot: in the
+    /// microkernel's registers for bias, residual and ReLU, in L1 for the other activations. A's rows start lda
+    /// floats apart, C's ldc; <paramref name="packedB"/> comes from <see cref="PackB"/>. kc and mc are the cache
+    /// block sizes.
     /// </summary>
     public static void Multiply(
         int m, int n, int k,
         ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> packedB,
         Span<float> c, int ldc,
-        float alpha, bool accumulate, int kc, int mc, WorkerPool? pool = null)
+        float alpha, bool accumulate, int kc, int mc, WorkerPool? pool = null, in GemmEpilogue epilogue = default)
     {
         if (m <= 0 || n <= 0) return;
-        if (k == 0)
-        {
-            if (!accumulate)
-            {
-                for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
-            }
-
-            return;
-        }
-
-        if (a.Length < (long)(m - 1) * lda + k || c.Length < (long)(m - 1) * ldc + n || packedB.Length < PackedLength(k, n))
+        if (c.Length < (long)(m - 1) * ldc + n) throw new ArgumentException($"Sgemm: C too small for m={m}, n={n}, ldc={ldc}");
+        if (k > 0 && (a.Length < (long)(m - 1) * lda + k || packedB.Length < PackedLength(k, n)))
         {
             throw new ArgumentException($"Sgemm: operands too small for m={m}, n={n}, k={k}, lda={lda}, ldc={ldc}");
+        }
+
+        if (!epilogue.RowBias.IsEmpty && epilogue.RowBias.Length < m) throw new ArgumentException($"Sgemm: row bias needs {m} elements, has {epilogue.RowBias.Length}");
+        if (!epilogue.ColumnBias.IsEmpty && epilogue.ColumnBias.Length < n) throw new ArgumentException($"Sgemm: column bias needs {n} elements, has {epilogue.ColumnBias.Length}");
+        if (!epilogue.Residual.IsEmpty && (epilogue.ResidualStride < n || epilogue.Residual.Length < (long)(m - 1) * epilogue.ResidualStride + n))
+        {
+            throw new ArgumentException($"Sgemm: residual of {epilogue.Residual.Length} elements with stride {epilogue.ResidualStride} does not cover [{m}, {n}]");
         }
 
         kc = Math.Max(1, kc);
@@ -130,17 +131,33 @@ public static unsafe class Sgemm
         fixed (float* pa = a)
         fixed (float* pb = packedB)
         fixed (float* pc = c)
+        fixed (float* rowBias = epilogue.RowBias)
+        fixed (float* colBias = epilogue.ColumnBias)
+        fixed (float* residual = epilogue.Residual)
         {
-            // Threads split the column panels: each writes its own columns of C, so no synchronization inside.
+            var ep = new PinnedEpilogue(rowBias, colBias, residual, epilogue.ResidualStride, epilogue.ResidualAfterActivation, epilogue.Activation);
+            if (k == 0)
+            {
+                for (int i = 0; i < m; i++)
+                {
+                    if (!accumulate) c.Slice(i * ldc, n).Clear();
+                    if (ep.Active) ep.ApplyRow(pc + (long)i * ldc, n, i, 0, linearDone: false);
+                }
+
+                return;
+            }
+
+            // Threads split the column panels: each writes its own columns of C, so no synchronization inside, and
+            // every element is computed by the same instructions in the same order whatever the thread count.
             int tasks = pool is null || (long)m * n * k < ParallelMinMacs ? 1 : Math.Min(panels, pool.Threads * 2);
             if (tasks <= 1)
             {
-                Panels(0, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc);
+                Panels(0, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc, ep);
                 return;
             }
 
             var job = s_job ??= new PanelJob();
-            job.Set(tasks, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc);
+            job.Set(tasks, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc, ep);
             pool!.Run(job, tasks);
         }
     }
@@ -152,12 +169,13 @@ public static unsafe class Sgemm
     private static PanelJob? s_job;
 
     /// <summary>Column panels [first, last) of C over all of k and m, in BLIS loop order.</summary>
-    private static void Panels(int first, int last, int m, int n, int k, float* pa, int lda, float* pb, float* pc, int ldc, float alpha, bool accumulate, int kc, int mc)
+    private static void Panels(int first, int last, int m, int n, int k, float* pa, int lda, float* pb, float* pc, int ldc, float alpha, bool accumulate, int kc, int mc, in PinnedEpilogue ep)
     {
         for (int p0 = 0; p0 < k; p0 += kc)
         {
             int kb = Math.Min(kc, k - p0);
             bool overwrite = p0 == 0 && !accumulate;
+            bool lastBlock = p0 + kb == k;
             for (int i0 = 0; i0 < m; i0 += mc)
             {
                 int mb = Math.Min(mc, m - i0);
@@ -169,7 +187,7 @@ public static unsafe class Sgemm
                     for (int i = i0; i < i0 + mb; i += TileRows)
                     {
                         int rows = Math.Min(TileRows, i0 + mb - i);
-                        Tile(rows, cols, kb, pa + (long)i * lda + p0, lda, bPanel, pc + (long)i * ldc + j0, ldc, alpha, overwrite);
+                        Tile(rows, cols, kb, pa + (long)i * lda + p0, lda, bPanel, pc + (long)i * ldc + j0, ldc, alpha, overwrite, lastBlock, ep, i, j0);
                     }
                 }
             }
@@ -184,41 +202,96 @@ public static unsafe class Sgemm
         private float* _a, _b, _c;
         private float _alpha;
         private bool _accumulate;
+        private PinnedEpilogue _epilogue;
 
-        public void Set(int tasks, int panels, int m, int n, int k, float* a, int lda, float* b, float* c, int ldc, float alpha, bool accumulate, int kc, int mc)
+        public void Set(int tasks, int panels, int m, int n, int k, float* a, int lda, float* b, float* c, int ldc, float alpha, bool accumulate, int kc, int mc, in PinnedEpilogue epilogue)
         {
             (_tasks, _panels, _m, _n, _k, _lda, _ldc, _alpha, _accumulate, _kc, _mc) = (tasks, panels, m, n, k, lda, ldc, alpha, accumulate, kc, mc);
             _a = a;
             _b = b;
             _c = c;
+            _epilogue = epilogue;
         }
 
         public void Execute(int task)
         {
             int first = (int)((long)_panels * task / _tasks);
             int last = (int)((long)_panels * (task + 1) / _tasks);
-            Panels(first, last, _m, _n, _k, _a, _lda, _b, _c, _ldc, _alpha, _accumulate, _kc, _mc);
+            Panels(first, last, _m, _n, _k, _a, _lda, _b, _c, _ldc, _alpha, _accumulate, _kc, _mc, _epilogue);
         }
     }
 
-    /// <summary>One rows x cols (at most 6 x 32) tile of C over kb steps of k.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(int rows, int cols, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite)
+    /// <summary>Rows of a microkernel instantiation: a constant per struct type, so the JIT (and NativeAOT) compile
+    /// each instantiation with the unused rows' accumulators and stores removed.</summary>
+    private interface IRowCount
     {
-        if (rows == TileRows && cols == PanelWidth)
+        static abstract int Count { get; }
+    }
+
+    private struct Rows1 : IRowCount { public static int Count => 1; }
+
+    private struct Rows2 : IRowCount { public static int Count => 2; }
+
+    private struct Rows3 : IRowCount { public static int Count => 3; }
+
+    private struct Rows4 : IRowCount { public static int Count => 4; }
+
+    private struct Rows5 : IRowCount { public static int Count => 5; }
+
+    private struct Rows6 : IRowCount { public static int Count => 6; }
+
+    /// <summary>
+    /// One rows x cols (at most 6 x 32) tile of C over kb steps of k, C[row, col] being its first element. Every shape
+    /// runs a register-blocked FMA kernel: fewer rows (a GEMV for one) use fewer accumulators, a last panel with fewer
+    /// than 32 columns is computed whole (packing zero-pads it) and stored under a mask.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(int rows, int cols, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int row, int col)
+    {
+        if (Avx512F.IsSupported)
         {
-            if (Avx512F.IsSupported) { Kernel512(kb, a, lda, b, c, ldc, alpha, overwrite); return; }
-            if (Fma.IsSupported)
+            switch (rows)
             {
-                Kernel256(kb, a, lda, b, c, ldc, alpha, overwrite);
-                Kernel256(kb, a, lda, b + 16, c + 16, ldc, alpha, overwrite);
-                return;
+                case 6: Kernel512<Rows6>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 5: Kernel512<Rows5>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 4: Kernel512<Rows4>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 3: Kernel512<Rows3>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 2: Kernel512<Rows2>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                default: Kernel512<Rows1>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
             }
         }
 
-        // Edges (fewer rows, or a last panel with fewer columns) and machines without FMA: row by row with
-        // Vector<float> (32 is a multiple of every width it has), two accumulators to hide the add latency,
-        // into a tile on the stack; then the valid part is stored.
+        if (Fma.IsSupported)
+        {
+            // Two 16-column halves; the second is absent when the last panel is narrow.
+            Half256(rows, kb, a, lda, b, c, ldc, alpha, overwrite, Math.Min(cols, 16), last, ep, row, col);
+            if (cols > 16) Half256(rows, kb, a, lda, b + 16, c + 16, ldc, alpha, overwrite, cols - 16, last, ep, row, col + 16);
+            return;
+        }
+
+        TilePortable(rows, cols, kb, a, lda, b, c, ldc, alpha, overwrite, last, ep, row, col);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Half256(int rows, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
+    {
+        switch (rows)
+        {
+            case 6: Kernel256<Rows6>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 5: Kernel256<Rows5>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 4: Kernel256<Rows4>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 3: Kernel256<Rows3>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 2: Kernel256<Rows2>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            default: Kernel256<Rows1>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+        }
+    }
+
+    /// <summary>
+    /// Machines without FMA (or another ISA): row by row with Vector&lt;float&gt; (32 is a multiple of every width it
+    /// has), two accumulators to hide the add latency, into a tile on the stack; then the valid part is stored.
+    /// </summary>
+    private static void TilePortable(int rows, int cols, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int row, int col)
+    {
         float* tile = stackalloc float[TileRows * PanelWidth];
         int width = Vector<float>.Count;
         for (int r = 0; r < rows; r++)
@@ -244,52 +317,119 @@ public static unsafe class Sgemm
             float* cRow = c + (long)r * ldc;
             float* t = tile + r * PanelWidth;
             for (int j = 0; j < cols; j++) cRow[j] = overwrite ? alpha * t[j] : cRow[j] + alpha * t[j];
+            if (last && ep.Active) ep.ApplyRow(cRow, cols, row + r, col, linearDone: false);
         }
     }
 
-    /// <summary>6 x 32 tile with 12 Vector512 accumulators.</summary>
-    private static void Kernel512(int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite)
+    /// <summary>
+    /// R x 32 tile with 2R Vector512 accumulators (12 for the full 6-row tile). One row (a GEMV) splits k four ways
+    /// into 8 accumulators, so the FMA latency is hidden while B streams through.
+    /// </summary>
+    private static void Kernel512<R>(int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
+        where R : struct, IRowCount
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         float* a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        for (int p = 0; p < kb; p++)
+        if (R.Count == 1)
         {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            b += PanelWidth;
-            var x = Vector512.Create(a0[p]);
-            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
-            c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a1[p]);
-            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10);
-            c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a2[p]);
-            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20);
-            c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a3[p]);
-            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30);
-            c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a4[p]);
-            c40 = Avx512F.FusedMultiplyAdd(x, b0, c40);
-            c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a5[p]);
-            c50 = Avx512F.FusedMultiplyAdd(x, b0, c50);
-            c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            // c1x..c3x hold the partial sums of k steps 1, 2, 3 (mod 4).
+            int p = 0;
+            for (; p + 3 < kb; p += 4)
+            {
+                var x = Vector512.Create(a0[p]);
+                c00 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b), c00);
+                c01 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 16), c01);
+                x = Vector512.Create(a0[p + 1]);
+                c10 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 32), c10);
+                c11 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 48), c11);
+                x = Vector512.Create(a0[p + 2]);
+                c20 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 64), c20);
+                c21 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 80), c21);
+                x = Vector512.Create(a0[p + 3]);
+                c30 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 96), c30);
+                c31 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 112), c31);
+                b += 4 * PanelWidth;
+            }
+
+            for (; p < kb; p++)
+            {
+                var x = Vector512.Create(a0[p]);
+                c00 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b), c00);
+                c01 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 16), c01);
+                b += PanelWidth;
+            }
+
+            c00 = (c00 + c10) + (c20 + c30);
+            c01 = (c01 + c11) + (c21 + c31);
+        }
+        else
+        {
+            for (int p = 0; p < kb; p++)
+            {
+                var b0 = Vector512.Load(b);
+                var b1 = Vector512.Load(b + 16);
+                b += PanelWidth;
+                var x = Vector512.Create(a0[p]);
+                c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
+                c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+                x = Vector512.Create(a1[p]);
+                c10 = Avx512F.FusedMultiplyAdd(x, b0, c10);
+                c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+                if (R.Count > 2)
+                {
+                    x = Vector512.Create(a2[p]);
+                    c20 = Avx512F.FusedMultiplyAdd(x, b0, c20);
+                    c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+                }
+
+                if (R.Count > 3)
+                {
+                    x = Vector512.Create(a3[p]);
+                    c30 = Avx512F.FusedMultiplyAdd(x, b0, c30);
+                    c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+                }
+
+                if (R.Count > 4)
+                {
+                    x = Vector512.Create(a4[p]);
+                    c40 = Avx512F.FusedMultiplyAdd(x, b0, c40);
+                    c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+                }
+
+                if (R.Count > 5)
+                {
+                    x = Vector512.Create(a5[p]);
+                    c50 = Avx512F.FusedMultiplyAdd(x, b0, c50);
+                    c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+                }
+            }
         }
 
         var s = Vector512.Create(alpha);
-        Store512(c, c00, c01, s, overwrite);
-        Store512(c + ldc, c10, c11, s, overwrite);
-        Store512(c + 2 * ldc, c20, c21, s, overwrite);
-        Store512(c + 3 * ldc, c30, c31, s, overwrite);
-        Store512(c + 4 * ldc, c40, c41, s, overwrite);
-        Store512(c + 5 * ldc, c50, c51, s, overwrite);
+        Store512(c, c00, c01, s, overwrite, cols);
+        if (R.Count > 1) Store512(c + ldc, c10, c11, s, overwrite, cols);
+        if (R.Count > 2) Store512(c + 2 * ldc, c20, c21, s, overwrite, cols);
+        if (R.Count > 3) Store512(c + 3 * ldc, c30, c31, s, overwrite, cols);
+        if (R.Count > 4) Store512(c + 4 * ldc, c40, c41, s, overwrite, cols);
+        if (R.Count > 5) Store512(c + 5 * ldc, c50, c51, s, overwrite, cols);
+        if (last && ep.Active) ApplyTile(c, ldc, R.Count, cols, row, col, ep);
     }
 
+    /// <summary>Stores one 32-wide row of a tile: alpha * acc (+ C), under a mask in a narrow last panel. No calls here:
+    /// a call while the accumulators are live would make the JIT spill them inside the k loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, Vector512<float> alpha, bool overwrite)
+    private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, Vector512<float> alpha, bool overwrite, int cols)
     {
+        if (cols < PanelWidth)
+        {
+            StorePartial256(c, lo.GetLower(), alpha.GetLower(), overwrite, cols);
+            if (cols > 8) StorePartial256(c + 8, lo.GetUpper(), alpha.GetLower(), overwrite, cols - 8);
+            if (cols > 16) StorePartial256(c + 16, hi.GetLower(), alpha.GetLower(), overwrite, cols - 16);
+            if (cols > 24) StorePartial256(c + 24, hi.GetUpper(), alpha.GetLower(), overwrite, cols - 24);
+            return;
+        }
+
         if (overwrite)
         {
             (lo * alpha).Store(c);
@@ -302,49 +442,126 @@ public static unsafe class Sgemm
         }
     }
 
-    /// <summary>6 x 16 tile with 12 Vector256 accumulators (called twice per 32-wide panel).</summary>
-    private static void Kernel256(int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite)
+    /// <summary>Stores the first <paramref name="count"/> lanes (all when count &gt;= 8) of alpha * v (+ C), never touching
+    /// memory past them (it may belong to another row, or another thread's columns).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePartial256(float* c, Vector256<float> v, Vector256<float> alpha, bool overwrite, int count)
+    {
+        if (count >= 8)
+        {
+            v = overwrite ? v * alpha : Fma.MultiplyAdd(v, alpha, Vector256.Load(c));
+            v.Store(c);
+            return;
+        }
+
+        var mask = Vector256.GreaterThan(Vector256.Create(count), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7)).AsSingle();
+        v = overwrite ? v * alpha : Fma.MultiplyAdd(v, alpha, Avx.MaskLoad(c, mask));
+        Avx.MaskStore(c, mask, v);
+    }
+
+    /// <summary>R x 16 tile with 2R Vector256 accumulators (called for each 16-column half of a panel); one row splits
+    /// k four ways into 8 accumulators.</summary>
+    private static void Kernel256<R>(int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
+        where R : struct, IRowCount
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         float* a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        for (int p = 0; p < kb; p++)
+        if (R.Count == 1)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            b += PanelWidth;
-            var x = Vector256.Create(a0[p]);
-            c00 = Fma.MultiplyAdd(x, b0, c00);
-            c01 = Fma.MultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a1[p]);
-            c10 = Fma.MultiplyAdd(x, b0, c10);
-            c11 = Fma.MultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a2[p]);
-            c20 = Fma.MultiplyAdd(x, b0, c20);
-            c21 = Fma.MultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a3[p]);
-            c30 = Fma.MultiplyAdd(x, b0, c30);
-            c31 = Fma.MultiplyAdd(x, b1, c31);
-            x = Vector256.Create(a4[p]);
-            c40 = Fma.MultiplyAdd(x, b0, c40);
-            c41 = Fma.MultiplyAdd(x, b1, c41);
-            x = Vector256.Create(a5[p]);
-            c50 = Fma.MultiplyAdd(x, b0, c50);
-            c51 = Fma.MultiplyAdd(x, b1, c51);
+            int p = 0;
+            for (; p + 3 < kb; p += 4)
+            {
+                var x = Vector256.Create(a0[p]);
+                c00 = Fma.MultiplyAdd(x, Vector256.Load(b), c00);
+                c01 = Fma.MultiplyAdd(x, Vector256.Load(b + 8), c01);
+                x = Vector256.Create(a0[p + 1]);
+                c10 = Fma.MultiplyAdd(x, Vector256.Load(b + PanelWidth), c10);
+                c11 = Fma.MultiplyAdd(x, Vector256.Load(b + PanelWidth + 8), c11);
+                x = Vector256.Create(a0[p + 2]);
+                c20 = Fma.MultiplyAdd(x, Vector256.Load(b + 2 * PanelWidth), c20);
+                c21 = Fma.MultiplyAdd(x, Vector256.Load(b + 2 * PanelWidth + 8), c21);
+                x = Vector256.Create(a0[p + 3]);
+                c30 = Fma.MultiplyAdd(x, Vector256.Load(b + 3 * PanelWidth), c30);
+                c31 = Fma.MultiplyAdd(x, Vector256.Load(b + 3 * PanelWidth + 8), c31);
+                b += 4 * PanelWidth;
+            }
+
+            for (; p < kb; p++)
+            {
+                var x = Vector256.Create(a0[p]);
+                c00 = Fma.MultiplyAdd(x, Vector256.Load(b), c00);
+                c01 = Fma.MultiplyAdd(x, Vector256.Load(b + 8), c01);
+                b += PanelWidth;
+            }
+
+            c00 = (c00 + c10) + (c20 + c30);
+            c01 = (c01 + c11) + (c21 + c31);
+        }
+        else
+        {
+            for (int p = 0; p < kb; p++)
+            {
+                var b0 = Vector256.Load(b);
+                var b1 = Vector256.Load(b + 8);
+                b += PanelWidth;
+                var x = Vector256.Create(a0[p]);
+                c00 = Fma.MultiplyAdd(x, b0, c00);
+                c01 = Fma.MultiplyAdd(x, b1, c01);
+                x = Vector256.Create(a1[p]);
+                c10 = Fma.MultiplyAdd(x, b0, c10);
+                c11 = Fma.MultiplyAdd(x, b1, c11);
+                if (R.Count > 2)
+                {
+                    x = Vector256.Create(a2[p]);
+                    c20 = Fma.MultiplyAdd(x, b0, c20);
+                    c21 = Fma.MultiplyAdd(x, b1, c21);
+                }
+
+                if (R.Count > 3)
+                {
+                    x = Vector256.Create(a3[p]);
+                    c30 = Fma.MultiplyAdd(x, b0, c30);
+                    c31 = Fma.MultiplyAdd(x, b1, c31);
+                }
+
+                if (R.Count > 4)
+                {
+                    x = Vector256.Create(a4[p]);
+                    c40 = Fma.MultiplyAdd(x, b0, c40);
+                    c41 = Fma.MultiplyAdd(x, b1, c41);
+                }
+
+                if (R.Count > 5)
+                {
+                    x = Vector256.Create(a5[p]);
+                    c50 = Fma.MultiplyAdd(x, b0, c50);
+                    c51 = Fma.MultiplyAdd(x, b1, c51);
+                }
+            }
         }
 
         var s = Vector256.Create(alpha);
-        Store256(c, c00, c01, s, overwrite);
-        Store256(c + ldc, c10, c11, s, overwrite);
-        Store256(c + 2 * ldc, c20, c21, s, overwrite);
-        Store256(c + 3 * ldc, c30, c31, s, overwrite);
-        Store256(c + 4 * ldc, c40, c41, s, overwrite);
-        Store256(c + 5 * ldc, c50, c51, s, overwrite);
+        Store256(c, c00, c01, s, overwrite, cols);
+        if (R.Count > 1) Store256(c + ldc, c10, c11, s, overwrite, cols);
+        if (R.Count > 2) Store256(c + 2 * ldc, c20, c21, s, overwrite, cols);
+        if (R.Count > 3) Store256(c + 3 * ldc, c30, c31, s, overwrite, cols);
+        if (R.Count > 4) Store256(c + 4 * ldc, c40, c41, s, overwrite, cols);
+        if (R.Count > 5) Store256(c + 5 * ldc, c50, c51, s, overwrite, cols);
+        if (last && ep.Active) ApplyTile(c, ldc, R.Count, cols, row, col, ep);
     }
 
+    /// <summary>Stores one 16-wide half row, as <see cref="Store512"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(float* c, Vector256<float> lo, Vector256<float> hi, Vector256<float> alpha, bool overwrite)
+    private static void Store256(float* c, Vector256<float> lo, Vector256<float> hi, Vector256<float> alpha, bool overwrite, int cols)
     {
+        if (cols < 16)
+        {
+            StorePartial256(c, lo, alpha, overwrite, cols);
+            if (cols > 8) StorePartial256(c + 8, hi, alpha, overwrite, cols - 8);
+            return;
+        }
+
         if (overwrite)
         {
             (lo * alpha).Store(c);
@@ -355,5 +572,12 @@ public static unsafe class Sgemm
             Fma.MultiplyAdd(lo, alpha, Vector256.Load(c)).Store(c);
             Fma.MultiplyAdd(hi, alpha, Vector256.Load(c + 8)).Store(c + 8);
         }
+    }
+
+    /// <summary>The epilogue over a rows x cols tile of C just stored (still in L1), C[row, col] at <paramref name="c"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ApplyTile(float* c, int ldc, int rows, int cols, int row, int col, in PinnedEpilogue ep)
+    {
+        for (int r = 0; r < rows; r++) ep.ApplyRow(c + (long)r * ldc, cols, row + r, col, linearDone: false);
     }
 }

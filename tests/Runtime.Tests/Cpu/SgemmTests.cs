@@ -49,6 +49,146 @@ public class SgemmTests
         }
     }
 
+    /// <summary>Every row count of the microkernel (1..6 and more than one tile), full and partial panels, short and
+    /// blocked k: each (m, n, k) against the reference, with and without accumulation.</summary>
+    public static IEnumerable<object[]> EdgeShapes()
+    {
+        foreach (int m in new[] { 1, 2, 3, 4, 5, 6, 7, 11, 13 })
+        {
+            foreach (int n in new[] { 1, 5, 7, 31, 32, 33, 70 })
+            {
+                foreach (int k in new[] { 1, 5, 7, 31, 33 }) yield return new object[] { m, n, k };
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EdgeShapes))]
+    public void EdgeTilesMatchReference(int m, int n, int k)
+    {
+        var random = new Random(m * 7919 + n * 31 + k);
+        int lda = k + 1, ldc = n + 3;
+        var a = Fill(random, m * lda);
+        var b = Fill(random, k * n);
+        var packed = new float[GemmLayout.PackedLength(k, n)];
+        Sgemm.PackB(b, k, n, transposed: false, packed);
+        foreach (var (kc, accumulate) in new[] { (k, false), (3, true), (16, false) })
+        {
+            var c = Fill(random, m * ldc);
+            var before = (float[])c.Clone();
+            Sgemm.Multiply(m, n, k, a, lda, packed, c, ldc, alpha: 1.5f, accumulate, kc, mc: 6);
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < ldc; j++)
+                {
+                    if (j >= n)
+                    {
+                        Assert.Equal(before[i * ldc + j], c[i * ldc + j]); // the masked store never writes past n
+                        continue;
+                    }
+
+                    double expected = 1.5 * Dot(a, i * lda, b, j, n, k) + (accumulate ? before[i * ldc + j] : 0);
+                    Assert.True(Math.Abs(c[i * ldc + j] - expected) <= Atol + Rtol * Math.Abs(expected),
+                        $"C[{i},{j}] = {c[i * ldc + j]}, expected {expected} (m {m}, n {n}, k {k}, kc {kc}, accumulate {accumulate})");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(GemmActivation.None, false)]
+    [InlineData(GemmActivation.Relu, false)]
+    [InlineData(GemmActivation.Relu, true)]
+    [InlineData(GemmActivation.Gelu, false)]
+    [InlineData(GemmActivation.GeluTanh, true)]
+    [InlineData(GemmActivation.Sigmoid, false)]
+    [InlineData(GemmActivation.Tanh, true)]
+    public void EpilogueMatchesReference(GemmActivation activation, bool residualAfter)
+    {
+        foreach (var (m, n, k) in new[] { (1, 10, 33), (5, 33, 7), (6, 32, 64), (13, 70, 600), (7, 100, 9) })
+        {
+            var random = new Random(m + n + k + (int)activation);
+            int lda = k + 2, ldc = n + 1, ldr = n + 4;
+            var a = Fill(random, m * lda);
+            var b = Fill(random, k * n);
+            var packed = new float[GemmLayout.PackedLength(k, n)];
+            Sgemm.PackB(b, k, n, transposed: false, packed);
+            var rowBias = Fill(random, m);
+            var colBias = Fill(random, n);
+            var residual = Fill(random, m * ldr);
+            foreach (var (useRow, useCol, useResidual, accumulate, kc) in new[] { (false, true, false, false, 512), (true, false, true, true, 16), (false, true, true, false, 5), (false, false, false, false, 7) })
+            {
+                var c = Fill(random, m * ldc);
+                var before = (float[])c.Clone();
+                var epilogue = new GemmEpilogue
+                {
+                    RowBias = useRow ? rowBias : default,
+                    ColumnBias = useCol ? colBias : default,
+                    Residual = useResidual ? residual : default,
+                    ResidualStride = ldr,
+                    ResidualAfterActivation = residualAfter,
+                    Activation = activation,
+                };
+                Sgemm.Multiply(m, n, k, a, lda, packed, c, ldc, 1f, accumulate, kc, 6, null, epilogue);
+                for (int i = 0; i < m; i++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        double t = Dot(a, i * lda, b, j, n, k) + (accumulate ? before[i * ldc + j] : 0);
+                        if (useRow) t += rowBias[i];
+                        if (useCol) t += colBias[j];
+                        if (useResidual && !residualAfter) t += residual[i * ldr + j];
+                        t = Activate(t, activation);
+                        if (useResidual && residualAfter) t += residual[i * ldr + j];
+                        Assert.True(Math.Abs(c[i * ldc + j] - t) <= 1e-4 + 1e-4 * Math.Abs(t),
+                            $"C[{i},{j}] = {c[i * ldc + j]}, expected {t} ({activation}, m {m}, n {n}, k {k}, row {useRow}, col {useCol}, residual {useResidual}, kc {kc})");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void EpilogueWithEmptyK()
+    {
+        var c = new float[] { 5, 5, 5, 5 };
+        Sgemm.Multiply(2, 2, 0, Array.Empty<float>(), 0, Array.Empty<float>(), c, 2, 1f, false, 8, 6, null,
+            new GemmEpilogue { ColumnBias = new float[] { 1, -2 }, Activation = GemmActivation.Relu });
+        Assert.Equal(new float[] { 1, 0, 1, 0 }, c);
+    }
+
+    private static double Dot(float[] a, int aOffset, float[] b, int column, int n, int k)
+    {
+        double sum = 0;
+        for (int p = 0; p < k; p++) sum += (double)a[aOffset + p] * b[p * n + column];
+        return sum;
+    }
+
+    private static double Activate(double x, GemmActivation activation) => activation switch
+    {
+        GemmActivation.Relu => Math.Max(x, 0),
+        GemmActivation.Gelu => 0.5 * x * (1 + Erf(x / Math.Sqrt(2))),
+        GemmActivation.GeluTanh => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))),
+        GemmActivation.Sigmoid => 1 / (1 + Math.Exp(-x)),
+        GemmActivation.Tanh => Math.Tanh(x),
+        _ => x,
+    };
+
+    /// <summary>erf by its Maclaurin series, which converges for every x; below |x| = 3.5 the largest term is about
+    /// 2e5, so double rounding costs under 1e-10; beyond, erf is +-1 within 1e-6.</summary>
+    private static double Erf(double x)
+    {
+        if (Math.Abs(x) > 3.5) return Math.Sign(x);
+        double sum = 0, term = x;
+        for (int n = 0; n < 200; n++)
+        {
+            sum += term / (2 * n + 1);
+            term *= -x * x / (n + 1);
+        }
+
+        return 2 / Math.Sqrt(Math.PI) * sum;
+    }
+
     [Fact]
     public void PackingZeroPadsThePartialPanel()
     {
@@ -95,6 +235,49 @@ public class ParallelSgemmTests
             Sgemm.Multiply(m, n, k, a, k, packed, parallel, n, 1f, false, 128, 60, pool);
             Assert.Equal(serial, parallel);
         }
+    }
+
+    [Theory]
+    [InlineData(1, 784, 512, 2)]
+    [InlineData(5, 300, 70, 2)]
+    [InlineData(64, 330, 100, 3)]
+    public void ParallelEpilogueIsBitIdenticalToSerial(int m, int n, int k, int threads)
+    {
+        var random = new Random(5);
+        var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var b = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var bias = Enumerable.Range(0, n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var residual = Enumerable.Range(0, m * n).Select(_ => (float)random.NextDouble()).ToArray();
+        var packed = new float[GemmLayout.PackedLength(k, n)];
+        Sgemm.PackB(b, k, n, false, packed);
+        var epilogue = new GemmEpilogue { ColumnBias = bias, Residual = residual, ResidualStride = n, Activation = GemmActivation.Gelu };
+        var serial = new float[m * n];
+        var parallel = new float[m * n];
+        Sgemm.Multiply(m, n, k, a, k, packed, serial, n, 1f, false, 128, 60, null, epilogue);
+        using var pool = new WorkerPool(threads);
+        for (int repeat = 0; repeat < 10; repeat++)
+        {
+            Array.Clear(parallel);
+            Sgemm.Multiply(m, n, k, a, k, packed, parallel, n, 1f, false, 128, 60, pool, epilogue);
+            Assert.Equal(serial, parallel);
+        }
+    }
+
+    [Fact]
+    public void CallsWithAnEpilogueAllocateNothing()
+    {
+        int m = 3, n = 300, k = 200;
+        var a = new float[m * k];
+        var packed = new float[GemmLayout.PackedLength(k, n)];
+        var bias = new float[n];
+        var c = new float[m * n];
+        using var pool = new WorkerPool(2);
+        Run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) Run();
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+
+        void Run() => Sgemm.Multiply(m, n, k, a, k, packed, c, n, 1f, false, 128, 60, pool, new GemmEpilogue { ColumnBias = bias, Activation = GemmActivation.Sigmoid });
     }
 
     [Fact]

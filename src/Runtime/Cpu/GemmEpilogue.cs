@@ -1,0 +1,149 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Aot.Runtime.Cpu;
+
+/// <summary>The activation a <see cref="GemmEpilogue"/> applies (the same functions, and the same vector and scalar
+/// forms, as the generated elementwise kernels).</summary>
+public enum GemmActivation
+{
+    None,
+    Relu,
+
+    /// <summary>Exact (erf) GELU.</summary>
+    Gelu,
+
+    /// <summary>tanh-approximated GELU.</summary>
+    GeluTanh,
+    Sigmoid,
+    Tanh,
+}
+
+/// <summary>
+/// Work <see cref="Sgemm.Multiply"/>
+/// applies to each tile of C right after its last k block, while the tile is still in registers or L1, instead of
+/// separate passes over C. With t = alpha * A @ B (+ C when accumulating), each element becomes
+/// <c>act(t + rowBias[i] + columnBias[j] (+ residual[i, j])) (+ residual[i, j])</c>, the residual added before or
+/// after the activation (<see cref="ResidualAfterActivation"/>). Empty spans mean "absent". The residual must not
+/// overlap C (C holds partial sums before the last k block).
+/// </summary>
+public readonly ref struct GemmEpilogue
+{
+    /// <summary>[m]: added to every element of row i (a convolution's per-channel bias).</summary>
+    public ReadOnlySpan<float> RowBias { get; init; }
+
+    /// <summary>[n]: added to every element of column j (a linear layer's bias).</summary>
+    public ReadOnlySpan<float> ColumnBias { get; init; }
+
+    /// <summary>m x n, rows <see cref="ResidualStride"/> apart: added elementwise (a skip connection).</summary>
+    public ReadOnlySpan<float> Residual { get; init; }
+
+    /// <summary>Floats between the starts of consecutive residual rows.</summary>
+    public int ResidualStride { get; init; }
+
+    /// <summary>Add the residual after the activation instead of before it.</summary>
+    public bool ResidualAfterActivation { get; init; }
+
+    public GemmActivation Activation { get; init; }
+
+    internal bool IsEmpty => RowBias.IsEmpty && ColumnBias.IsEmpty && Residual.IsEmpty && Activation == GemmActivation.None;
+}
+
+/// <summary>A <see cref="GemmEpilogue"/> with its spans pinned: plain data the kernels and worker threads share.</summary>
+internal readonly unsafe struct PinnedEpilogue
+{
+    public readonly float* RowBias, ColumnBias, Residual;
+    public readonly int ResidualStride;
+    public readonly bool ResidualAfterActivation;
+    public readonly GemmActivation Activation;
+    public readonly bool Active;
+
+    public PinnedEpilogue(float* rowBias, float* columnBias, float* residual, int residualStride, bool residualAfterActivation, GemmActivation activation)
+    {
+        RowBias = rowBias;
+        ColumnBias = columnBias;
+        Residual = residual;
+        ResidualStride = residualStride;
+        ResidualAfterActivation = residualAfterActivation;
+        Activation = activation;
+        Active = rowBias != null || columnBias != null || residual != null || activation != GemmActivation.None;
+    }
+
+    /// <summary>Whether the register-level store does everything (only bias, residual and ReLU).</summary>
+    public bool LinearOnly => Activation is GemmActivation.None or GemmActivation.Relu;
+
+    /// <summary>
+    /// The epilogue over <paramref name="count"/> elements of C's row <paramref name="row"/> from column
+    /// <paramref name="col"/>, in memory (<paramref name="c"/> points at C[row, col]). With
+    /// <paramref name="linearDone"/> the biases and a residual added before the activation are already in
+    /// (the microkernel's store did them in registers), so only the activation and a later residual remain.
+    /// </summary>
+    public void ApplyRow(float* c, int count, int row, int col, bool linearDone)
+    {
+        float rowBias = RowBias != null ? RowBias[row] : 0f;
+        float* colBias = ColumnBias != null ? ColumnBias + col : null;
+        float* residual = Residual != null ? Residual + (long)row * ResidualStride + col : null;
+        bool residualFirst = residual != null && !ResidualAfterActivation;
+        bool residualLast = residual != null && ResidualAfterActivation;
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count;
+            var rb = new Vector<float>(rowBias);
+            for (; j <= count - width; j += width)
+            {
+                var v = Unsafe.ReadUnaligned<Vector<float>>(c + j);
+                if (!linearDone)
+                {
+                    if (colBias != null) v += Unsafe.ReadUnaligned<Vector<float>>(colBias + j);
+                    if (RowBias != null) v += rb;
+                    if (residualFirst) v += Unsafe.ReadUnaligned<Vector<float>>(residual + j);
+                }
+
+                v = Activate(v, Activation);
+                if (residualLast) v += Unsafe.ReadUnaligned<Vector<float>>(residual + j);
+                Unsafe.WriteUnaligned(c + j, v);
+            }
+        }
+
+        for (; j < count; j++)
+        {
+            float v = c[j];
+            if (!linearDone)
+            {
+                if (colBias != null) v += colBias[j];
+                if (RowBias != null) v += rowBias;
+                if (residualFirst) v += residual[j];
+            }
+
+            v = Activate(v, Activation);
+            if (residualLast) v += residual[j];
+            c[j] = v;
+        }
+    }
+
+    /// <summary>The vector forms of the generated elementwise kernels (KernelMath's polynomials).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Activate(Vector<float> v, GemmActivation activation) => activation switch
+    {
+        GemmActivation.Relu => KernelMath.Max(v, Vector<float>.Zero),
+        GemmActivation.Gelu => v * 0.5f * (Vector<float>.One + KernelMath.Erf(v * 0.70710677f)),
+        GemmActivation.GeluTanh => v / (Vector<float>.One + KernelMath.Exp((v + v * v * v * 0.044715f) * -1.5957692f)),
+        GemmActivation.Sigmoid => KernelMath.Sigmoid(v),
+        GemmActivation.Tanh => KernelMath.Tanh(v),
+        _ => v,
+    };
+
+    /// <summary>The scalar forms of the generated elementwise kernels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Activate(float v, GemmActivation activation) => activation switch
+    {
+        GemmActivation.Relu => MathF.Max(v, 0f),
+        GemmActivation.Gelu => 0.5f * v * KernelMath.Erfc(v * -0.70710677f),
+        GemmActivation.GeluTanh => v / (1f + MathF.Exp(-1.5957692f * (v + 0.044715f * v * v * v))),
+        GemmActivation.Sigmoid => 1f / (1f + MathF.Exp(-v)),
+        GemmActivation.Tanh => MathF.Tanh(v),
+        _ => v,
+    };
+}
