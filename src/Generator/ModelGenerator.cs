@@ -9,6 +9,7 @@ using Aot.Generator.Frontend;
 using Aot.Generator.IR;
 using Aot.Generator.Models;
 using Aot.Generator.Passes;
+using Aot.Generator.Tuning;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
@@ -19,12 +20,19 @@ namespace Aot.Generator;
 /// The incremental generator. Pipeline: [Model] classes (ForAttributeWithMetadataName) -> frontend (IR +
 /// diagnostics, plain equatable data) -> passes -> memory plan -> CPU backend -> generated source. Only the
 /// frontend touches Roslyn symbols; everything after it is cached on value equality, so edits elsewhere in the
-/// project (or trivia inside the model) do not re-run the compiler. A second output, the GPU backend
-/// (<c>Model.Gpu.g.cs</c>, ILGPU kernels), runs only when the compilation references ILGPU and Aot.Runtime.Gpu;
-/// that check is reduced to an equatable bool, so it too is cached across edits.
+/// project (or trivia inside the model) do not re-run the compiler.
+/// <para>
+/// Other inputs, each reduced to equatable data in its own step: the MSBuild knobs (<see cref="GeneratorOptions"/>),
+/// the tuning files among the AdditionalFiles (parsed on their own, then merged; each model sees only its own
+/// entries, so editing the file re-emits only the models whose entries changed), and whether the compilation
+/// references ILGPU and Aot.Runtime.Gpu. <c>AotTargets</c> selects the backends: the CPU file (always generated: it
+/// holds the weight specs and loading every backend uses; its <c>Compiled</c> class only when cpu is a target), the
+/// GPU file (<c>Model.Gpu.g.cs</c>, ILGPU kernels, when gpu is a target and ILGPU is referenced) and the NPU backend
+/// (<see cref="EmitNpu"/>).
+/// </para>
 /// </summary>
 [Generator(LanguageNames.CSharp)]
-public sealed class ModelGenerator : IIncrementalGenerator
+public sealed partial class ModelGenerator : IIncrementalGenerator
 {
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -36,22 +44,41 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.Frontend);
 
         var diagnostics = results.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.Diagnostics);
-        context.RegisterSourceOutput(diagnostics, static (spc, items) =>
-        {
-            foreach (var d in items) spc.ReportDiagnostic(d.ToDiagnostic());
-        });
+        context.RegisterSourceOutput(diagnostics, static (spc, items) => Report(spc, items));
 
-        var options = context.AnalyzerConfigOptionsProvider
-            .Select(static (p, _) => GeneratorOptions.From(p.GlobalOptions))
-            .WithTrackingName(TrackingNames.Options);
+        var parsedOptions = context.AnalyzerConfigOptionsProvider
+            .Select(static (p, _) => GeneratorOptions.Parse(p.GlobalOptions))
+            .WithTrackingName(TrackingNames.ParsedOptions);
+        var options = parsedOptions.Select(static (p, _) => p.Options).WithTrackingName(TrackingNames.Options);
 
         var models = results
             .Where(static r => r.Model is not null)
             .Select(static (r, _) => r.Model!)
             .Combine(options)
             .WithTrackingName(TrackingNames.Models);
+        var anyModel = models.Collect().Select(static (all, _) => all.Length > 0).WithTrackingName(TrackingNames.AnyModel);
 
-        context.RegisterSourceOutput(models, static (spc, input) => Emit(spc, input.Left, input.Right));
+        // Knob problems are reported once per compilation, and only where there is a model to generate.
+        context.RegisterSourceOutput(parsedOptions.Select(static (p, _) => p.Problems).Combine(anyModel),
+            static (spc, input) => Report(spc, input.Right ? input.Left : EquatableArray<DiagnosticInfo>.Empty));
+
+        // Tuning files: AdditionalFiles named *.aot-tuning or as the AotTuningFile knob says, parsed one by one.
+        var tuningKnob = options.Select(static (o, _) => o.TuningFile);
+        var tuningFiles = context.AdditionalTextsProvider
+            .Combine(tuningKnob)
+            .Where(static input => TuningFileFormat.IsTuningFile(input.Left.Path, input.Right))
+            .Select(static (input, ct) => TuningFileFormat.Parse(input.Left.Path, input.Left.GetText(ct)))
+            .WithTrackingName(TrackingNames.TuningFiles);
+        var tuning = tuningFiles.Collect()
+            .Select(static (files, _) => TuningFileFormat.Merge(files))
+            .WithTrackingName(TrackingNames.Tuning);
+        context.RegisterSourceOutput(tuning.Select(static (t, _) => t.Problems), static (spc, problems) => Report(spc, problems));
+
+        var cpuModels = models
+            .Combine(tuning)
+            .Select(static (input, _) => new CpuModelInput(input.Left.Left, input.Left.Right, input.Right.For(QualifiedName(input.Left.Left))))
+            .WithTrackingName(TrackingNames.CpuModels);
+        context.RegisterSourceOutput(cpuModels, static (spc, input) => Emit(spc, input));
 
         // The GPU file needs ILGPU and the GPU runtime (which brings ILGPU along); without them it would not compile.
         var gpuAvailable = context.CompilationProvider
@@ -60,16 +87,49 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.GpuAvailable);
         var gpuModels = models
             .Combine(gpuAvailable)
-            .Where(static input => input.Right)
+            .Where(static input => input.Right && input.Left.Right.Targets.Gpu)
             .Select(static (input, _) => input.Left)
             .WithTrackingName(TrackingNames.GpuModels);
         context.RegisterSourceOutput(gpuModels, static (spc, input) => EmitGpu(spc, input.Left, input.Right));
+
+        // AotTargets names gpu, but the GPU backend cannot be generated: say which package is missing.
+        var gpuMissing = options.Select(static (o, _) => o.Targets.Explicit && o.Targets.Gpu)
+            .Combine(gpuAvailable)
+            .Combine(anyModel)
+            .Select(static (input, _) => input.Left.Left && !input.Left.Right && input.Right)
+            .WithTrackingName(TrackingNames.GpuMissing);
+        context.RegisterSourceOutput(gpuMissing, static (spc, missing) =>
+        {
+            if (!missing) return;
+            spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.GpuTargetUnavailable, Location.None,
+                "AotTargets includes gpu, but this project does not reference ILGPU and Aot.Runtime.Gpu, so no GPU code is generated: add <PackageReference Include=\"Aot.Compiler.Gpu\" /> (which brings both), or remove gpu from AotTargets"));
+        });
+
+        // The NPU backend's entry point: models whose AotTargets include npu.
+        var npuModels = models
+            .Where(static input => input.Right.Targets.Npu)
+            .WithTrackingName(TrackingNames.NpuModels);
+        context.RegisterSourceOutput(npuModels, static (spc, input) => EmitNpu(spc, input.Left, input.Right));
+    }
+
+    /// <summary>
+    /// Hook for the NPU backend (src/Generator/Backends/Npu): called for every model when <c>AotTargets</c> includes
+    /// <c>npu</c>, with the frontend's model and the options (passes to skip, IR dumps). Implement it in a
+    /// <c>partial class ModelGenerator</c> there; it adds its own source (e.g. <c>Model.Npu.g.cs</c>) and reports its
+    /// own diagnostics. Until it is implemented, <c>npu</c> is accepted and generates nothing.
+    /// </summary>
+    static partial void EmitNpu(SourceProductionContext context, ModelInfo model, GeneratorOptions options);
+
+    internal static string QualifiedName(ModelInfo model) => (model.Namespace.Length > 0 ? model.Namespace + "." : "") + model.ClassName;
+
+    private static void Report(SourceProductionContext spc, EquatableArray<DiagnosticInfo> items)
+    {
+        foreach (var d in items) spc.ReportDiagnostic(d.ToDiagnostic());
     }
 
     private static void EmitGpu(SourceProductionContext spc, ModelInfo model, GeneratorOptions options)
     {
-        string hint = (model.Namespace.Length > 0 ? model.Namespace + "." : "") + model.ClassName;
-        hint = hint.Replace("@", "");
+        string hint = QualifiedName(model).Replace("@", "");
         try
         {
             var graph = PassPipeline.Run(model.Graph, options.DisabledSet, null, spc.CancellationToken);
@@ -87,16 +147,19 @@ public sealed class ModelGenerator : IIncrementalGenerator
         }
     }
 
-    private static void Emit(SourceProductionContext spc, ModelInfo model, GeneratorOptions options)
+    private static void Emit(SourceProductionContext spc, CpuModelInput input)
     {
-        string hint = (model.Namespace.Length > 0 ? model.Namespace + "." : "") + model.ClassName;
-        hint = hint.Replace("@", "");
+        var (model, options, tuning) = (input.Model, input.Options, input.Tuning);
+        string hint = QualifiedName(model).Replace("@", "");
         try
         {
             var snapshots = options.DumpIR ? new List<PassSnapshot>() : null;
-            var graph = PassPipeline.Run(model.Graph, options.DisabledSet, snapshots, spc.CancellationToken, PassPipeline.CpuPasses);
+            var blocks = new AssignGemmBlocks(CpuTarget.Default, QualifiedName(model), tuning);
+            var graph = PassPipeline.Run(model.Graph, options.DisabledSet, snapshots, spc.CancellationToken, PassPipeline.CpuPasses.Append(blocks).ToArray());
             var plan = PlanMemory.Run(graph);
-            spc.AddSource(hint + ".g.cs", SourceText.From(CpuEmitter.Emit(model, graph, plan), Encoding.UTF8));
+            foreach (var stale in blocks.Stale) spc.ReportDiagnostic(stale.ToDiagnostic());
+            var cpu = new CpuOptions(options.Targets.Cpu, options.InstructionSet, options.InstructionSetName);
+            spc.AddSource(hint + ".g.cs", SourceText.From(CpuEmitter.Emit(model, graph, plan, cpu), Encoding.UTF8));
             if (snapshots is not null) spc.AddSource(hint + ".ir.g.cs", SourceText.From(IrDump.Render(hint, snapshots), Encoding.UTF8));
         }
         catch (OperationCanceledException)
@@ -111,6 +174,9 @@ public sealed class ModelGenerator : IIncrementalGenerator
     }
 }
 
+/// <summary>What the CPU emission of one model depends on: the model, the options, and its tuning entries.</summary>
+internal sealed record CpuModelInput(ModelInfo Model, GeneratorOptions Options, EquatableArray<TuningEntry> Tuning);
+
 /// <summary>Step names for incrementality tests (GeneratorDriver run results are keyed by them).</summary>
 internal static class TrackingNames
 {
@@ -120,4 +186,11 @@ internal static class TrackingNames
     public const string Models = "Models";
     public const string GpuAvailable = "GpuAvailable";
     public const string GpuModels = "GpuModels";
+    public const string ParsedOptions = "ParsedOptions";
+    public const string AnyModel = "AnyModel";
+    public const string TuningFiles = "TuningFiles";
+    public const string Tuning = "Tuning";
+    public const string CpuModels = "CpuModels";
+    public const string GpuMissing = "GpuMissing";
+    public const string NpuModels = "NpuModels";
 }

@@ -67,7 +67,7 @@ public class PackageContentTests
             using var stream = zip.GetEntry($"{folder}/Aot.Compiler.props")!.Open();
             var visible = XDocument.Load(stream).Descendants().Where(e => e.Name.LocalName == "CompilerVisibleProperty")
                 .Select(e => (string?)e.Attribute("Include")).ToArray();
-            Assert.Equal(new[] { "AotDumpIR", "AotDisabledPasses", "AotTargets", "AotInstructionSet" }, visible);
+            Assert.Equal(new[] { "AotDumpIR", "AotDisabledPasses", "AotTargets", "AotInstructionSet", "AotTuningFile" }, visible);
         }
     }
 

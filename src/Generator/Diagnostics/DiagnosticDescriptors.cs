@@ -24,6 +24,13 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnboundedLoopOrRecursion = Error("AOT0010", "Recursion or loop without compile-time bounds");
     public static readonly DiagnosticDescriptor InvalidModelDeclaration = Error("AOT0011", "Invalid model declaration");
     public static readonly DiagnosticDescriptor InvalidTensorDeclaration = Error("AOT0012", "Invalid weight or input declaration");
+
+    // Build configuration: the MSBuild knobs and the tuning file (reported at the file's line, or at no location).
+    public static readonly DiagnosticDescriptor InvalidOption = Error("AOT0013", "Invalid value of an Aot MSBuild property");
+    public static readonly DiagnosticDescriptor GpuTargetUnavailable = Warning("AOT0014", "The gpu target needs Aot.Compiler.Gpu");
+    public static readonly DiagnosticDescriptor MalformedTuningLine = Warning("AOT0015", "Malformed line in a tuning file");
+    public static readonly DiagnosticDescriptor StaleTuningEntry = Warning("AOT0016", "Tuning entry does not match the model");
+
     public static readonly DiagnosticDescriptor InternalError = Error("AOT9999", "Internal compiler error");
 
     public static DiagnosticDescriptor ForShapeError(IR.ShapeErrorKind kind) => kind switch
@@ -42,15 +49,20 @@ internal static class DiagnosticDescriptors
     public static DiagnosticDescriptor[] All =>
     [
         MatMulInnerDimension, NotBroadcastable, AxisOutOfRange, ReshapeElementCount, EmptyOutput, OperandShape, OperandDType,
-        InvalidArgument, UnsupportedConstruct, UnboundedLoopOrRecursion, InvalidModelDeclaration, InvalidTensorDeclaration, InternalError,
+        InvalidArgument, UnsupportedConstruct, UnboundedLoopOrRecursion, InvalidModelDeclaration, InvalidTensorDeclaration,
+        InvalidOption, GpuTargetUnavailable, MalformedTuningLine, StaleTuningEntry, InternalError,
     ];
 
-    private static DiagnosticDescriptor Error(string id, string title) => new(
+    private static DiagnosticDescriptor Error(string id, string title) => Create(id, title, DiagnosticSeverity.Error);
+
+    private static DiagnosticDescriptor Warning(string id, string title) => Create(id, title, DiagnosticSeverity.Warning);
+
+    private static DiagnosticDescriptor Create(string id, string title, DiagnosticSeverity severity) => new(
         id,
         title,
         messageFormat: "{0}",
         category: Category,
-        defaultSeverity: DiagnosticSeverity.Error,
+        defaultSeverity: severity,
         isEnabledByDefault: true,
         helpLinkUri: HelpLinkBase + id + ".md");
 }

@@ -28,7 +28,7 @@ internal static class ModelExtractor
     /// <summary>Members the CPU backend adds to the model class.</summary>
     private static readonly HashSet<string> GeneratedMembers = new(StringComparer.Ordinal)
     {
-        "Compiled", "Compile", "LoadWeights", "SaveWeights", "WeightSpecs", "InputSpecs", "OutputSpec",
+        "Compiled", "Compile", "LoadWeights", "SaveWeights", "WeightSpecs", "InputSpecs", "OutputSpec", "TunableKernels",
     };
 
     public static ModelResult Extract(GeneratorAttributeSyntaxContext context, CancellationToken ct)

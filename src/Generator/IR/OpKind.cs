@@ -125,6 +125,11 @@ internal static class AttrNames
     public const string Kernel = "kernel";
     public const string CountIncludePad = "count_include_pad";
     public const string N = "n";
+
+    // GEMM cache blocks of PackedGemm and ConvGemm, set by the AssignGemmBlocks pass (tuned = 1: from a tuning file).
+    public const string Kc = "kc";
+    public const string Mc = "mc";
+    public const string Tuned = "tuned";
 }
 
 internal static class OpKindInfo

@@ -182,8 +182,8 @@ internal static partial class CpuKernels
         var y = Shapes.Of(graph, node.Output);
         int group = col[1], m = wt[0] / group, k = wt[1] * wt[2] * wt[3], n = y[2] * y[3];
         bool bias = node.Inputs.Count > 2;
-        var (kc, mc) = CpuTiling.Gemm(m, n, k, CpuTarget.Default);
-        w.Line($"// y{Fmt(y)} = w{Fmt(wt)} @ columns per image and group: [{m}, {k}] @ [{k}, {n}]{(bias ? " + bias" : "")}; kc = {kc}, mc = {mc} (CpuTiling)");
+        var (kc, mc, blocks) = CpuTiling.Of(node, m, n, k);
+        w.Line($"// y{Fmt(y)} = w{Fmt(wt)} @ columns per image and group: [{m}, {k}] @ [{k}, {n}]{(bias ? " + bias" : "")}; kc = {kc}, mc = {mc} ({blocks})");
         using (w.Block($"for (int image = 0; image < {Lit(y[0])}; image++)"))
         using (w.Block($"for (int g = 0; g < {Lit(group)}; g++)"))
         {

@@ -92,9 +92,9 @@ internal static partial class CpuKernels
         var a = Shapes.Of(graph, node.Inputs[0]);
         int m = a[0], k = a[1], n = (int)node.Attrs.Int(AttrNames.N);
         float alpha = node.Attrs.Float(AttrNames.Alpha), beta = node.Attrs.Float(AttrNames.Beta);
-        var (kc, mc) = CpuTiling.Gemm(m, n, k, CpuTarget.Default);
+        var (kc, mc, blocks) = CpuTiling.Of(node, m, n, k);
         bool hasC = node.Inputs.Count > 2;
-        w.Line($"// y[{m}, {n}] = {(alpha == 1f ? "" : Lit(alpha) + " * ")}x0[{m}, {k}] @ packed B[{k}, {n}]{(hasC ? " + " + (beta == 1f ? "" : Lit(beta) + " * ") + "x2" + Fmt(Shapes.Of(graph, node.Inputs[2])) : "")}; cache blocks kc = {kc}, mc = {mc} (CpuTiling)");
+        w.Line($"// y[{m}, {n}] = {(alpha == 1f ? "" : Lit(alpha) + " * ")}x0[{m}, {k}] @ packed B[{k}, {n}]{(hasC ? " + " + (beta == 1f ? "" : Lit(beta) + " * ") + "x2" + Fmt(Shapes.Of(graph, node.Inputs[2])) : "")}; cache blocks kc = {kc}, mc = {mc} ({blocks})");
         if (hasC)
         {
             using (Step(w, "y = beta * C, broadcast"))

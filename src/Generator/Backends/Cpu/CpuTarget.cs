@@ -34,5 +34,21 @@ internal static class CpuTiling
         return (kc, System.Math.Min(mc, RoundUp(m, GemmLayout.TileRows)));
     }
 
+    /// <summary>
+    /// The cache blocks of a PackedGemm or ConvGemm node: its kc and mc attributes (set by the AssignGemmBlocks pass,
+    /// from the tuning file or the cost model), or the cost model's choice when that pass was disabled. Source says
+    /// which, for the generated code's comments.
+    /// </summary>
+    public static (int Kc, int Mc, string Source) Of(Node node, int m, int n, int k)
+    {
+        if (node.Attrs.Has(AttrNames.Kc) && node.Attrs.Has(AttrNames.Mc))
+        {
+            return ((int)node.Attrs.Int(AttrNames.Kc), (int)node.Attrs.Int(AttrNames.Mc), node.Attrs.Has(AttrNames.Tuned) ? "tuning file" : "cost model");
+        }
+
+        var (kc, mc) = Gemm(m, n, k, CpuTarget.Default);
+        return (kc, mc, "cost model");
+    }
+
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 }
