@@ -7,20 +7,18 @@ namespace Aot.Runtime.Cpu;
 
 /// <summary>
 /// The instruction set generated code was compiled for (the <c>AotInstructionSet</c> MSBuild property): which GEMM
-/// microkernel <see cref="Sgemm.Multiply"/> runs and whether the generated loops use SIMD. <see cref="Auto"/> (the
-/// default) lets each kernel pick from what the JIT or NativeAOT compiler targets (IsSupported / IsHardwareAccelerated,
-/// folded to constants), so only one path survives in the machine code.
+/// microkernel <see cref="Sgemm.Multiply"/> runs, checked when a model is compiled (<see cref="CpuFeatures.Require"/>).
+/// <see cref="Auto"/> (the default) lets the GEMM pick from what the JIT or NativeAOT compiler targets (IsSupported
+/// checks, folded to constants), so only one path survives in the machine code. The generated elementwise loops use
+/// <see cref="Vector{T}"/> in every case, whose width the JIT or NativeAOT compiler picks.
 /// </summary>
 public enum CpuInstructionSet
 {
     /// <summary>Whatever the compiler targets: AVX-512, else AVX2 + FMA, else the portable <see cref="Vector{T}"/> tile.</summary>
     Auto = 0,
 
-    /// <summary>No SIMD: scalar GEMM tiles, scalar generated loops.</summary>
-    Scalar,
-
-    /// <summary>The portable GEMM tile (<see cref="Vector{T}"/>, 128-bit under NativeAOT for x86-64-v2 or arm64) and
-    /// <see cref="Vector{T}"/> generated loops; needs 128-bit SIMD (SSE4 or NEON).</summary>
+    /// <summary>The portable GEMM tile (<see cref="Vector{T}"/>: 128-bit under NativeAOT for x86-64-v2 or arm64, as wide
+    /// as the JIT makes it otherwise); needs 128-bit SIMD (SSE4 or NEON).</summary>
     Vector128,
 
     /// <summary>The 6 x 16 Vector256 FMA microkernel (twice per 32-column panel); needs AVX2 and FMA (x86-64-v3).</summary>
@@ -37,7 +35,7 @@ public static class CpuFeatures
     /// constants, so with a matching IlcInstructionSet this folds to <c>true</c>.</summary>
     public static bool IsSupported(CpuInstructionSet set) => set switch
     {
-        CpuInstructionSet.Auto or CpuInstructionSet.Scalar => true,
+        CpuInstructionSet.Auto => true,
         CpuInstructionSet.Vector128 => Vector128.IsHardwareAccelerated,
         CpuInstructionSet.Avx2 => Avx2.IsSupported && Fma.IsSupported,
         CpuInstructionSet.Avx512 => Avx512F.IsSupported,
@@ -58,7 +56,6 @@ public static class CpuFeatures
     /// <summary>The MSBuild value and what it needs, for messages.</summary>
     public static string Describe(CpuInstructionSet set) => set switch
     {
-        CpuInstructionSet.Scalar => "scalar",
         CpuInstructionSet.Vector128 => "vector128 (SSE4 or NEON)",
         CpuInstructionSet.Avx2 => "avx2 (AVX2 and FMA, x86-64-v3)",
         CpuInstructionSet.Avx512 => "avx512 (AVX-512F, x86-64-v4)",

@@ -102,16 +102,21 @@ public static unsafe class Sgemm
     /// residual; none by default) applied to each tile of C after its last k block, while the tile is hot: in the
     /// microkernel's registers for bias, residual and ReLU, in L1 for the other activations. A's rows start lda
     /// floats apart, C's ldc; <paramref name="packedB"/> comes from <see cref="PackB"/>. kc and mc are the cache
-    /// block sizes.
+    /// block sizes. <paramref name="isa"/> fixes the microkernel (generated code passes its AotInstructionSet):
+    /// Avx512 the Vector512 kernels, Avx2 the Vector256 FMA kernels, Vector128 the portable Vector&lt;float&gt; tile;
+    /// Auto (the default) picks the widest the JIT or NativeAOT compiler targets. An instruction set the machine lacks
+    /// throws <see cref="PlatformNotSupportedException"/>.
     /// </summary>
     public static void Multiply(
         int m, int n, int k,
         ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> packedB,
         Span<float> c, int ldc,
-        float alpha, bool accumulate, int kc, int mc, WorkerPool? pool = null, in GemmEpilogue epilogue = default)
+        float alpha, bool accumulate, int kc, int mc, WorkerPool? pool = null, in GemmEpilogue epilogue = default,
+        CpuInstructionSet isa = CpuInstructionSet.Auto)
     {
         if (m <= 0 || n <= 0) return;
+        if (isa != CpuInstructionSet.Auto) CpuFeatures.Require(isa);
         if (c.Length < (long)(m - 1) * ldc + n) throw new ArgumentException($"Sgemm: C too small for m={m}, n={n}, ldc={ldc}");
         if (k > 0 && (a.Length < (long)(m - 1) * lda + k || packedB.Length < PackedLength(k, n)))
         {
@@ -152,12 +157,12 @@ public static unsafe class Sgemm
             int tasks = pool is null || (long)m * n * k < ParallelMinMacs ? 1 : Math.Min(panels, pool.Threads * 2);
             if (tasks <= 1)
             {
-                Panels(0, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc, ep);
+                Panels(0, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc, ep, isa);
                 return;
             }
 
             var job = s_job ??= new PanelJob();
-            job.Set(tasks, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc, ep);
+            job.Set(tasks, panels, m, n, k, pa, lda, pb, pc, ldc, alpha, accumulate, kc, mc, ep, isa);
             pool!.Run(job, tasks);
         }
     }
@@ -169,7 +174,7 @@ public static unsafe class Sgemm
     private static PanelJob? s_job;
 
     /// <summary>Column panels [first, last) of C over all of k and m, in BLIS loop order.</summary>
-    private static void Panels(int first, int last, int m, int n, int k, float* pa, int lda, float* pb, float* pc, int ldc, float alpha, bool accumulate, int kc, int mc, in PinnedEpilogue ep)
+    private static void Panels(int first, int last, int m, int n, int k, float* pa, int lda, float* pb, float* pc, int ldc, float alpha, bool accumulate, int kc, int mc, in PinnedEpilogue ep, CpuInstructionSet isa)
     {
         for (int p0 = 0; p0 < k; p0 += kc)
         {
@@ -187,7 +192,7 @@ public static unsafe class Sgemm
                     for (int i = i0; i < i0 + mb; i += TileRows)
                     {
                         int rows = Math.Min(TileRows, i0 + mb - i);
-                        Tile(rows, cols, kb, pa + (long)i * lda + p0, lda, bPanel, pc + (long)i * ldc + j0, ldc, alpha, overwrite, lastBlock, ep, i, j0);
+                        Tile(rows, cols, kb, pa + (long)i * lda + p0, lda, bPanel, pc + (long)i * ldc + j0, ldc, alpha, overwrite, lastBlock, ep, i, j0, isa);
                     }
                 }
             }
@@ -203,21 +208,23 @@ public static unsafe class Sgemm
         private float _alpha;
         private bool _accumulate;
         private PinnedEpilogue _epilogue;
+        private CpuInstructionSet _isa;
 
-        public void Set(int tasks, int panels, int m, int n, int k, float* a, int lda, float* b, float* c, int ldc, float alpha, bool accumulate, int kc, int mc, in PinnedEpilogue epilogue)
+        public void Set(int tasks, int panels, int m, int n, int k, float* a, int lda, float* b, float* c, int ldc, float alpha, bool accumulate, int kc, int mc, in PinnedEpilogue epilogue, CpuInstructionSet isa)
         {
             (_tasks, _panels, _m, _n, _k, _lda, _ldc, _alpha, _accumulate, _kc, _mc) = (tasks, panels, m, n, k, lda, ldc, alpha, accumulate, kc, mc);
             _a = a;
             _b = b;
             _c = c;
             _epilogue = epilogue;
+            _isa = isa;
         }
 
         public void Execute(int task)
         {
             int first = (int)((long)_panels * task / _tasks);
             int last = (int)((long)_panels * (task + 1) / _tasks);
-            Panels(first, last, _m, _n, _k, _a, _lda, _b, _c, _ldc, _alpha, _accumulate, _kc, _mc, _epilogue);
+            Panels(first, last, _m, _n, _k, _a, _lda, _b, _c, _ldc, _alpha, _accumulate, _kc, _mc, _epilogue, _isa);
         }
     }
 
@@ -246,9 +253,11 @@ public static unsafe class Sgemm
     /// than 32 columns is computed whole (packing zero-pads it) and stored under a mask.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(int rows, int cols, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int row, int col)
+    private static void Tile(int rows, int cols, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int row, int col, CpuInstructionSet isa)
     {
-        if (Avx512F.IsSupported)
+        // Auto: the IsSupported checks are JIT / NativeAOT constants, so one branch survives. A fixed isa (checked by
+        // Multiply) selects its kernel at run time, one compare per tile.
+        if (isa == CpuInstructionSet.Avx512 || (isa == CpuInstructionSet.Auto && Avx512F.IsSupported))
         {
             switch (rows)
             {
@@ -261,7 +270,7 @@ public static unsafe class Sgemm
             }
         }
 
-        if (Fma.IsSupported)
+        if (isa == CpuInstructionSet.Avx2 || (isa == CpuInstructionSet.Auto && Fma.IsSupported))
         {
             // Two 16-column halves; the second is absent when the last panel is narrow.
             Half256(rows, kb, a, lda, b, c, ldc, alpha, overwrite, Math.Min(cols, 16), last, ep, row, col);

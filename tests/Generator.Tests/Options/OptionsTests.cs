@@ -160,6 +160,7 @@ public class OptionsTests
         Assert.Contains($"InstructionSet = global::Aot.Runtime.Cpu.CpuInstructionSet.{member};", source);
         Assert.Contains("global::Aot.Runtime.Cpu.CpuFeatures.Require(InstructionSet);", source);
         Assert.DoesNotContain("CpuFeatures.Require", auto);
+        Assert.Contains("pool: _pool, isa: InstructionSet);", source);
 
         var assembly = GeneratedModels.Load(run);
         if (!Aot.Runtime.Cpu.CpuFeatures.IsSupported(Enum.Parse<Aot.Runtime.Cpu.CpuInstructionSet>(member)))

@@ -193,7 +193,7 @@ internal static partial class CpuKernels
                 w.Line($"for (int c = 0; c < {Lit(m)}; c++) yg.Slice(c * {Lit(n)}, {Lit(n)}).Fill(x2[g * {Lit(m)} + c]);");
             }
 
-            w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x1.Slice(g * {Lit(m * k)}, {Lit(m * k)}), {Lit(k)}, x0.Slice((image * {Lit(group)} + g) * {Lit(col[2])}, {Lit(col[2])}), yg, {Lit(n)}, 1f, accumulate: {(bias ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool);");
+            w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x1.Slice(g * {Lit(m * k)}, {Lit(m * k)}), {Lit(k)}, x0.Slice((image * {Lit(group)} + g) * {Lit(col[2])}, {Lit(col[2])}), yg, {Lit(n)}, 1f, accumulate: {(bias ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);");
         }
     }
 }

@@ -105,7 +105,7 @@ internal static partial class CpuKernels
             }
         }
 
-        w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x0, {Lit(k)}, x1, y, {Lit(n)}, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool);");
+        w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x0, {Lit(k)}, x1, y, {Lit(n)}, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);");
     }
 
     /// <summary>
