@@ -1,0 +1,86 @@
+using System.Runtime.InteropServices;
+using Aot.Npu;
+using Aot.Runtime.Npu;
+
+namespace Runtime.Tests.Npu;
+
+/// <summary>Builds NpuPrograms for simulator tests (directly through the internal constructor) and checks the
+/// report invariants every test program must satisfy.</summary>
+internal sealed class SimProgramBuilder
+{
+    public readonly List<Instruction> Code = new();
+    private readonly Dictionary<int, string> _marks = new();
+    public byte[] Constants = Array.Empty<byte>();
+    public int InputBytes, OutputBytes;
+    public int WorkspaceBytes { get; set; }
+    public readonly uint[] SemInit = new uint[NpuTarget.Semaphores];
+    public readonly List<NpuSymbol> Symbols = new();
+
+    public int Add(Instruction i)
+    {
+        Code.Add(i);
+        return Code.Count - 1;
+    }
+
+    public void Mark(string name, bool end)
+    {
+        _marks[Code.Count] = name;
+        Add(Instruction.Mark((uint)_marks.Count, end));
+    }
+
+    public NpuProgram Build()
+    {
+        var code = new List<Instruction>(Code);
+        if (code.Count == 0 || code[^1].Op != Opcode.Halt) code.Add(Instruction.Halt());
+        var names = new string[code.Count];
+        for (int k = 0; k < names.Length; k++) names[k] = _marks.TryGetValue(k, out var n) ? n : "";
+        return new NpuProgram(code.ToArray(), Constants, InputBytes, OutputBytes, WorkspaceBytes, Symbols.ToArray(), (uint[])SemInit.Clone(), names);
+    }
+
+    public static Instruction Load(int channel, Region region, long dram, long dramStride, long local, long localStride, int rows, int rowBytes, int padBefore = 0, int padAfter = 0) =>
+        Instruction.Dma(true, channel, region, (uint)dram, (uint)dramStride, (uint)local, (uint)localStride, rows, rowBytes, padBefore, padAfter);
+
+    public static Instruction Store(int channel, Region region, long dram, long dramStride, long local, long localStride, int rows, int rowBytes) =>
+        Instruction.Dma(false, channel, region, (uint)dram, (uint)dramStride, (uint)local, (uint)localStride, rows, rowBytes);
+}
+
+internal static class SimCheck
+{
+    /// <summary>Runs the program (race checker on unless told otherwise) and asserts the report invariants.</summary>
+    public static NpuReport Run(NpuProgram program, byte[]? input = null, bool races = true, Action<NpuSimulator>? after = null)
+    {
+        var sim = new NpuSimulator(program, new NpuSimulatorOptions { CheckRaces = races });
+        input?.CopyTo(sim.Input);
+        var report = sim.Run();
+        Invariants(report);
+        after?.Invoke(sim);
+        return report;
+    }
+
+    public static void Invariants(NpuReport r)
+    {
+        Assert.Equal(7, r.Units.Count);
+        foreach (var u in r.Units)
+        {
+            Assert.True(u.Busy >= 0 && u.Stalled >= 0 && u.Idle >= 0, $"{u.Name}: {u.Busy}/{u.Stalled}/{u.Idle}");
+            Assert.Equal(r.TotalCycles, u.Busy + u.Stalled + u.Idle);
+            Assert.Equal(u.Stalled, u.Stalls.Sum(s => s.Cycles));
+        }
+
+        Assert.True(r.TotalCycles >= (r.Macs + NpuTarget.MacsPerCycle - 1) / NpuTarget.MacsPerCycle, "cycles >= MACs/1024");
+        Assert.True(r.TotalCycles * NpuTarget.DramBytesPerCycle >= r.DramBytes, "cycles >= DRAM bytes/32");
+        Assert.True(r.TotalCycles >= r.DramPortCycles, "cycles >= DRAM port cycles");
+        Assert.True(r.RooflineCycles <= r.TotalCycles);
+        Assert.True(r.MxuUtilization <= 1.0);
+        Assert.Equal(r.Instructions, r[Unit.Dispatcher].Instructions);
+        Assert.False(string.IsNullOrEmpty(r.Format()));
+    }
+
+    public static byte[] Bytes<T>(ReadOnlySpan<T> values) where T : struct => MemoryMarshal.AsBytes(values).ToArray();
+
+    public static T[] Values<T>(ReadOnlySpan<byte> bytes) where T : struct => MemoryMarshal.Cast<byte, T>(bytes).ToArray();
+
+    public static ushort HalfBits(float f) => BitConverter.HalfToUInt16Bits((Half)f);
+
+    public static float FromHalfBits(ushort b) => (float)BitConverter.UInt16BitsToHalf(b);
+}
