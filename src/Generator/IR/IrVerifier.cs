@@ -37,8 +37,9 @@ internal static class IrVerifier
             defined[node.Output] = true;
             if (problems.Count > 0) continue;
 
-            if (node.Op == OpKind.Fused) VerifyBody(node, where, problems);
-            else if (node.Body.Count > 0) problems.Add($"{where}: only Fused nodes have a body");
+            if (node.Op == OpKind.Fused) VerifyBody(node, node.Inputs.Count, where, problems);
+            else if (Epilogue.Has(node)) VerifyBody(node, 1 + Epilogue.OperandCount(node), where, problems);
+            else if (node.Body.Count > 0) problems.Add($"{where}: only Fused nodes and products with an epilogue have a body");
 
             var inferred = ShapeInference.Infer(node.Op, node.Inputs.Select(graph.TypeOf).ToArray(), node.Attrs);
             if (inferred.Error is { } error) problems.Add($"{where}: {error.Message}");
@@ -53,13 +54,15 @@ internal static class IrVerifier
         return problems;
     }
 
-    private static void VerifyBody(Node node, string where, List<string> problems)
+    /// <summary>A fused body, or an epilogue's (see <see cref="Epilogue"/>): registers below
+    /// <paramref name="firstRegister"/> are its operands, body node j defines firstRegister + j.</summary>
+    private static void VerifyBody(Node node, int firstRegister, string where, List<string> problems)
     {
-        if (node.Body.Count == 0) problems.Add($"{where}: a Fused node needs a body");
+        if (node.Body.Count == 0) problems.Add($"{where}: a {(node.Op == OpKind.Fused ? "Fused node" : "product with an epilogue")} needs a body");
         for (int j = 0; j < node.Body.Count; j++)
         {
             var op = node.Body[j];
-            int register = node.Inputs.Count + j;
+            int register = firstRegister + j;
             if (!OpKindInfo.IsFusableElementwise(op.Op)) problems.Add($"{where}: {op.Op} cannot be part of a fused elementwise body");
             if (op.Output != register) problems.Add($"{where}: body node {j} defines r{op.Output}, expected r{register}");
             int arity = op.Op == OpKind.Constant ? 0 : OpKindInfo.IsElementwiseBinary(op.Op) ? 2 : 1;

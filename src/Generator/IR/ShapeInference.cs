@@ -36,6 +36,7 @@ internal static class ShapeInference
 {
     public static InferResult Infer(OpKind op, IReadOnlyList<TensorType> inputs, Attrs attrs)
     {
+        if (attrs.Has(Epilogue.Operands)) return Epilogue.Infer(op, inputs, attrs);
         if (OpKindInfo.IsElementwiseBinary(op)) return Binary(op, inputs);
         if (OpKindInfo.IsElementwiseUnary(op)) return Unary(op, inputs);
         if (OpKindInfo.IsReduction(op)) return Reduce(op, inputs[0], attrs.Ints(AttrNames.Axes), attrs.Int(AttrNames.KeepDims) != 0);

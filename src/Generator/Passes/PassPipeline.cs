@@ -27,6 +27,7 @@ internal static class PassPipeline
     {
         new PackGemmWeights(),
         new LowerConvToGemm(),
+        new FuseEpilogue(), // after the layout passes: it fuses into PackedGemm and ConvGemm
     };
 
     /// <summary>Runs the shared passes, then <paramref name="targetPasses"/> (a backend's own layout passes).</summary>

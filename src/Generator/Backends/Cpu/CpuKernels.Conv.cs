@@ -181,7 +181,7 @@ internal static partial class CpuKernels
         var wt = Shapes.Of(graph, node.Inputs[1]);
         var y = Shapes.Of(graph, node.Output);
         int group = col[1], m = wt[0] / group, k = wt[1] * wt[2] * wt[3], n = y[2] * y[3];
-        bool bias = node.Inputs.Count > 2;
+        bool bias = Epilogue.ProductInputs(node).Count > 2;
         var (kc, mc, blocks) = CpuTiling.Of(node, m, n, k);
         w.Line($"// y{Fmt(y)} = w{Fmt(wt)} @ columns per image and group: [{m}, {k}] @ [{k}, {n}]{(bias ? " + bias" : "")}; kc = {kc}, mc = {mc} ({blocks})");
         using (w.Block($"for (int image = 0; image < {Lit(y[0])}; image++)"))
@@ -193,7 +193,7 @@ internal static partial class CpuKernels
                 w.Line($"for (int c = 0; c < {Lit(m)}; c++) yg.Slice(c * {Lit(n)}, {Lit(n)}).Fill(x2[g * {Lit(m)} + c]);");
             }
 
-            w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x1.Slice(g * {Lit(m * k)}, {Lit(m * k)}), {Lit(k)}, x0.Slice((image * {Lit(group)} + g) * {Lit(col[2])}, {Lit(col[2])}), yg, {Lit(n)}, 1f, accumulate: {(bias ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);");
+            w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x1.Slice(g * {Lit(m * k)}, {Lit(m * k)}), {Lit(k)}, x0.Slice((image * {Lit(group)} + g) * {Lit(col[2])}, {Lit(col[2])}), yg, {Lit(n)}, 1f, accumulate: {(bias ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool{ConvGemmEpilogue(graph, node, m, n)}, isa: InstructionSet);");
         }
     }
 }

@@ -93,7 +93,7 @@ internal static partial class CpuKernels
         int m = a[0], k = a[1], n = (int)node.Attrs.Int(AttrNames.N);
         float alpha = node.Attrs.Float(AttrNames.Alpha), beta = node.Attrs.Float(AttrNames.Beta);
         var (kc, mc, blocks) = CpuTiling.Of(node, m, n, k);
-        bool hasC = node.Inputs.Count > 2;
+        bool hasC = Epilogue.ProductInputs(node).Count > 2;
         w.Line($"// y[{m}, {n}] = {(alpha == 1f ? "" : Lit(alpha) + " * ")}x0[{m}, {k}] @ packed B[{k}, {n}]{(hasC ? " + " + (beta == 1f ? "" : Lit(beta) + " * ") + "x2" + Fmt(Shapes.Of(graph, node.Inputs[2])) : "")}; cache blocks kc = {kc}, mc = {mc} ({blocks})");
         if (hasC)
         {
@@ -105,7 +105,7 @@ internal static partial class CpuKernels
             }
         }
 
-        w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x0, {Lit(k)}, x1, y, {Lit(n)}, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);");
+        w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x0, {Lit(k)}, x1, y, {Lit(n)}, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool{PackedGemmEpilogue(graph, node)}, isa: InstructionSet);");
     }
 
     /// <summary>

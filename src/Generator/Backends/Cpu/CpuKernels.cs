@@ -51,6 +51,12 @@ internal static partial class CpuKernels
             return;
         }
 
+        if (Epilogue.Has(node))
+        {
+            EmitWithEpilogue(w, graph, node);
+            return;
+        }
+
         switch (node.Op)
         {
             case OpKind.Constant:
