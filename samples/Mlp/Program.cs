@@ -3,24 +3,34 @@ using Aot.Dsl;
 using Samples.Mlp;
 
 // `--first-result-only`: make and load the weights, compile, run once, print the first result and exit (the NativeAOT
-// test measures process start to this first inference).
+// test measures process start to this first inference). `--weights FILE`: load that safetensors file (fc1.weight,
+// fc1.bias, ... as in MnistMlp) instead of making one, as a deployed app would (tests/Benchmarks times this).
 bool firstResultOnly = args.Contains("--first-result-only");
+int weightsArg = Array.IndexOf(args, "--weights");
+string? weightsFile = weightsArg >= 0 && weightsArg + 1 < args.Length ? args[weightsArg + 1] : null;
 
-// 1. Make deterministic weights (He-style uniform init) and save them the way a PyTorch user would export them.
 var model = new MnistMlp();
-var weights = new Dictionary<string, Tensor>();
-int seed = 1;
-foreach (var spec in MnistMlp.WeightSpecs)
+if (weightsFile is not null)
 {
-    int fanIn = spec.Shape.Length == 2 ? spec.Shape[1] : 512;
-    float bound = MathF.Sqrt(6f / fanIn);
-    weights[spec.Name] = Tensor.Random(seed++, -bound, bound, spec.Shape);
+    model.LoadWeights(weightsFile);
 }
+else
+{
+    // 1. Make deterministic weights (He-style uniform init) and save them the way a PyTorch user would export them.
+    var weights = new Dictionary<string, Tensor>();
+    int seed = 1;
+    foreach (var spec in MnistMlp.WeightSpecs)
+    {
+        int fanIn = spec.Shape.Length == 2 ? spec.Shape[1] : 512;
+        float bound = MathF.Sqrt(6f / fanIn);
+        weights[spec.Name] = Tensor.Random(seed++, -bound, bound, spec.Shape);
+    }
 
-string path = Path.Combine(Path.GetTempPath(), $"mnist-mlp-{Environment.ProcessId}.safetensors");
-Aot.Runtime.SafeTensors.Write(path, weights);
-model.LoadWeights(path);
-File.Delete(path);
+    string path = Path.Combine(Path.GetTempPath(), $"mnist-mlp-{Environment.ProcessId}.safetensors");
+    Aot.Runtime.SafeTensors.Write(path, weights);
+    model.LoadWeights(path);
+    File.Delete(path);
+}
 
 // 2. Compile once (copies the weights into the compiled instance) and run on a deterministic image.
 var compiled = model.Compile();

@@ -103,11 +103,18 @@ internal static class Cases
         };
     }
 
-    private static BenchCase MlpCase(int batch)
+    /// <summary>The MLP's weights (PyTorch layout, [out, in]), shared by mlp_b1, mlp_b64 and the startup measurement.</summary>
+    public static (Tensor W1, Tensor B1, Tensor W2, Tensor B2, Tensor W3, Tensor B3) MlpWeights()
     {
         var (w1, b1) = Layer(201, 512, 784);
         var (w2, b2) = Layer(203, 512, 512);
         var (w3, b3) = Layer(205, 10, 512);
+        return (w1, b1, w2, b2, w3, b3);
+    }
+
+    private static BenchCase MlpCase(int batch)
+    {
+        var (w1, b1, w2, b2, w3, b3) = MlpWeights();
         var x = Tensor.Random(200, 0f, 1f, batch, 784);
         Func<int, OursRunner> create = batch switch
         {

@@ -47,6 +47,12 @@ namespace Benchmarks
               --rounds N          interleaved rounds per (model, threads) (default 3, quick 2)
               --block-seconds S   seconds per timed block of one side (default 0.6, quick 0.05)
               --onnx-dir DIR      also write the exported .onnx files there (ORT loads them from memory)
+              --startup-only      only the time to the first result (mlp_b1: ORT session + first run vs ours
+                                  construct + load + compile + first run, and the NativeAOT sample if published)
+              --no-startup        skip that measurement (it runs first whenever mlp_b1 is selected)
+              --aot-binary PATH   the NativeAOT-published samples/Mlp (default: artifacts/mlp-aot/Mlp; publish with
+                                  dotnet publish samples/Mlp -c Release -r linux-x64 -p:PublishAot=true
+                                  -p:IlcInstructionSet=x86-64-v3 -o artifacts/mlp-aot)
             """;
 
         public string? JsonPath { get; private set; }
@@ -57,6 +63,12 @@ namespace Benchmarks
         public int? Rounds { get; private set; }
         public double? BlockSeconds { get; private set; }
         public string? OnnxDir { get; private set; }
+        public bool StartupOnly { get; private set; }
+        public bool NoStartup { get; private set; }
+        public string? AotBinary { get; private set; }
+
+        /// <summary>The time-to-first-result measurement runs when mlp_b1 is among the models.</summary>
+        public bool Startup => !NoStartup && (StartupOnly || Models is null || Models.Contains("mlp_b1"));
 
         public static Options Parse(string[] args)
         {
@@ -84,6 +96,9 @@ namespace Benchmarks
                         o.BlockSeconds = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s > 0 ? s : throw new ArgumentException("--block-seconds needs a positive number");
                         break;
                     case "--onnx-dir": o.OnnxDir = Value(); break;
+                    case "--startup-only": o.StartupOnly = true; break;
+                    case "--no-startup": o.NoStartup = true; break;
+                    case "--aot-binary": o.AotBinary = Value(); break;
                     default: throw new ArgumentException($"unknown argument '{args[i]}'");
                 }
             }
@@ -113,9 +128,37 @@ namespace Benchmarks
                 ? new TimingPlan(Rounds: options.Rounds ?? 2, BlockSeconds: options.BlockSeconds ?? 0.05, WarmupSeconds: 0.2, MinIterations: 3, MaxIterations: 2_000, PauseMs: 20)
                 : new TimingPlan(Rounds: options.Rounds ?? 3, BlockSeconds: options.BlockSeconds ?? 0.6, WarmupSeconds: 0.4, MinIterations: 10, MaxIterations: 50_000, PauseMs: 50);
 
+            // 0. Time to the first result, before anything else loads ORT or JIT-compiles our runtime (see Startup).
+            JsonObject? startup = null;
+            if (options.Startup)
+            {
+                try
+                {
+                    startup = Startup.Run(options.Quick, options.AotBinary);
+                }
+                catch (MismatchException e)
+                {
+                    Console.Error.WriteLine($"FAILED {e.Message}");
+                    return 1;
+                }
+            }
+
             Console.WriteLine($"Aot CPU benchmark vs ONNX Runtime {OrtRunner.Version} ({(options.Quick ? "quick" : "full")} run)");
             Console.WriteLine($"cpu: {Machine.CpuName()}, {Environment.ProcessorCount} logical cores, .NET {Environment.Version}, " +
                               $"Vector512 {(Vector512.IsHardwareAccelerated ? "yes" : "no")}");
+
+            if (startup is not null) Startup.Print(startup);
+            if (options.StartupOnly)
+            {
+                if (options.JsonPath is { } startupPath)
+                {
+                    var only = new JsonObject { ["machine"] = new JsonObject { ["cpu"] = Machine.CpuName(), ["cores"] = Environment.ProcessorCount, ["ort_version"] = OrtRunner.Version, ["dotnet"] = Environment.Version.ToString() }, ["startup"] = startup };
+                    File.WriteAllText(startupPath, only.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                    Console.WriteLine($"wrote {Path.GetFullPath(startupPath)}");
+                }
+
+                return 0;
+            }
 
             // 1. The machine's ceilings, at every thread count the records use; measured again at the end, keeping the
             //    better of the two (a ceiling measured while something else ran would flatter every fraction).
@@ -206,6 +249,7 @@ namespace Benchmarks
                 var json = Report.Json(results, peaks, triads, options, plan, failures);
                 json["machine"]!["load_average_before"] = loadBefore;
                 json["machine"]!["load_average_after"] = loadAfter;
+                if (startup is not null) json["startup"] = startup;
                 File.WriteAllText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
                 Console.WriteLine($"wrote {Path.GetFullPath(path)}");
             }
