@@ -84,3 +84,42 @@ internal static class SimCheck
 
     public static float FromHalfBits(ushort b) => (float)BitConverter.UInt16BitsToHalf(b);
 }
+
+internal static class SimPipelines
+{
+    public const int TileBytes = 4096;
+
+    /// <summary>
+    /// A double-buffered stream: tile t (32 rows x 128 bytes of fp32) is loaded by DMA0 into in[t % 2], doubled by the
+    /// VPU into out[t % 2], and stored by DMA1. Credits: a load waits until the VPU finished the tile two back (s2);
+    /// the VPU waits for its load (s0) and, with <paramref name="outputCredit"/>, for the store two back (s3, a queued
+    /// WAIT); a store waits for the VPU (s2). Without the output credit the VPU can overwrite out[t % 2] while the
+    /// store of tile t - 2 still reads it: a race.
+    /// </summary>
+    public static NpuProgram DoubleBuffered(int tiles, bool outputCredit, bool marks = false)
+    {
+        var p = new SimProgramBuilder { InputBytes = tiles * TileBytes, OutputBytes = tiles * TileBytes };
+        for (int t = 0; t < tiles; t++)
+        {
+            uint inBuf = (uint)(t % 2 * TileBytes), outBuf = (uint)(0x10000 + t % 2 * TileBytes);
+            if (marks) p.Mark("tile", false);
+            var ld = SimProgramBuilder.Load(0, Region.Input, t * TileBytes, 128, inBuf, 128, 32, 128).WithSignal(0);
+            p.Add(t >= 2 ? ld.WithWait(2, (uint)(t - 1)) : ld);
+            if (outputCredit && t >= 2) p.Add(Instruction.QueuedWait(Unit.Vpu, 3, (uint)(t - 1)));
+            p.Add(Instruction.Vector(Opcode.VImmediate, (byte)VBinaryOp.Mul, 32, 1, outBuf, 128, inBuf, 128, imm: Instruction.BitsOf(2f))
+                .WithWait(0, (uint)(t + 1)).WithSignal(2));
+            p.Add(SimProgramBuilder.Store(1, Region.Output, t * TileBytes, 128, outBuf, 128, 32, 128).WithWait(2, (uint)(t + 1)).WithSignal(3));
+            if (marks) p.Mark("tile", true);
+        }
+
+        return p.Build();
+    }
+
+    public static byte[] RandomFloats(int count, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[count];
+        for (int k = 0; k < count; k++) values[k] = (float)(random.NextDouble() * 10 - 5);
+        return SimCheck.Bytes<float>(values);
+    }
+}

@@ -8,11 +8,12 @@ namespace Aot.Runtime.Npu;
 
 /// <summary>
 /// The Chrome Trace Event Format writer (https://ui.perfetto.dev opens it). Tracks (threads of one process):
-/// the dispatcher (control instructions, "blocked" spans), MARK regions, the DRAM port, each DMA channel as four
+/// the dispatcher (control instructions, "blocked" spans), the DRAM port, each DMA channel as four
 /// in-flight slots (transfer i uses slot i mod 4, which never overlap since a channel retires in order), the MXU
 /// array, the MXU weight path, the VPU, and one track per unit for queued WAITs. Counters: DRAM bandwidth (bytes per
 /// cycle, averaged over fixed windows) and each semaphore's value. Flow arrows go from the instruction whose signal
-/// released a wait to the waiting instruction. One cycle is written as one microsecond.
+/// released a wait to the waiting instruction. MARK regions are async spans (occurrences of a pipelined loop overlap).
+/// One cycle is written as one microsecond.
 /// </summary>
 internal sealed class SimTimeline
 {
@@ -81,7 +82,6 @@ internal sealed class SimTimeline
             used.Add(tid[j]);
         }
 
-        if (_e.Regions.Count > 0) used.Add(TidMarks);
 
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false, SkipValidation = false });
         w.WriteStartObject();
@@ -156,7 +156,13 @@ internal sealed class SimTimeline
             Slice(w, $"blocked: {SimText.UnitName((Unit)st.Detail)} queue full", TidDispatcher, st.From, st.To - st.From, st.Instruction);
         }
 
-        foreach (var r in _e.Regions) Slice(w, r.Name, TidMarks, r.Begin, r.End - r.Begin, r.BeginInstruction);
+        // MARK regions as async spans: pipelined occurrences overlap in time, which async tracks lay out side by side.
+        for (int k = 0; k < _e.Regions.Count; k++)
+        {
+            var r = _e.Regions[k];
+            Async(w, "b", r.Name, k + 1, r.Begin, r.BeginInstruction);
+            Async(w, "e", r.Name, k + 1, r.End, r.BeginInstruction);
+        }
 
         WriteBandwidth(w);
         WriteSemaphores(w);
@@ -192,6 +198,26 @@ internal sealed class SimTimeline
         w.WriteStartObject("args");
         w.WriteNumber("index", index);
         w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void Async(Utf8JsonWriter w, string ph, string name, int id, long ts, int index)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", name);
+        w.WriteString("cat", "MARK");
+        w.WriteString("ph", ph);
+        w.WriteNumber("id", id);
+        w.WriteNumber("pid", Pid);
+        w.WriteNumber("tid", TidMarks);
+        w.WriteNumber("ts", ts);
+        if (ph == "b")
+        {
+            w.WriteStartObject("args");
+            w.WriteNumber("index", index);
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
     }
 
