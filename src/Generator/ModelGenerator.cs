@@ -154,7 +154,8 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
         try
         {
             var snapshots = options.DumpIR ? new List<PassSnapshot>() : null;
-            var blocks = new AssignGemmBlocks(CpuTarget.Default, QualifiedName(model), tuning);
+            // Without the cpu target there are no GEMM kernels to tune, so the tuning file is not checked either.
+            var blocks = new AssignGemmBlocks(CpuTarget.Default, QualifiedName(model), options.Targets.Cpu ? tuning : EquatableArray<TuningEntry>.Empty);
             var graph = PassPipeline.Run(model.Graph, options.DisabledSet, snapshots, spc.CancellationToken, PassPipeline.CpuPasses.Append(blocks).ToArray());
             var plan = PlanMemory.Run(graph);
             foreach (var stale in blocks.Stale) spc.ReportDiagnostic(stale.ToDiagnostic());

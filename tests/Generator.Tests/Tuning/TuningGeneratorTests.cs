@@ -128,6 +128,13 @@ public class TuningGeneratorTests
     }
 
     [Fact]
+    public void WithoutTheCpuTargetTheTuningFileIsNotChecked()
+    {
+        var run = Run("T.Net/%999 gemm m=3 n=20 k=50 kc=16 mc=6\n", new Dictionary<string, string> { ["AotTargets"] = "npu" });
+        Assert.DoesNotContain(run.Diagnostics, d => d.Id == "AOT0016");
+    }
+
+    [Fact]
     public void AMalformedLineIsAWarningAtItsLineAndTheRestApplies()
     {
         var fc2 = Kernel("gemm", 20);
