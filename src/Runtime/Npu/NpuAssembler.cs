@@ -542,8 +542,12 @@ public static class NpuAssembler
                     case "input": writer.InputBytes = bytes; break;
                     case "output": writer.OutputBytes = bytes; break;
                     case "workspace": writer.WorkspaceBytes = bytes; break;
-                    case "const": throw Error(which.Column, "the CONST region's size is the CONST section's; use .const");
-                    default: throw Error(which.Column, $"unknown region '{which.Text}'; .region takes input, output or workspace");
+                    case "const":
+                        if (constSet) throw Error(which.Column, "CONST is already given (.const or .region const)");
+                        constSet = true;
+                        writer.LoadTimeConstBytes = bytes; // bound at load time: NpuLoader.Load(binary, constants)
+                        break;
+                    default: throw Error(which.Column, $"unknown region '{which.Text}'; .region takes const (bound at load time), input, output or workspace");
                 }
 
                 break;
@@ -553,7 +557,7 @@ public static class NpuAssembler
             {
                 var size = Arg(1, "a size in bytes");
                 End(2);
-                if (constSet) throw Error(head.Column, ".const is given twice");
+                if (constSet) throw Error(head.Column, "CONST is already given (.const or .region const)");
                 constSet = true;
                 writer.Constants = new byte[ParseNumber(size.Text, size.Column, line, int.MaxValue, "a size")];
                 break;

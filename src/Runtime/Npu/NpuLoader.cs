@@ -20,13 +20,26 @@ public static class NpuLoader
     /// them, so an untrusted binary must not be able to ask for arbitrary amounts of host memory.</summary>
     public const uint MaxRegionBytes = 1u << 30;
 
-    /// <summary>Validates <paramref name="binary"/> and returns the program the simulator runs.</summary>
+    /// <summary>Validates <paramref name="binary"/> and returns the program the simulator runs. The binary carries
+    /// its CONST contents (or has none).</summary>
     /// <exception cref="NpuBinaryException">The binary fails a check; nothing else is thrown.</exception>
-    public static NpuProgram Load(ReadOnlySpan<byte> binary)
+    public static NpuProgram Load(ReadOnlySpan<byte> binary) => Load(binary, default, constantsSupplied: false);
+
+    /// <summary>
+    /// Validates a binary whose CONST region is bound at load time (an empty CONST section and a non-zero CONST
+    /// size in REGIONS: the generator fixes only the weights' layout, the weights come from the weights file) and
+    /// returns the program with <paramref name="constants"/> as its CONST contents; they must be exactly the
+    /// region's size.
+    /// </summary>
+    /// <exception cref="NpuBinaryException">The binary fails a check, carries its own CONST contents, or
+    /// <paramref name="constants"/> is not the CONST region's size; nothing else is thrown.</exception>
+    public static NpuProgram Load(ReadOnlySpan<byte> binary, ReadOnlySpan<byte> constants) => Load(binary, constants, constantsSupplied: true);
+
+    private static NpuProgram Load(ReadOnlySpan<byte> binary, ReadOnlySpan<byte> constants, bool constantsSupplied)
     {
         try
         {
-            return new Reader(binary).Read();
+            return new Reader(binary).Read(constants, constantsSupplied);
         }
         catch (NpuBinaryException)
         {
@@ -85,17 +98,17 @@ public static class NpuLoader
             _strings = new Dictionary<uint, string>();
         }
 
-        public NpuProgram Read()
+        public NpuProgram Read(ReadOnlySpan<byte> supplied, bool constantsSupplied)
         {
             long tableOffset = ReadHeader(out uint count);
             ReadTable(tableOffset, count);
             ReadTarget();
-            ReadRegions();
+            ReadRegions(supplied.Length, constantsSupplied);
             ReadSemInit();
             ReadStrings();
             var symbols = ReadSymbols();
             var code = ReadCode(out var markNames);
-            var constants = Slice(NpuSectionKind.Const).ToArray();
+            var constants = constantsSupplied ? supplied.ToArray() : Slice(NpuSectionKind.Const).ToArray();
             return new NpuProgram(code, constants, (int)_inputBytes, (int)_outputBytes, (int)_workspaceBytes, symbols, _semInit, markNames);
         }
 
@@ -257,15 +270,29 @@ public static class NpuLoader
                 throw Fail("TARGET", section + field, $"the binary is built for {what} = {value}; this machine has {expected}");
         }
 
-        private void ReadRegions()
+        private void ReadRegions(int suppliedBytes, bool constantsSupplied)
         {
             var s = _sections[(int)NpuSectionKind.Regions];
             if (s.Size != NpuContainer.RegionsSize)
                 throw Fail("REGIONS", s.Offset, $"REGIONS is {s.Size} bytes; it must be {NpuContainer.RegionsSize}");
-            _constBytes = _sections[(int)NpuSectionKind.Const].Size;
+            long section = _sections[(int)NpuSectionKind.Const].Size;
             uint constRegion = U32(s.Offset);
-            if (constRegion != _constBytes)
-                throw Fail("REGIONS", s.Offset, $"the CONST region is {constRegion} bytes but the CONST section is {_constBytes}");
+            if (constantsSupplied)
+            {
+                // CONST bound at load time: the section is empty and the region has the supplied weights' size.
+                if (section != 0)
+                    throw Fail("CONST", _sections[(int)NpuSectionKind.Const].Offset, $"constants were supplied at load time but the binary carries its own CONST contents ({section} bytes)");
+                if (constRegion != suppliedBytes)
+                    throw Fail("REGIONS", s.Offset, $"the CONST region is {constRegion} bytes but {suppliedBytes} bytes of constants were supplied");
+            }
+            else if (constRegion != section)
+            {
+                throw Fail("REGIONS", s.Offset, section == 0
+                    ? (FormattableString)$"the CONST region is {constRegion} bytes and the CONST section is empty: the constants are bound at load time (NpuLoader.Load(binary, constants))"
+                    : $"the CONST region is {constRegion} bytes but the CONST section is {section}");
+            }
+
+            _constBytes = constRegion;
             _inputBytes = RegionSize(s.Offset, 1, "INPUT");
             _outputBytes = RegionSize(s.Offset, 2, "OUTPUT");
             _workspaceBytes = RegionSize(s.Offset, 3, "WORKSPACE");
@@ -402,7 +429,7 @@ public static class NpuLoader
                         throw Fail("SYMBOLS", at + NpuContainer.SymbolZeroPointOffset, $"{NpuAsm.DTypeName(dtype)} {quoted} has zero point {zeroPoint}; only int8 symbols have one (it must be 0)");
                 }
 
-                symbols[i] = new NpuSymbol(name, (Region)region, (NpuDType)dtype, (int)offset, (int)byteSize, shape, scale, zeroPoint);
+                symbols[i] = new NpuSymbol(name, (Region)region, (NpuDType)dtype, (int)offset, (int)byteSize, shape, scale, zeroPoint, layout);
             }
 
             return symbols;

@@ -75,6 +75,13 @@ public sealed class NpuBinaryWriter
     /// <summary>The CONST section and region (weights, read-only on the device).</summary>
     public byte[] Constants { get; set; } = Array.Empty<byte>();
 
+    /// <summary>
+    /// Non-zero: the CONST region has this many bytes bound at load time (the runtime supplies the weights,
+    /// packed in the layout the compiler chose, to <c>NpuLoader.Load(binary, constants)</c>) and the CONST section
+    /// stays empty. <see cref="Constants"/> must then be empty.
+    /// </summary>
+    public uint LoadTimeConstBytes { get; set; }
+
     public uint InputBytes { get; set; }
     public uint OutputBytes { get; set; }
     public uint WorkspaceBytes { get; set; }
@@ -96,8 +103,10 @@ public sealed class NpuBinaryWriter
         var code = new byte[checked(Code.Count * Instruction.Size)];
         for (int i = 0; i < Code.Count; i++) Code[i].Encode(code.AsSpan(i * Instruction.Size, Instruction.Size));
 
+        if (LoadTimeConstBytes != 0 && Constants.Length != 0)
+            throw new InvalidOperationException($"CONST is either carried ({Constants.Length} bytes) or bound at load time ({LoadTimeConstBytes} bytes), not both");
         var regions = new byte[NpuContainer.RegionsSize];
-        PutU32(regions, 0, (uint)Constants.Length);
+        PutU32(regions, 0, LoadTimeConstBytes != 0 ? LoadTimeConstBytes : (uint)Constants.Length);
         PutU32(regions, 4, InputBytes);
         PutU32(regions, 8, OutputBytes);
         PutU32(regions, 12, WorkspaceBytes);

@@ -175,7 +175,7 @@ public class NpuAssemblerTests
     }
 
     [Theory]
-    [InlineData(".region const 64", 2, 9, "use .const")]
+    [InlineData(".const 64\n.region const 64", 3, 9, "CONST is already given (.const or .region const)")]
     [InlineData(".region heap 64", 2, 9, "unknown region 'heap'")]
     [InlineData(".sem s32 1", 2, 6, "the machine has s0-s31")]
     [InlineData(".sem s1", 2, 5, ".sem needs an initial value")]
@@ -186,7 +186,7 @@ public class NpuAssemblerTests
     [InlineData(".symbol \"x\" region=input offset=0 dtype=fp16", 2, 1, ".symbol needs shape=")]
     [InlineData(".debug text", 2, 8, "in quotes")]
     [InlineData(".org 0", 2, 1, "unknown directive '.org'")]
-    [InlineData("halt\n.const 1\n.const 2", 4, 1, ".const is given twice")]
+    [InlineData("halt\n.const 1\n.const 2", 4, 1, "CONST is already given")]
     public void Directive_errors_name_line_and_column(string line, int lineNo, int column, string message)
     {
         var e = Assert.Throws<NpuAssemblyException>(() => NpuAssembler.Assemble("# a comment\n" + line));

@@ -277,6 +277,37 @@ public class NpuLoaderContainerTests
         AssertError(Patched(f => PutU32(f, at, 4160)), "REGIONS", at, "the CONST region is 4160 bytes but the CONST section is 4096");
     }
 
+    [Fact]
+    public void Const_can_be_bound_at_load_time()
+    {
+        // The generator fixes the weights' layout; the weights come at load time. The binary declares the CONST
+        // region's size in REGIONS and leaves the CONST section empty.
+        string code = "dma.ld ch=0 region=const dram=0xf00+0 local=0x0+0 rows=1 bytes=256 pad=0,0\nhalt";
+        var bound = NpuAssembler.AssembleBinary(".region const 4096\n.region input 64\n" + code);
+        Assert.Equal(0, SectionSize(bound, NpuSectionKind.Const));
+        var weights = Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray();
+        var program = NpuLoader.Load(bound, weights);
+        Assert.Equal(weights, program.Constants);
+
+        long regions = SectionOffset(bound, NpuSectionKind.Regions);
+        AssertError(Rejects(bound), "REGIONS", regions, "the CONST region is 4096 bytes and the CONST section is empty: the constants are bound at load time (NpuLoader.Load(binary, constants))");
+        var e = Assert.Throws<NpuBinaryException>(() => NpuLoader.Load(bound, weights.AsSpan(0, 4095)));
+        AssertError(e, "REGIONS", regions, "the CONST region is 4096 bytes but 4095 bytes of constants were supplied");
+        var carried = KitchenSink();
+        e = Assert.Throws<NpuBinaryException>(() => NpuLoader.Load(carried, new byte[4096]));
+        AssertError(e, "CONST", SectionOffset(carried, NpuSectionKind.Const), "constants were supplied at load time but the binary carries its own CONST contents (4096 bytes)");
+
+        // Footprints are checked against the bound region's size.
+        var past = NpuAssembler.AssembleBinary(".region const 4096\n" + code.Replace("0xf00", "0xf01"));
+        e = Assert.Throws<NpuBinaryException>(() => NpuLoader.Load(past, weights));
+        Assert.Contains("the CONST region is 4096 bytes", e.Message);
+        Assert.Equal(0, e.InstructionIndex);
+
+        var writer = new NpuBinaryWriter { Constants = new byte[64], LoadTimeConstBytes = 64 };
+        writer.Code.Add(Instruction.Halt());
+        Assert.Throws<InvalidOperationException>(() => writer.ToArray());
+    }
+
     [Theory]
     [InlineData(1, "INPUT")]
     [InlineData(2, "OUTPUT")]
