@@ -4,7 +4,7 @@ using static Runtime.Tests.Npu.SimProgramBuilder;
 
 namespace Runtime.Tests.Npu;
 
-/// <summary>Hand-written GEMM programs for the simulator tests.</summary>
+/// <summary>Hand-written GEMM programs for the simulator tests, written and loaded as binaries (writer -> loader).</summary>
 internal static class SimGemmPrograms
 {
     /// <summary>
@@ -45,7 +45,7 @@ internal static class SimGemmPrograms
         }
 
         p.Add(Store(2, Region.Output, 0, n * 4, cLocal, cPitch, m, n * 4).WithWait(2, 1));
-        return p.Build();
+        return p.BuildLoaded();
     }
 
     // Semaphores of the pipelined GEMM.
@@ -154,7 +154,7 @@ internal static class SimGemmPrograms
             }
         }
 
-        return p.Build();
+        return p.BuildLoaded();
     }
 
     /// <summary>The documented fp16 semantics, emulated: per 32-wide k block, products exact in fp32 summed in k order

@@ -14,7 +14,7 @@ public class SimRaceTests
         p.Add(Load(0, Region.Input, 0, 128, 0, 128, 1, 128).WithSignal(0));
         var mov = Instruction.Vector(Opcode.VMove, 0, 1, 1, 0x10000, 128, 0, 128);
         p.Add(wait ? mov.WithWait(0, 1) : mov);
-        return p.Build();
+        return p.BuildLoaded(); // the loader accepts a missing wait: only the race checker can see it
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public class SimRaceTests
             p.Add(Load(0, Region.Input, 0, 128, 0x0000, 128, 1, 128).WithSignal(0));            // fast
             p.Add(Load(1, Region.Input, 4096, 128, 0x1000, 128, 32, 128).WithSignal(0));        // slow
             p.Add(Instruction.Vector(Opcode.VBinary, (byte)VBinaryOp.Add, 1, 1, 0x20000, 128, 0x0000, 128, 0x1000, 128).WithWait(0, value));
-            return p.Build();
+            return p.BuildLoaded();
         }
 
         var racy = SimCheck.Run(Build(1), new byte[8192]);

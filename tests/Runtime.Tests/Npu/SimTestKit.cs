@@ -37,6 +37,26 @@ internal sealed class SimProgramBuilder
         return new NpuProgram(code.ToArray(), Constants, InputBytes, OutputBytes, WorkspaceBytes, Symbols.ToArray(), (uint[])SemInit.Clone(), names);
     }
 
+    /// <summary>The same program the way production gets it: NpuBinaryWriter -> bytes -> NpuLoader.Load (so it must
+    /// pass every loader check).</summary>
+    public NpuProgram BuildLoaded()
+    {
+        var w = new NpuBinaryWriter
+        {
+            Constants = Constants, InputBytes = (uint)InputBytes, OutputBytes = (uint)OutputBytes, WorkspaceBytes = (uint)WorkspaceBytes,
+        };
+        for (int k = 0; k < Code.Count; k++)
+        {
+            if (Code[k].Op == Opcode.Mark) w.Mark(_marks[k], (Code[k].Flags & InstructionFlags.MarkEnd) != 0);
+            else w.Code.Add(Code[k]);
+        }
+
+        if (w.Code.Count == 0 || w.Code[^1].Op != Opcode.Halt) w.Code.Add(Instruction.Halt());
+        SemInit.CopyTo(w.SemaphoreInit, 0);
+        foreach (var s in Symbols) w.Symbols.Add(new NpuSymbolDefinition(s.Name, s.Region, s.DType, (uint)s.Offset, s.Shape, s.Scale, s.ZeroPoint));
+        return NpuLoader.Load(w.ToArray());
+    }
+
     public static Instruction Load(int channel, Region region, long dram, long dramStride, long local, long localStride, int rows, int rowBytes, int padBefore = 0, int padAfter = 0) =>
         Instruction.Dma(true, channel, region, (uint)dram, (uint)dramStride, (uint)local, (uint)localStride, rows, rowBytes, padBefore, padAfter);
 
@@ -112,7 +132,7 @@ internal static class SimPipelines
             if (marks) p.Mark("tile", true);
         }
 
-        return p.Build();
+        return p.BuildLoaded();
     }
 
     public static byte[] RandomFloats(int count, int seed)
