@@ -30,6 +30,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor GpuTargetUnavailable = Warning("AOT0014", "The gpu target needs Aot.Compiler.Gpu");
     public static readonly DiagnosticDescriptor MalformedTuningLine = Warning("AOT0015", "Malformed line in a tuning file");
     public static readonly DiagnosticDescriptor StaleTuningEntry = Warning("AOT0016", "Tuning entry does not match the model");
+    public static readonly DiagnosticDescriptor NpuUnsupported = Warning("AOT0017", "The NPU backend cannot compile this model");
 
     public static readonly DiagnosticDescriptor InternalError = Error("AOT9999", "Internal compiler error");
 

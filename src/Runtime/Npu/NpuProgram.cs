@@ -2,8 +2,9 @@ using Aot.Npu;
 
 namespace Aot.Runtime.Npu;
 
-/// <summary>A named tensor of the program's DRAM regions (the SYMBOLS section): where inputs go and outputs come from.</summary>
-public sealed record NpuSymbol(string Name, Region Region, NpuDType DType, int Offset, int ByteSize, int[] Shape, float Scale, int ZeroPoint);
+/// <summary>A named tensor of the program's DRAM regions (the SYMBOLS section): where inputs go and outputs come from.
+/// <paramref name="Layout"/> is NpuContainer.LayoutRowMajor or LayoutChannelsLast (docs/npu/isa.md).</summary>
+public sealed record NpuSymbol(string Name, Region Region, NpuDType DType, int Offset, int ByteSize, int[] Shape, float Scale, int ZeroPoint, byte Layout = 0);
 
 /// <summary>
 /// A program the loader has fully validated (docs/npu/isa.md, "What the loader checks"): the simulator trusts

@@ -1,0 +1,89 @@
+using System.Reflection;
+using Aot.Dsl;
+using Aot.Runtime.Npu;
+using Generator.Tests.EndToEnd;
+using Generator.Tests.Frontend;
+using Microsoft.CodeAnalysis;
+using Xunit.Abstractions;
+
+namespace Generator.Tests.Npu;
+
+/// <summary>
+/// DSL models compiled with <c>AotTargets=cpu;npu</c>: the generated NPU-1 program is loaded through the validating
+/// loader, run on the simulator with the race checker on, and compared with the model's eager Forward. fp16 tolerance:
+/// |npu - eager| &lt;= 1e-2 * (max |eager| over the output) + 1e-2 * |eager| per element (fp16 operands, fp32 sums).
+/// Every run also checks the simulator's invariants and that the compiler's predicted cycles are within 10%.
+/// </summary>
+public sealed class NpuModelTests(ITestOutputHelper output)
+{
+    private static readonly Dictionary<string, string> Npu = new() { ["AotTargets"] = "cpu;npu" };
+
+    internal static Assembly Build(string source)
+    {
+        var run = GeneratorHarness.RunWith(Npu, null, source);
+        Assert.DoesNotContain(run.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(run.GeneratedCodeProblems);
+        return GeneratedModels.Load(run);
+    }
+
+    /// <summary>Runs <paramref name="typeName"/> on the NPU and on the eager reference; returns the report.</summary>
+    internal static NpuReport RunAndCompare(Assembly assembly, string typeName, ITestOutputHelper? log = null, double tolerance = 1e-2)
+    {
+        var type = assembly.GetType(typeName, throwOnError: true)!;
+        var model = Activator.CreateInstance(type)!;
+        int seed = 1;
+        foreach (var spec in (IEnumerable<Aot.Runtime.TensorSpec>)type.GetProperty("WeightSpecs")!.GetValue(null)!)
+        {
+            type.GetProperty(spec.Name)!.SetValue(model, Tensor.Random(seed++, -0.5f, 0.5f, spec.Shape));
+        }
+
+        var inputs = ((IEnumerable<Aot.Runtime.TensorSpec>)type.GetProperty("InputSpecs")!.GetValue(null)!)
+            .Select(s => Tensor.Random(seed++, -1f, 1f, s.Shape))
+            .ToArray<object>();
+        var eager = (Tensor)type.GetMethod("Forward")!.Invoke(model, inputs)!;
+        var compiled = type.GetMethod("CompileNpu")!.Invoke(model, new object?[] { new NpuRunOptions { CheckRaces = true } })!;
+        var run = compiled.GetType().GetMethods().Single(m => m.Name == "Run" && m.ReturnType == typeof(Tensor));
+        var ours = (Tensor)run.Invoke(compiled, inputs)!;
+        var report = (NpuReport)compiled.GetType().GetProperty("LastReport")!.GetValue(compiled)!;
+        log?.WriteLine(report.Format());
+
+        Assert.Equal(eager.ShapeArray(), ours.ShapeArray());
+        double scale = eager.Floats.ToArray().Max(v => Math.Abs(v));
+        for (int i = 0; i < eager.Length; i++)
+        {
+            float expected = eager.Floats[i], actual = ours.Floats[i];
+            Assert.True(Math.Abs(actual - expected) <= tolerance * scale + tolerance * Math.Abs(expected), $"{typeName}[{i}]: NPU {actual}, eager {expected} (max |eager| {scale})");
+        }
+
+        Assert.Empty(report.Races);
+        NpuInvariants.Check(report);
+        var predictions = (IReadOnlyList<NpuKernelPrediction>)type.GetProperty("NpuKernels")!.GetValue(null)!;
+        foreach (var kernel in predictions)
+        {
+            var mark = report.Marks.Single(m => m.Name == kernel.Name);
+            log?.WriteLine($"{kernel.Name}: predicted {kernel.PredictedCycles}, simulated {mark.Cycles} ({(double)kernel.PredictedCycles / mark.Cycles:F3})");
+        }
+
+        return report;
+    }
+
+    [Fact]
+    public void Mlp_matches_eager()
+    {
+        const string source = """
+            using Aot.Dsl;
+            using static Aot.Dsl.Ops;
+            namespace T;
+            [Model]
+            public partial class Mlp
+            {
+                [Weight(128, 200)] public Tensor? W1 { get; set; }
+                [Weight(128)] public Tensor? B1 { get; set; }
+                [Weight(10, 128)] public Tensor? W2 { get; set; }
+                [Weight(10)] public Tensor? B2 { get; set; }
+                public Tensor Forward([Input(3, 200)] Tensor x) => Softmax(Linear(Relu(Linear(x, W1!, B1)), W2!, B2), axis: -1);
+            }
+            """;
+        RunAndCompare(Build(source), "T.Mlp", output);
+    }
+}
