@@ -57,44 +57,221 @@ public static unsafe class Sgemm
     /// channels), B[p, j] with p = (channel, kernel row, kernel column) and j = output pixel, straight into the
     /// panel layout of <see cref="PackB"/>, zero where the kernel reads padding. Then
     /// out[K, OH*OW] = weights[K, C*R*S] @ B is one <see cref="Multiply"/>.
+    /// <para>
+    /// The pixels of one panel row that lie in one output row read consecutive input pixels (horizontal stride 1),
+    /// so each such run is one vector copy between two zero fills for the padding; the bounds are worked out per run,
+    /// not per element. With a <paramref name="pool"/>, threads split the panels (disjoint output, identical bytes).
+    /// </para>
     /// </summary>
     public static void PackIm2Col(
         ReadOnlySpan<float> image, int channels, int height, int width,
         int kernelH, int kernelW, int strideH, int strideW, int padTop, int padLeft, int dilationH, int dilationW,
-        int outH, int outW, Span<float> packed)
+        int outH, int outW, Span<float> packed, WorkerPool? pool = null)
     {
         int k = channels * kernelH * kernelW;
         int n = outH * outW;
         if (image.Length < channels * height * width) throw new ArgumentException($"image needs {channels * height * width} elements, has {image.Length}", nameof(image));
         if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"packed needs {PackedLength(k, n)} elements, has {packed.Length}", nameof(packed));
+        if (k == 0 || n <= 0) return;
         int panels = (n + PanelWidth - 1) / PanelWidth;
-        for (int panel = 0; panel < panels; panel++)
+        var geometry = new Im2ColGeometry(channels, height, width, kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW);
+        fixed (float* src = image)
+        fixed (float* dst = packed)
+        {
+            int tasks = pool is null || (long)k * n < ParallelMinIm2Col ? 1 : Math.Min(panels, pool.Threads * 2);
+            if (tasks <= 1)
+            {
+                Im2ColPanels(0, panels, src, dst, geometry);
+                return;
+            }
+
+            var job = s_im2colJob ??= new Im2ColJob();
+            job.Set(tasks, panels, src, dst, geometry);
+            pool!.Run(job, tasks);
+        }
+    }
+
+    /// <summary>Below this many packed elements im2col is not worth waking other threads for.</summary>
+    private const long ParallelMinIm2Col = 1 << 16;
+
+    [ThreadStatic]
+    private static Im2ColJob? s_im2colJob;
+
+    private readonly record struct Im2ColGeometry(
+        int Channels, int Height, int Width, int KernelH, int KernelW, int StrideH, int StrideW,
+        int PadTop, int PadLeft, int DilationH, int DilationW, int OutH, int OutW);
+
+    private sealed class Im2ColJob : IParallelJob
+    {
+        private int _tasks, _panels;
+        private float* _src, _dst;
+        private Im2ColGeometry _geometry;
+
+        public void Set(int tasks, int panels, float* src, float* dst, in Im2ColGeometry geometry)
+        {
+            (_tasks, _panels, _geometry) = (tasks, panels, geometry);
+            _src = src;
+            _dst = dst;
+        }
+
+        public void Execute(int task)
+        {
+            int first = (int)((long)_panels * task / _tasks);
+            int last = (int)((long)_panels * (task + 1) / _tasks);
+            Im2ColPanels(first, last, _src, _dst, _geometry);
+        }
+    }
+
+    /// <summary>Panels [first, last) of the packed im2col matrix.</summary>
+    private static void Im2ColPanels(int first, int last, float* image, float* packed, in Im2ColGeometry g)
+    {
+        int k = g.Channels * g.KernelH * g.KernelW;
+        int n = g.OutH * g.OutW;
+        for (int panel = first; panel < last; panel++)
         {
             int j0 = panel * PanelWidth;
             int cols = Math.Min(PanelWidth, n - j0);
-            int p = 0;
-            for (int c = 0; c < channels; c++)
+            float* dst = packed + (long)panel * k * PanelWidth;
+            if (Avx2.IsSupported && (g.OutW < PanelWidth / 2 || g.StrideW != 1))
             {
-                var plane = image.Slice(c * height * width, height * width);
-                for (int r = 0; r < kernelH; r++)
+                // Short output rows (or strided columns) make short runs: gather each 8 pixels instead.
+                Im2ColPanelGather(j0, cols, image, dst, g);
+                continue;
+            }
+
+            for (int c = 0; c < g.Channels; c++)
+            {
+                float* plane = image + (long)c * g.Height * g.Width;
+                for (int r = 0; r < g.KernelH; r++)
                 {
-                    for (int s = 0; s < kernelW; s++, p++)
+                    int rowShift = r * g.DilationH - g.PadTop;
+                    for (int s = 0; s < g.KernelW; s++, dst += PanelWidth)
                     {
-                        var dst = packed.Slice((panel * k + p) * PanelWidth, PanelWidth);
-                        int oy = j0 / outW, ox = j0 - oy * outW;
-                        for (int j = 0; j < cols; j++)
+                        int colShift = s * g.DilationW - g.PadLeft;
+                        int j = 0;
+                        int oy = j0 / g.OutW, ox = j0 - oy * g.OutW;
+                        while (j < cols)
                         {
-                            int iy = oy * strideH - padTop + r * dilationH;
-                            int ix = ox * strideW - padLeft + s * dilationW;
-                            dst[j] = (uint)iy < (uint)height && (uint)ix < (uint)width ? plane[iy * width + ix] : 0f;
-                            if (++ox == outW) { ox = 0; oy++; }
+                            // One output row's pixels of this panel: j .. j + run.
+                            int run = Math.Min(cols - j, g.OutW - ox);
+                            int iy = oy * g.StrideH + rowShift;
+                            if ((uint)iy >= (uint)g.Height)
+                            {
+                                Zero(dst + j, run);
+                            }
+                            else if (g.StrideW == 1)
+                            {
+                                // Input columns ix = ox + t + colShift for t < run; those inside [0, width) are copied.
+                                int ix = ox + colShift;
+                                int t0 = Math.Min(run, Math.Max(0, -ix)), t1 = Math.Max(t0, Math.Min(run, g.Width - ix));
+                                Zero(dst + j, t0);
+                                Copy(plane + (long)iy * g.Width + ix + t0, dst + j + t0, t1 - t0);
+                                Zero(dst + j + t1, run - t1);
+                            }
+                            else
+                            {
+                                float* row = plane + (long)iy * g.Width;
+                                for (int t = 0; t < run; t++)
+                                {
+                                    int x = (ox + t) * g.StrideW + colShift;
+                                    dst[j + t] = (uint)x < (uint)g.Width ? row[x] : 0f;
+                                }
+                            }
+
+                            j += run;
+                            ox = 0;
+                            oy++;
                         }
 
-                        dst.Slice(cols).Clear();
+                        Zero(dst + cols, PanelWidth - cols);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>One panel of im2col with AVX2 gathers: per 8 pixels, the input row and column of each tap, a mask for
+    /// those inside the image (and inside the panel), and one masked gather (masked-off lanes read nothing, give 0).</summary>
+    private static void Im2ColPanelGather(int j0, int cols, float* image, float* dst, in Im2ColGeometry g)
+    {
+        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        Vector256<int> y0, y1, y2, y3, x0, x1, x2, x3;
+        var inPanel0 = Vector256.GreaterThan(Vector256.Create(cols), lane);
+        var inPanel1 = Vector256.GreaterThan(Vector256.Create(cols - 8), lane);
+        var inPanel2 = Vector256.GreaterThan(Vector256.Create(cols - 16), lane);
+        var inPanel3 = Vector256.GreaterThan(Vector256.Create(cols - 24), lane);
+        int* oy = stackalloc int[PanelWidth];
+        int* ox = stackalloc int[PanelWidth];
+        for (int j = 0; j < PanelWidth; j++)
+        {
+            int pixel = Math.Min(j0 + j, j0 + cols - 1);
+            int row = pixel / g.OutW;
+            oy[j] = row * g.StrideH;
+            ox[j] = (pixel - row * g.OutW) * g.StrideW;
+        }
+
+        y0 = Vector256.Load(oy); y1 = Vector256.Load(oy + 8); y2 = Vector256.Load(oy + 16); y3 = Vector256.Load(oy + 24);
+        x0 = Vector256.Load(ox); x1 = Vector256.Load(ox + 8); x2 = Vector256.Load(ox + 16); x3 = Vector256.Load(ox + 24);
+        var height = Vector256.Create(g.Height);
+        var width = Vector256.Create(g.Width);
+        var minusOne = Vector256.Create(-1);
+        for (int c = 0; c < g.Channels; c++)
+        {
+            float* plane = image + (long)c * g.Height * g.Width;
+            for (int r = 0; r < g.KernelH; r++)
+            {
+                var rowShift = Vector256.Create(r * g.DilationH - g.PadTop);
+                var iy0 = y0 + rowShift; var iy1 = y1 + rowShift; var iy2 = y2 + rowShift; var iy3 = y3 + rowShift;
+                var rows0 = Vector256.GreaterThan(iy0, minusOne) & Vector256.GreaterThan(height, iy0) & inPanel0;
+                var rows1 = Vector256.GreaterThan(iy1, minusOne) & Vector256.GreaterThan(height, iy1) & inPanel1;
+                var rows2 = Vector256.GreaterThan(iy2, minusOne) & Vector256.GreaterThan(height, iy2) & inPanel2;
+                var rows3 = Vector256.GreaterThan(iy3, minusOne) & Vector256.GreaterThan(height, iy3) & inPanel3;
+                var base0 = iy0 * width; var base1 = iy1 * width; var base2 = iy2 * width; var base3 = iy3 * width;
+                for (int s = 0; s < g.KernelW; s++, dst += PanelWidth)
+                {
+                    var colShift = Vector256.Create(s * g.DilationW - g.PadLeft);
+                    Gather8(plane, dst, base0, x0 + colShift, rows0, width, minusOne);
+                    Gather8(plane, dst + 8, base1, x1 + colShift, rows1, width, minusOne);
+                    Gather8(plane, dst + 16, base2, x2 + colShift, rows2, width, minusOne);
+                    Gather8(plane, dst + 24, base3, x3 + colShift, rows3, width, minusOne);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Gather8(float* plane, float* dst, Vector256<int> rowBase, Vector256<int> ix, Vector256<int> rowsValid, Vector256<int> width, Vector256<int> minusOne)
+    {
+        var valid = rowsValid & Vector256.GreaterThan(ix, minusOne) & Vector256.GreaterThan(width, ix);
+        Avx2.GatherMaskVector256(Vector256<float>.Zero, plane, rowBase + ix, valid.AsSingle(), 4).Store(dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* src, float* dst, int count)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(src + i), dst + i);
+        }
+
+        for (; i < count; i++) dst[i] = src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(float* dst, int count)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
+        }
+
+        for (; i < count; i++) dst[i] = 0f;
     }
 
     /// <summary>
@@ -166,6 +343,32 @@ public static unsafe class Sgemm
             pool!.Run(job, tasks);
         }
     }
+
+    /// <summary>
+    /// C[m, n] = alpha * A[m, k] @ B + (accumulate ? C : 0) for a B known only at run time (k x n row-major, or its
+    /// transpose stored n x k when <paramref name="transposedB"/>): B is packed into this thread's workspace (grown on
+    /// first use, then reused, so steady-state calls allocate nothing), then multiplied as in <see cref="Multiply"/>.
+    /// For products of two activations, such as attention's Q @ K^T and P @ V.
+    /// </summary>
+    public static void MultiplyUnpacked(
+        int m, int n, int k,
+        ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, bool transposedB,
+        Span<float> c, int ldc,
+        float alpha, bool accumulate, int kc, int mc, WorkerPool? pool = null,
+        CpuInstructionSet isa = CpuInstructionSet.Auto)
+    {
+        if (m <= 0 || n <= 0) return;
+        int length = PackedLength(k, n);
+        var workspace = s_workspace;
+        if (workspace is null || workspace.Length < length) s_workspace = workspace = new float[Math.Max(length, 4096)];
+        var packed = workspace.AsSpan(0, length);
+        PackB(b, k, n, transposedB, packed);
+        Multiply(m, n, k, a, lda, packed, c, ldc, alpha, accumulate, kc, mc, pool, default, isa);
+    }
+
+    [ThreadStatic]
+    private static float[]? s_workspace;
 
     /// <summary>Below this many multiply-adds a product is not worth waking other threads for.</summary>
     private const long ParallelMinMacs = 1 << 18;
@@ -587,6 +790,67 @@ public static unsafe class Sgemm
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ApplyTile(float* c, int ldc, int rows, int cols, int row, int col, in PinnedEpilogue ep)
     {
+        if (cols == PanelWidth && Avx512F.IsSupported)
+        {
+            // Full 32-wide rows: bias, residual and ReLU on two Vector512 per row (the KernelMath activations, in
+            // Vector<float>, follow in ApplyRow). The same operations in the same order as ApplyRow, so a tile's
+            // elements do not depend on which path ran.
+            var zero = Vector512<float>.Zero;
+            for (int r = 0; r < rows; r++)
+            {
+                float* cRow = c + (long)r * ldc;
+                var lo = Vector512.Load(cRow);
+                var hi = Vector512.Load(cRow + 16);
+                if (ep.ColumnBias != null)
+                {
+                    lo += Vector512.Load(ep.ColumnBias + col);
+                    hi += Vector512.Load(ep.ColumnBias + col + 16);
+                }
+
+                if (ep.RowBias != null)
+                {
+                    var b = Vector512.Create(ep.RowBias[row + r]);
+                    lo += b;
+                    hi += b;
+                }
+
+                float* residual = ep.Residual + (long)(row + r) * ep.ResidualStride + col;
+                if (ep.Residual != null && !ep.ResidualAfterActivation)
+                {
+                    lo += Vector512.Load(residual);
+                    hi += Vector512.Load(residual + 16);
+                }
+
+                if (ep.LinearOnly)
+                {
+                    if (ep.Activation == GemmActivation.Relu)
+                    {
+                        // MathF.Max(x, 0) lane-wise, as KernelMath.Max: vmaxps returns its second operand for a NaN
+                        // (NaN stays NaN) and for equal zeros (-0 stays -0, which + 0 turns into +0).
+                        lo = Avx512F.Max(zero, lo) + zero;
+                        hi = Avx512F.Max(zero, hi) + zero;
+                    }
+
+                    if (ep.Residual != null && ep.ResidualAfterActivation)
+                    {
+                        lo += Vector512.Load(residual);
+                        hi += Vector512.Load(residual + 16);
+                    }
+
+                    lo.Store(cRow);
+                    hi.Store(cRow + 16);
+                }
+                else
+                {
+                    lo.Store(cRow);
+                    hi.Store(cRow + 16);
+                    ep.ApplyRow(cRow, PanelWidth, row + r, col, linearDone: true);
+                }
+            }
+
+            return;
+        }
+
         for (int r = 0; r < rows; r++) ep.ApplyRow(c + (long)r * ldc, cols, row + r, col, linearDone: false);
     }
 }

@@ -40,6 +40,29 @@ public class MatMulKernelTests
     }
 
     [Fact]
+    public void Large_MatMuls_of_activations_run_on_the_GEMM_and_match_the_reference()
+    {
+        // Past MinUnpackedGemmMacs: B is packed at run time (row tiles of 1-6, narrow last panels, broadcast batches).
+        var shapes = new (int[] A, int[] B)[]
+        {
+            (new[] { 1, 4, 33, 64 }, new[] { 1, 4, 64, 70 }), // attention-like, batched
+            (new[] { 3, 1, 20, 40 }, new[] { 2, 40, 33 }),    // batches [3, 1] and [2] broadcast to [3, 2]
+            (new[] { 2, 64 }, new[] { 64, 130 }),             // two rows
+            (new[] { 100, 20 }, new[] { 20, 9 }),             // one partial panel
+        };
+        var cases = new List<KernelCase>();
+        int seed = 350;
+        foreach (var (aShape, bShape) in shapes)
+        {
+            var a = Rand(seed++, aShape);
+            var b = Rand(seed++, bShape);
+            cases.Add(Case($"[{string.Join(",", aShape)}] @ [{string.Join(",", bShape)}]", OpKind.MatMul, Aot.Generator.IR.Attrs.None, new[] { a, b }, Ops.MatMul(a, b), Tolerance.Accumulation));
+        }
+
+        Check(cases);
+    }
+
+    [Fact]
     public void Gemm_matches_the_reference_for_every_transpose_and_bias_shape()
     {
         // (m, k, n, transA, transB, bias shape or null, alpha, beta)

@@ -189,6 +189,60 @@ public class SgemmTests
         return 2 / Math.Sqrt(Math.PI) * sum;
     }
 
+    /// <summary>PackIm2Col against the definition, element by element, for strides, paddings, dilations, rows
+    /// narrower and wider than a panel, and with threads (which must write the same bytes).</summary>
+    [Theory]
+    [InlineData(1, 28, 28, 5, 5, 1, 1, 2, 2, 1, 1)]
+    [InlineData(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1)]
+    [InlineData(3, 9, 40, 3, 3, 1, 1, 1, 1, 1, 1)]
+    [InlineData(2, 11, 13, 3, 2, 2, 3, 1, 2, 1, 1)]
+    [InlineData(2, 12, 12, 3, 3, 1, 1, 2, 2, 2, 2)]
+    [InlineData(4, 7, 70, 1, 7, 1, 1, 0, 3, 1, 1)]
+    [InlineData(1, 3, 3, 5, 5, 1, 1, 4, 4, 1, 1)]
+    [InlineData(8, 40, 41, 3, 3, 1, 1, 1, 1, 1, 1)]
+    public void Im2ColMatchesTheDefinition(int channels, int height, int width, int kh, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw)
+    {
+        int outH = (height + 2 * padTop - dh * (kh - 1) - 1) / sh + 1;
+        int outW = (width + 2 * padLeft - dw * (kw - 1) - 1) / sw + 1;
+        int k = channels * kh * kw, n = outH * outW;
+        var random = new Random(channels * 100 + width);
+        var image = Fill(random, channels * height * width);
+        var packed = new float[GemmLayout.PackedLength(k, n)];
+        Array.Fill(packed, float.NaN);
+        Sgemm.PackIm2Col(image, channels, height, width, kh, kw, sh, sw, padTop, padLeft, dh, dw, outH, outW, packed);
+        int panels = (n + 31) / 32;
+        for (int panel = 0; panel < panels; panel++)
+        {
+            int p = 0;
+            for (int c = 0; c < channels; c++)
+            {
+                for (int r = 0; r < kh; r++)
+                {
+                    for (int s = 0; s < kw; s++, p++)
+                    {
+                        for (int j = 0; j < 32; j++)
+                        {
+                            int pixel = panel * 32 + j;
+                            float expected = 0f;
+                            if (pixel < n)
+                            {
+                                int iy = pixel / outW * sh - padTop + r * dh, ix = pixel % outW * sw - padLeft + s * dw;
+                                if (iy >= 0 && iy < height && ix >= 0 && ix < width) expected = image[(c * height + iy) * width + ix];
+                            }
+
+                            Assert.Equal(expected, packed[(panel * k + p) * 32 + j]);
+                        }
+                    }
+                }
+            }
+        }
+
+        using var pool = new WorkerPool(3);
+        var parallel = new float[packed.Length];
+        Sgemm.PackIm2Col(image, channels, height, width, kh, kw, sh, sw, padTop, padLeft, dh, dw, outH, outW, parallel, pool);
+        Assert.Equal(packed, parallel);
+    }
+
     [Fact]
     public void PackingZeroPadsThePartialPanel()
     {

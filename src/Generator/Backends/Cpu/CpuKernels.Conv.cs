@@ -1,3 +1,4 @@
+using System.Linq;
 using Aot.Generator.IR;
 using static Aot.Generator.Backends.Shapes;
 
@@ -116,6 +117,13 @@ internal static partial class CpuKernels
 
         string divisor = max ? "" : includePad ? $", divided by the kernel area {h.Kernel * wd.Kernel}" : ", divided by the in-bounds count";
         w.Line($"// {node.Op} x0{Fmt(x)} -> y{Fmt(outShape)}: kernel {Fmt(kernel)}, strides [{h.Stride}, {wd.Stride}], pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}{divisor}");
+        if (max && h.Kernel == 2 && wd.Kernel == 2 && h.Stride == 2 && wd.Stride == 2 && node.Attrs.Ints(AttrNames.Pads).All(p => p == 0)
+            && h.Out == h.In / 2 && wd.Out == wd.In / 2)
+        {
+            w.Line($"global::Aot.Runtime.Cpu.PoolKernels.MaxPool2x2(x0, {Lit(planes)}, {Lit(h.In)}, {Lit(wd.In)}, y);");
+            return;
+        }
+
         using (w.Block($"for (int plane = 0; plane < {Lit(planes)}; plane++)"))
         {
             w.Line($"{ReadOnlySpanF} xPlane = x0.Slice({Times("plane", inPlane)}, {Lit(inPlane)});");
@@ -170,7 +178,7 @@ internal static partial class CpuKernels
         {
             w.Line($"{Sgemm}.PackIm2Col(x0.Slice((image * {Lit(x[1])} + g * {Lit(channels)}) * {Lit(plane)}, {Lit(channels * plane)}), {Lit(channels)}, {Lit(x[2])}, {Lit(x[3])}, " +
                    $"{Lit(kernel[0])}, {Lit(kernel[1])}, {Lit(strides[0])}, {Lit(strides[1])}, {Lit(pads[0])}, {Lit(pads[1])}, {Lit(dilations[0])}, {Lit(dilations[1])}, {Lit(oh)}, {Lit(ow)}, " +
-                   $"y.Slice((image * {Lit(group)} + g) * {Lit(col[2])}, {Lit(col[2])}));");
+                   $"y.Slice((image * {Lit(group)} + g) * {Lit(col[2])}, {Lit(col[2])}), pool: _pool);");
         }
     }
 

@@ -28,8 +28,10 @@ internal static partial class CpuKernels
         var bBatch = b.Take(b.Length - 2).ToArray();
         var batch = ShapeInference.Broadcast(aBatch, bBatch)!;
 
-        w.Line($"// MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(Shapes.Of(graph, node.Output))}: {(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}], accumulated into y");
-        w.Line("y.Clear();");
+        // Products big enough to amortize packing B (attention's Q @ K^T, P @ V) run on the GEMM microkernel.
+        bool gemm = m >= 2 && n >= 8 && (long)m * n * k >= MinUnpackedGemmMacs;
+        w.Line($"// MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(Shapes.Of(graph, node.Output))}: {(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}], {(gemm ? "each B packed at run time for the GEMM microkernel" : "accumulated into y")}");
+        if (!gemm) w.Line("y.Clear();");
         var views = new[]
         {
             new View("oy", RowMajorStrides(batch).Select(s => s * m * n).ToArray()),
@@ -38,11 +40,23 @@ internal static partial class CpuKernels
         };
         var (shape, strides) = Coalesce(batch, views.Select(v => v.Strides).ToArray());
         views = views.Select((v, i) => v with { Strides = strides[i] }).ToArray();
+        if (gemm)
+        {
+            var (kc, mc) = CpuTiling.Gemm(m, n, k, CpuTarget.Default);
+            EmitLoops(w, shape, views, offsets => w.Line(
+                $"{Sgemm}.MultiplyUnpacked({Lit(m)}, {Lit(n)}, {Lit(k)}, x0.Slice({offsets[1]}, {Lit(m * k)}), {Lit(k)}, x1.Slice({offsets[2]}, {Lit(k * n)}), false, " +
+                $"y.Slice({offsets[0]}, {Lit(m * n)}), {Lit(n)}, 1f, accumulate: false, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);"), index: "batch");
+            return;
+        }
+
         EmitLoops(w, shape, views, offsets => EmitProduct(
             w, m, n, k, alpha: 1f, yBase: offsets[0],
             new MatrixView("x0", offsets[1], k, 1),
             new MatrixView("x1", offsets[2], n, 1)), index: "batch");
     }
+
+    /// <summary>Multiply-adds from which a MatMul of two activations packs B and uses the GEMM microkernel.</summary>
+    private const long MinUnpackedGemmMacs = 1 << 14;
 
     private static void EmitGemm(CodeWriter w, Graph graph, Node node)
     {

@@ -1,0 +1,63 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Aot.Runtime.Cpu;
+
+/// <summary>Pooling kernels for the common shapes, called by generated code (the general case stays generated loops).</summary>
+public static unsafe class PoolKernels
+{
+    /// <summary>
+    /// 2 x 2 max pooling with stride 2 and no padding over <paramref name="planes"/> planes of height x width
+    /// (outH = height / 2, outW = width / 2, a trailing odd row or column ignored), with the semantics of
+    /// <see cref="MathF.Max(float, float)"/> (NaN propagates). With AVX2: the vertical max of two input rows, 16 columns
+    /// at a time, then the max of adjacent pairs by even/odd shuffles.
+    /// </summary>
+    public static void MaxPool2x2(ReadOnlySpan<float> x, int planes, int height, int width, Span<float> y)
+    {
+        int outH = height / 2, outW = width / 2;
+        if (x.Length < (long)planes * height * width) throw new ArgumentException($"x needs {planes * height * width} elements, has {x.Length}", nameof(x));
+        if (y.Length < (long)planes * outH * outW) throw new ArgumentException($"y needs {planes * outH * outW} elements, has {y.Length}", nameof(y));
+        fixed (float* px = x)
+        fixed (float* py = y)
+        {
+            for (int plane = 0; plane < planes; plane++)
+            {
+                for (int oy = 0; oy < outH; oy++)
+                {
+                    float* r0 = px + ((long)plane * height + 2 * oy) * width;
+                    float* r1 = r0 + width;
+                    float* o = py + ((long)plane * outH + oy) * outW;
+                    int ox = 0;
+                    if (Avx2.IsSupported)
+                    {
+                        for (; ox + 8 <= outW; ox += 8)
+                        {
+                            var a = Max(Avx.LoadVector256(r0 + 2 * ox), Avx.LoadVector256(r1 + 2 * ox));
+                            var b = Max(Avx.LoadVector256(r0 + 2 * ox + 8), Avx.LoadVector256(r1 + 2 * ox + 8));
+                            // Within each 128-bit lane: evens [a0 a2 b0 b2], odds [a1 a3 b1 b3]; their max is outputs
+                            // [0 1 4 5 | 2 3 6 7], put in order by a 64-bit permute.
+                            var pairs = Max(Avx.Shuffle(a, b, 0b10_00_10_00), Avx.Shuffle(a, b, 0b11_01_11_01));
+                            Avx.Store(o + ox, Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle());
+                        }
+                    }
+
+                    for (; ox < outW; ox++)
+                    {
+                        o[ox] = MathF.Max(MathF.Max(r0[2 * ox], r0[2 * ox + 1]), MathF.Max(r1[2 * ox], r1[2 * ox + 1]));
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Lane-wise <see cref="MathF.Max(float, float)"/>: NaN when either is NaN, +0 over -0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Max(Vector256<float> a, Vector256<float> b)
+    {
+        var max = Avx.Max(a, b); // b when either is NaN or both are zeros
+        max = Avx.BlendVariable(max, a, Avx.CompareUnordered(a, a)); // a NaN propagates too
+        return Avx.BlendVariable(max, Avx.And(a, b), Avx.And(Avx.CompareEqual(a, b), Avx.CompareEqual(a, Vector256<float>.Zero))); // +0 over -0
+    }
+}
