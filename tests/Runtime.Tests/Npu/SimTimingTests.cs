@@ -119,9 +119,9 @@ public class SimTimingTests
         var r = Time(b);
         Assert.Equal(32 + m + 64, r.TotalCycles);
         Assert.Equal((long)m * 32 * 32, r.Macs);
-        // The matmul waited 31 cycles (dispatched at 1) for its weights.
-        Assert.Equal(0, r[Unit.Mxu].Stalled); // masked: the weight load itself is MXU work
-        Assert.Equal(r.TotalCycles, r[Unit.Mxu].Busy);
+        // The weight load is busy work in cycle 0; from its dispatch at 1 the matmul starves for its weights.
+        Assert.Equal(new NpuStall(NpuStallCause.WeightsNotLoaded, -1, 31), r[Unit.Mxu].Stalls.Single());
+        Assert.Equal(r.TotalCycles - 31, r[Unit.Mxu].Busy);
     }
 
     [Theory]
@@ -162,6 +162,8 @@ public class SimTimingTests
         b.Add(Instruction.Matmul(NpuDType.Int8, 4096, 32, 4, 32, 4, 1, false, true));          // [64, 68) -> 132
         var r = Time(b);
         Assert.Equal(64 + 4 + 64, r.TotalCycles);
+        // Starved [1, 32); during [36, 64) the first matmul still drains (busy).
+        Assert.Equal(31, r[Unit.Mxu].Stalls.Single(s => s.Cause == NpuStallCause.WeightsNotLoaded).Cycles);
     }
 
     [Theory]

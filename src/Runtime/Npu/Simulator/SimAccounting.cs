@@ -8,10 +8,12 @@ namespace Aot.Runtime.Npu;
 /// Turns the engine's per-instruction times and stall segments into busy/stalled/idle cycles per unit by a sweep
 /// over [0, total): a cycle is busy if any of the unit's work covers it, else stalled if a stall segment covers it
 /// (the first cause in <see cref="NpuStallCause"/> order wins), else idle. So busy + stalled + idle = total exactly.
+/// A weight load is softer work: while the array is idle it counts as busy unless a matmul is waiting for it (then
+/// the cycle is a "weights not loaded" stall), so that cause shows how long the array starved for weights.
 /// </summary>
 internal static class SimAccounting
 {
-    private const int Busy = -1;
+    private const int Busy = -1, SoftBusy = -2;
 
     private struct Interval
     {
@@ -53,8 +55,11 @@ internal static class SimAccounting
                     break;
                 }
 
-                case Opcode.MxuMatmul:
                 case Opcode.MxuLoadWeights:
+                    Add(u, s, s + p.BaseCycles[j], SoftBusy);
+                    Add(u, s + p.BaseCycles[j], e.End[j], Key(NpuStallCause.BankConflict, -1));
+                    break;
+                case Opcode.MxuMatmul:
                 case >= Opcode.VBinary and <= Opcode.VFill:
                 {
                     long work = p.BaseCycles[j];
@@ -93,7 +98,7 @@ internal static class SimAccounting
 
         points.Sort((a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : a.Delta != b.Delta ? a.Delta.CompareTo(b.Delta) : a.Key.CompareTo(b.Key));
         long busy = 0, stalled = 0;
-        int busyCount = 0;
+        int busyCount = 0, softCount = 0;
         var active = new SortedDictionary<int, int>();
         var byKey = new Dictionary<int, long>();
         long prev = 0;
@@ -102,19 +107,27 @@ internal static class SimAccounting
             if (time > prev)
             {
                 long len = time - prev;
-                if (busyCount > 0) busy += len;
-                else if (active.Count > 0)
+                int top = -1;
+                if (active.Count > 0)
                 {
-                    stalled += len;
                     using var it = active.Keys.GetEnumerator();
                     it.MoveNext();
-                    byKey[it.Current] = byKey.GetValueOrDefault(it.Current) + len;
+                    top = it.Current;
+                }
+
+                bool starved = top >= 0 && (NpuStallCause)(top >> 8) is NpuStallCause.BankConflict or NpuStallCause.WeightsNotLoaded;
+                if (busyCount > 0 || (softCount > 0 && !starved)) busy += len;
+                else if (top >= 0)
+                {
+                    stalled += len;
+                    byKey[top] = byKey.GetValueOrDefault(top) + len;
                 }
 
                 prev = time;
             }
 
             if (key == Busy) busyCount += delta;
+            else if (key == SoftBusy) softCount += delta;
             else
             {
                 int n = active.GetValueOrDefault(key) + delta;
