@@ -157,6 +157,55 @@ internal static class SimGemmPrograms
         return p.BuildLoaded();
     }
 
+    /// <summary>
+    /// The naive 512^3 fp16 GEMM of the spec's table: 32 x 32 output tiles, and for every k step a 32 x 32 tile of A
+    /// and of B loaded from DRAM (4 KiB for 32 K MACs: 1 MAC per byte, far below the ridge of 32). Pipelined as well
+    /// as it can be (rings of 8 tiles, loads 4 steps ahead, double-buffered accumulators and output), it is bound by
+    /// the DRAM port: about 540k cycles (A and B 8 MiB each, C 0.5 MiB), MXU utilization about 25%.
+    /// 17k instructions: a test of simulation speed too.
+    /// </summary>
+    public static NpuProgram NaiveGemm512(byte[] b)
+    {
+        const int size = 512, t32 = 32, steps = size / t32, tilesPerRow = size / t32, slots = 8, lookahead = 4;
+        const uint aRing = 0x00000, bRing = 0x10000, cBuf = 0x20000;
+        const int SemAF = 0, SemAE = 1, SemBF = 2, SemBE = 3, SemCvt = 4, SemCE = 5;
+        var p = new SimProgramBuilder { InputBytes = size * size * 2, OutputBytes = size * size * 2, Constants = b };
+        int tiles = tilesPerRow * tilesPerRow, total = tiles * steps;
+
+        void Loads(int g)
+        {
+            int t = g / steps, kb = g % steps, mi = t / tilesPerRow, nj = t % tilesPerRow;
+            var a = Load(0, Region.Input, ((long)mi * t32 * size + kb * t32) * 2, size * 2, aRing + (uint)(g % slots * 2048), 64, t32, 64).WithSignal(SemAF);
+            var w = Load(1, Region.Const, ((long)kb * t32 * size + nj * t32) * 2, size * 2, bRing + (uint)(g % slots * 2048), 64, t32, 64).WithSignal(SemBF);
+            p.Add(g >= slots ? a.WithWait(SemAE, (uint)(g - slots + 1)) : a);
+            p.Add(g >= slots ? w.WithWait(SemBE, (uint)(g - slots + 1)) : w);
+        }
+
+        for (int g = 0; g < lookahead; g++) Loads(g);
+        for (int t = 0; t < tiles; t++)
+        {
+            int mi = t / tilesPerRow, nj = t % tilesPerRow;
+            for (int kb = 0; kb < steps; kb++)
+            {
+                int g = t * steps + kb;
+                if (g + lookahead < total) Loads(g + lookahead);
+                if (kb == 0 && t >= 2) p.Add(Instruction.QueuedWait(Unit.Mxu, SemCvt, (uint)(t - 1)));
+                p.Add(Instruction.LoadWeights(NpuDType.Float16, bRing + (uint)(g % slots * 2048), 64, 32, 32).WithWait(SemBF, (uint)(g + 1)).WithSignal(SemBE));
+                p.Add(Instruction.Matmul(NpuDType.Float16, aRing + (uint)(g % slots * 2048), 64, t32, 32, t % 2 * t32, 1, accumulate: kb > 0, swapWeights: true)
+                    .WithWait(SemAF, (uint)(g + 1)).WithSignal(SemAE));
+            }
+
+            if (t >= 2) p.Add(Instruction.QueuedWait(Unit.Vpu, SemCE, (uint)(t - 1)));
+            uint c = cBuf + (uint)(t % 2 * 2048);
+            p.Add(Instruction.Vector(Opcode.VConvert, (byte)NpuDType.Float16, t32, 1, c, 64, (uint)(NpuTarget.AccumulatorBase + t % 2 * t32 * 128), 128,
+                    imm: Instruction.BitsOf(1f), aux: (byte)NpuDType.Float32)
+                .WithWait(SemAE, (uint)(steps * (t + 1))).WithSignal(SemCvt));
+            p.Add(Store(2, Region.Output, ((long)mi * t32 * size + nj * t32) * 2, size * 2, c, 64, t32, 64).WithWait(SemCvt, (uint)(t + 1)).WithSignal(SemCE));
+        }
+
+        return p.BuildLoaded();
+    }
+
     /// <summary>The documented fp16 semantics, emulated: per 32-wide k block, products exact in fp32 summed in k order
     /// from 0, the block sum added to the running fp32 accumulator; the result rounded to fp16.</summary>
     public static ushort[] EmulateFp16Gemm(ushort[] a, ushort[] b, int m, int k, int n)

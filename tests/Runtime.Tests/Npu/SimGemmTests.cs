@@ -165,6 +165,31 @@ public class SimGemmTests
     }
 
     [Fact]
+    public void NaiveGemm512IsBoundByDram()
+    {
+        var (a, b, input, _) = Gemm512();
+        var program = SimGemmPrograms.NaiveGemm512(SimCheck.Bytes<ushort>(b));
+        var sim = new NpuSimulator(program);
+        input.CopyTo(sim.Input);
+        sim.Run();
+        var watch = Stopwatch.StartNew();
+        var report = sim.Run();
+        watch.Stop();
+        SimCheck.Invariants(report);
+        _out.WriteLine($"{program.Code.Length} instructions, simulated in {watch.Elapsed.TotalMilliseconds:F0} ms");
+        _out.WriteLine(report.Format());
+
+        const long matrix = 512 * 512 * 2;
+        Assert.Equal(16 * matrix + 16 * matrix + matrix, report.DramBytes);
+        Assert.False(report.ComputeBound);
+        Assert.True(report.TotalCycles >= 524_288, "the spec's bound for naive 32x32x32 tiling");
+        Assert.True(report.RooflineFraction >= 0.98, $"{report.RooflineFraction:P1} of the DRAM bound");
+        Assert.InRange(report.MxuUtilization, 0.23, 0.25);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"simulation took {watch.Elapsed.TotalMilliseconds} ms");
+        Assert.Equal(SimGemmPrograms.EmulateFp16Gemm(a, b, 512, 512, 512), SimCheck.Values<ushort>(sim.Output));
+    }
+
+    [Fact]
     public void PipelinedGemm512HasNoRaces()
     {
         var (_, _, input, program) = Gemm512();
