@@ -74,8 +74,8 @@ public sealed class NpuUnitReport
     public string Name => SimText.UnitName(Unit);
     /// <summary>Instructions this unit ran (the dispatcher: every instruction it dispatched).</summary>
     public long Instructions { get; }
-    /// <summary>Cycles with work in progress (DMA: a transfer on the port or in its latency; MXU: the array streaming,
-    /// draining, or loading weights; VPU: running; dispatcher: dispatching).</summary>
+    /// <summary>Cycles with work in progress (DMA: a transfer on the port or in its latency; MXU: the array streaming or
+    /// draining, or a weight load no matmul is waiting for; VPU: running; dispatcher: dispatching).</summary>
     public long Busy { get; }
     /// <summary>Cycles not busy with work waiting (see <see cref="Stalls"/> for why).</summary>
     public long Stalled { get; }

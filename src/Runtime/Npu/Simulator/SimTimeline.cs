@@ -85,7 +85,6 @@ internal sealed class SimTimeline
 
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false, SkipValidation = false });
         w.WriteStartObject();
-        w.WriteString("displayTimeUnit", "ns");
         w.WriteStartObject("otherData");
         w.WriteString("clock", "1 us on the time axis = 1 NPU-1 cycle");
         w.WriteNumber("totalCycles", _e.TotalCycles);
