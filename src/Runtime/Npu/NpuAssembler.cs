@@ -79,6 +79,8 @@ public static class NpuAssembler
                 .Append(" offset=0x").Append(sym.Offset.ToString("x", inv))
                 .Append(" dtype=").Append(NpuAsm.DTypeName((byte)sym.DType))
                 .Append(" shape=[").Append(string.Join(",", Array.ConvertAll(sym.Shape, d => d.ToString(inv)))).Append(']');
+            if (sym.Layout == NpuContainer.LayoutChannelsLast) sb.Append(" layout=channels-last");
+            else if (sym.Layout != NpuContainer.LayoutRowMajor) sb.Append(" layout=").Append(sym.Layout.ToString(inv));
             if (sym.DType == NpuDType.Int8)
                 sb.Append(" scale=").Append(NpuDisassembler.FormatImmediate(Instruction.BitsOf(sym.Scale), false)).Append(" zp=").Append(sym.ZeroPoint.ToString(inv));
             sb.Append('\n');
