@@ -38,16 +38,27 @@ internal static class NpuAttention
         int keyBlocks = a.Keys / Block;
         int tq = Math.Min(a.Queries, Math.Min(HalfRows / keyBlocks, 1024));
         if (tq < 1) throw new NpuUnsupportedException($"{a.Name}: {a.Keys} keys do not fit half of the accumulator");
-        if (Footprint(a, tq) > NpuTarget.ScratchpadBytes) throw new NpuUnsupportedException($"{a.Name}: K and V of {a.Keys} x {a.HeadDim} do not fit the scratchpad");
+        if (ScratchpadAllocator.Place(Buffers(a, tq)) is null) throw new NpuUnsupportedException($"{a.Name}: K, V and Q of {a.Keys} x {a.HeadDim} do not fit the scratchpad");
         return Estimate(a, tq);
     }
 
-    private static int Footprint(AttentionSpec a, int tq) =>
-        2 * a.Keys * a.HeadDim * 2 // K and V
-        + a.Queries * a.HeadDim * 2 // all of Q
-        + 2 * tq * a.Keys * 2 // P, double-buffered
-        + 2 * tq * a.HeadDim * 4 // output staging
-        + 4 * tq * VecBytes; // -scale*max and 1/sum per half
+    /// <summary>
+    /// Buffers, in order: K, V, all of Q, P x2, output staging x2, -scale*max x2 and sum x2. The MXU reads K, V, Q
+    /// and one P while the VPU writes the other P, and DMA drains the staging while the VPU works on its statistics,
+    /// so each of those gets banks of its own.
+    /// </summary>
+    private static List<ScratchBuffer> Buffers(AttentionSpec a, int tq)
+    {
+        int outBytes = NpuMatmul.ElementBytes(a.Out.DType);
+        var list = new List<ScratchBuffer>
+        {
+            new(a.Keys * a.HeadDim * 2, 0), new(a.Keys * a.HeadDim * 2, 1), new(a.Queries * a.HeadDim * 2, 2),
+            new(tq * a.Keys * 2, 3), new(tq * a.Keys * 2, 4),
+        };
+        for (int i = 0; i < 2; i++) list.Add(new(tq * a.HeadDim * outBytes, 6));
+        for (int i = 0; i < 4; i++) list.Add(new(tq * VecBytes, 5));
+        return list;
+    }
 
     private static AttentionPlan Estimate(AttentionSpec a, int tq)
     {
@@ -129,14 +140,12 @@ internal static class NpuAttention
         int rowBytes = a.HeadDim * 2;
         int outBytes = NpuMatmul.ElementBytes(a.Out.DType);
 
-        var scratch = new ScratchpadAllocator();
-        uint k = scratch.Take(a.Keys * rowBytes);
-        uint v = scratch.Take(a.Keys * rowBytes);
-        uint q = scratch.Take(a.Queries * rowBytes);
-        uint[] p = { scratch.Take(tq * a.Keys * 2), scratch.Take(tq * a.Keys * 2) };
-        uint[] stage = { scratch.Take(tq * a.HeadDim * outBytes), scratch.Take(tq * a.HeadDim * outBytes) };
-        uint[] negMax = { scratch.Take(tq * VecBytes), scratch.Take(tq * VecBytes) };
-        uint[] sum = { scratch.Take(tq * VecBytes), scratch.Take(tq * VecBytes) };
+        var at = ScratchpadAllocator.Place(Buffers(a, tq))!.Value.Addresses;
+        uint k = at[0], v = at[1], q = at[2];
+        uint[] p = { at[3], at[4] };
+        uint[] stage = { at[5], at[6] };
+        uint[] negMax = { at[7], at[8] };
+        uint[] sum = { at[9], at[10] };
 
         int kReady = b.Semaphore(), vReady = b.Semaphore(), qReady = b.Semaphore(), scoresDone = b.Semaphore(), probsReady = b.Semaphore();
         int outputDone = b.Semaphore(), finished = b.Semaphore(), stored = b.Semaphore();

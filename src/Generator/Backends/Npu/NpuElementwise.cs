@@ -43,15 +43,27 @@ internal static class NpuElementwise
 
     private static int ActivationCount(ElementwiseSpec s) => s.Operands.Count(o => o is ElementwiseOperand.Activation);
 
-    /// <summary>Tile buffers: fp16 raw input per activation operand (double-buffered), fp32 per register, fp16/fp32 staging (double-buffered).</summary>
-    private static int Footprint(ElementwiseSpec s, int rows)
+    /// <summary>
+    /// Buffers, in order: per activation operand its two fp16 input buffers, per register (operands, then body ops)
+    /// one fp32 tile (scalars none, row vectors one row), a temporary, and two staging buffers. DMA fills the inputs of
+    /// one parity and drains one staging buffer while the VPU uses the rest, so those get banks of their own.
+    /// </summary>
+    private static List<ScratchBuffer> Buffers(ElementwiseSpec s, int rows)
     {
         int v = Vectors(s.Cols);
         int raw = RoundUp(rows * v * Lanes * 2, VecBytes);
-        int registers = s.Operands.Count + s.Body.Count;
+        int tile = rows * v * VecBytes;
+        var list = new List<ScratchBuffer>();
+        foreach (var o in s.Operands)
+        {
+            if (o is ElementwiseOperand.Activation) list.AddRange(new ScratchBuffer[] { new(raw, 0), new(raw, 1) });
+        }
+
+        foreach (var o in s.Operands) list.Add(new(o switch { ElementwiseOperand.Scalar => 0, ElementwiseOperand.RowVector => v * VecBytes, _ => tile }, 2));
+        foreach (var op in s.Body) list.Add(new(op.Op == OpKind.Constant ? 0 : tile, 2));
         int stage = rows * v * Lanes * NpuMatmul.ElementBytes(s.Out.DType);
-        int vectors = s.Operands.Count(o => o is ElementwiseOperand.RowVector) * v * VecBytes;
-        return 2 * ActivationCount(s) * raw + registers * rows * v * VecBytes + 2 * stage + vectors + 2 * rows * v * VecBytes;
+        list.AddRange(new ScratchBuffer[] { new(tile, 2), new(stage, 3), new(stage, 4) });
+        return list;
     }
 
     public static int PlanRows(ElementwiseSpec s)
@@ -59,9 +71,10 @@ internal static class NpuElementwise
         if (Vectors(s.Cols) > byte.MaxValue) throw new NpuUnsupportedException($"{s.Name}: rows of {s.Cols} elements exceed the VPU's 255 vectors per row");
         for (int rows = Math.Min(s.Rows, 512); rows >= 1; rows = rows > 8 ? rows - 8 : rows - 1)
         {
-            if (Footprint(s, rows) <= NpuTarget.ScratchpadBytes && rows * Vectors(s.Cols) <= 4096) return rows;
+            if (rows * Vectors(s.Cols) <= 4096 && ScratchpadAllocator.Place(Buffers(s, rows)) is { BankAligned: true }) return rows;
         }
 
+        if (ScratchpadAllocator.Place(Buffers(s, 1)) is not null) return 1;
         throw new NpuUnsupportedException($"{s.Name}: a row of {s.Cols} elements does not fit the scratchpad");
     }
 
@@ -71,45 +84,24 @@ internal static class NpuElementwise
         int tiles = (s.Rows + tileRows - 1) / tileRows;
         int rowF32 = v * VecBytes, rowF16 = v * Lanes * 2;
         int outBytes = NpuMatmul.ElementBytes(s.Out.DType);
-        var scratch = new ScratchpadAllocator();
+        var at = ScratchpadAllocator.Place(Buffers(s, tileRows))!.Value.Addresses;
         var activations = s.Operands.Select((o, i) => (o, i)).Where(p => p.o is ElementwiseOperand.Activation).Select(p => p.i).ToArray();
-        var raw = activations.ToDictionary(i => i, _ => new[] { scratch.Take(RoundUp(tileRows * rowF16, VecBytes)), scratch.Take(RoundUp(tileRows * rowF16, VecBytes)) });
+        var raw = activations.Select((r, n) => (r, n)).ToDictionary(p => p.r, p => new[] { at[2 * p.n], at[2 * p.n + 1] });
+        int next = 2 * activations.Length;
         var register = new uint[s.Operands.Count + s.Body.Count];
         var rowStride = new int[register.Length];
         var scalar = new float?[register.Length];
-        for (int r = 0; r < s.Operands.Count; r++)
+        for (int r = 0; r < register.Length; r++)
         {
-            switch (s.Operands[r])
-            {
-                case ElementwiseOperand.Scalar c:
-                    scalar[r] = c.Value;
-                    break;
-                case ElementwiseOperand.RowVector:
-                    register[r] = scratch.Take(rowF32);
-                    rowStride[r] = 0;
-                    break;
-                default:
-                    register[r] = scratch.Take(tileRows * rowF32);
-                    rowStride[r] = rowF32;
-                    break;
-            }
-        }
-
-        for (int j = 0; j < s.Body.Count; j++)
-        {
-            int r = s.Operands.Count + j;
-            if (s.Body[j].Op == OpKind.Constant)
-            {
-                scalar[r] = s.Body[j].Constant;
-                continue;
-            }
-
-            register[r] = scratch.Take(tileRows * rowF32);
+            register[r] = at[next++];
             rowStride[r] = rowF32;
+            if (r < s.Operands.Count && s.Operands[r] is ElementwiseOperand.Scalar c) scalar[r] = c.Value;
+            if (r < s.Operands.Count && s.Operands[r] is ElementwiseOperand.RowVector) rowStride[r] = 0;
+            if (r >= s.Operands.Count && s.Body[r - s.Operands.Count].Op == OpKind.Constant) scalar[r] = s.Body[r - s.Operands.Count].Constant;
         }
 
-        uint temp = scratch.Take(tileRows * rowF32);
-        uint[] stage = { scratch.Take(tileRows * v * Lanes * outBytes), scratch.Take(tileRows * v * Lanes * outBytes) };
+        uint temp = at[next];
+        uint[] stage = { at[next + 1], at[next + 2] };
 
         int loaded = b.Semaphore(), used = b.Semaphore(), done = b.Semaphore(), stored = b.Semaphore(), vectorsReady = b.Semaphore();
         uint used0 = b.Signals(used), stored0 = b.Signals(stored);

@@ -61,18 +61,26 @@ internal static class NpuMatmul
 
     private static int Vectors(MatmulSpec g) => (g.BiasOffset is null ? 0 : 1) + (g.DequantOffset is null ? 0 : 1);
 
-    /// <summary>Scratchpad bytes for a candidate tiling: A and staging double-buffered, B double-buffered or resident.</summary>
-    private static int Footprint(MatmulSpec g, int tm, int tn, bool residentB)
+    /// <summary>
+    /// Scratchpad buffers of a candidate tiling, in order: A tile x2, B x2 (or all of B once when resident), staging
+    /// x2, bias, dequantization scale. The MXU reads A and B while DMA fills their twins, so each gets banks of its
+    /// own; staging and the vectors (VPU and store traffic, off the critical path) share the rest.
+    /// </summary>
+    private static List<ScratchBuffer> Buffers(MatmulSpec g, int tm, int tn, bool residentB)
     {
         int a = g.A.TileBytes(tm);
-        int b = residentB ? Blocks(g.N) * PanelBytes(g) : 2 * (tn / Block) * PanelBytes(g);
         int stage = tm * tn * ElementBytes(g.Out.DType);
-        return 2 * a + b + 2 * stage + Vectors(g) * VectorBytes(g);
+        var list = new List<ScratchBuffer> { new(a, 0), new(a, 1) };
+        if (residentB) list.Add(new(Blocks(g.N) * PanelBytes(g), 2));
+        else list.AddRange(new ScratchBuffer[] { new((tn / Block) * PanelBytes(g), 2), new((tn / Block) * PanelBytes(g), 3) });
+        list.AddRange(new ScratchBuffer[] { new(stage, 4), new(stage, 4), new(VectorBytes(g), 4), new(VectorBytes(g), 4) });
+        return list;
     }
 
     public static MatmulPlan Plan(MatmulSpec g)
     {
         MatmulPlan? best = null;
+        double bestCost = double.MaxValue;
         int unit = g.A.RowGranularity;
         foreach (int tn in new[] { 32, 64, 128, 256, 512 })
         {
@@ -83,9 +91,15 @@ internal static class NpuMatmul
                 foreach (bool resident in new[] { true, false })
                 {
                     if (resident && tn < Blocks(g.N) * Block) continue;
-                    if (Footprint(g, tm, tn, resident) > NpuTarget.ScratchpadBytes) continue;
+                    if (ScratchpadAllocator.Place(Buffers(g, tm, tn, resident)) is not { } placed) continue;
                     var plan = Estimate(g, tm, tn, resident);
-                    if (best is null || plan.PredictedCycles < best.PredictedCycles) best = plan;
+                    // Bank conflicts slow the MXU by up to a cycle per row; prefer tilings whose buffers get their own banks.
+                    double cost = plan.PredictedCycles * (placed.BankAligned ? 1.0 : 1.25);
+                    if (cost < bestCost)
+                    {
+                        best = plan;
+                        bestCost = cost;
+                    }
                 }
             }
         }
@@ -161,6 +175,7 @@ internal static class NpuMatmul
         int stageStride = Math.Max(1, panelsPerRow) * Block * outBytes;
         bool transform = g.BiasOffset is not null || g.Activation != VActivation.Identity || g.Alpha != 1f;
         byte noBias = g.BiasOffset is null ? InstructionFlags.VNoS2 : (byte)0;
+        if (g.BiasOffset is null) bias = 0;
         if (g.Out.DType == NpuDType.Float32)
         {
             list.Add(Instruction.Vector(Opcode.VActivation, (byte)g.Activation, rows, panels, stage, stageStride, acc, accStride,
@@ -191,14 +206,12 @@ internal static class NpuMatmul
         int blockBytes = Block * Block * inBytes;
         int bChunk = BChunk(g);
 
-        // Largest, concurrently used buffers first (see ScratchpadAllocator).
-        var scratch = new ScratchpadAllocator();
-        uint[] aBuf = { scratch.Take(g.A.TileBytes(tm)), scratch.Take(g.A.TileBytes(tm)) };
-        int bBytes = plan.ResidentB ? Blocks(g.N) * panelBytes : panelsPerTile * panelBytes;
-        uint[] bBuf = plan.ResidentB ? new[] { scratch.Take(bBytes) } : new[] { scratch.Take(bBytes), scratch.Take(bBytes) };
-        uint[] stage = { scratch.Take(tm * tn * outBytes), scratch.Take(tm * tn * outBytes) };
-        uint biasBuf = g.BiasOffset is null ? 0u : scratch.Take(VectorBytes(g));
-        uint dequantBuf = g.DequantOffset is null ? 0u : scratch.Take(VectorBytes(g));
+        var at = ScratchpadAllocator.Place(Buffers(g, tm, tn, plan.ResidentB))!.Value.Addresses;
+        uint[] aBuf = { at[0], at[1] };
+        uint[] bBuf = plan.ResidentB ? new[] { at[2] } : new[] { at[2], at[3] };
+        int next = plan.ResidentB ? 3 : 4;
+        uint[] stage = { at[next], at[next + 1] };
+        uint biasBuf = at[next + 2], dequantBuf = at[next + 3];
 
         int aReady = b.Semaphore(), aUsed = b.Semaphore(), bReady = b.Semaphore(), bUsed = b.Semaphore();
         int accFull = b.Semaphore(), accDrained = b.Semaphore(), stored = b.Semaphore(), vectorsReady = b.Semaphore(), prepared = b.Semaphore();

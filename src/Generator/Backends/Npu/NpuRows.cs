@@ -34,30 +34,47 @@ internal static class NpuRows
 
     private static int Vectors(int cols) => (cols + Lanes - 1) / Lanes;
 
-    private static (int In, int Work, int Stage, int Stats) Footprint(RowSpec s, int tileRows)
+    /// <summary>A 32 x 32 block of fp16 ones: as MXU weights it sums each row's 32 elements into every lane.</summary>
+    private const int OnesBytes = NpuTarget.ArraySize * NpuTarget.ArraySize * 2;
+
+    private static int InputBytes(RowSpec s, int tileRows) => RoundUp(tileRows * Vectors(s.Cols) * Lanes * 2, VecBytes);
+
+    /// <summary>
+    /// Buffers, in order: input x2, work x2, staging x2 (fp16 results only), then statistics, gamma, beta, epsilon.
+    /// DMA fills one input and stores one work (or staging) buffer while the VPU uses the others, so each double
+    /// buffer gets banks of its own; the small constants share one.
+    /// </summary>
+    private static List<ScratchBuffer> Buffers(RowSpec s, int tileRows)
     {
         int v = Vectors(s.Cols);
-        int inBytes = RoundUp(tileRows * v * Lanes * 2, VecBytes);
         int work = tileRows * v * VecBytes;
         int stage = s.Out.DType == NpuDType.Float32 ? 0 : tileRows * v * Lanes * NpuMatmul.ElementBytes(s.Out.DType);
-        int stats = 4 * tileRows * VecBytes;
-        return (inBytes, work, stage, stats);
+        return new List<ScratchBuffer>
+        {
+            new(InputBytes(s, tileRows), 0), new(InputBytes(s, tileRows), 1), new(work, 2), new(work, 3), new(stage, 4), new(stage, 5),
+            new(4 * tileRows * VecBytes, 6), new(v * VecBytes, 6), new(v * VecBytes, 6), new(VecBytes, 6), new(OnesBytes, 6),
+        };
     }
 
     public static RowPlan Plan(RowSpec s)
     {
         if (Vectors(s.Cols) > byte.MaxValue) throw new NpuUnsupportedException($"{s.Name}: rows of {s.Cols} elements exceed the VPU's 255 vectors per row");
         RowPlan? best = null;
+        double bestCost = double.MaxValue;
         for (int rows = Math.Min(s.Rows, 1024); rows >= 1; rows = rows > 8 ? rows - 8 : rows - 1)
         {
-            var f = Footprint(s, rows);
-            int constants = 3 * Vectors(s.Cols) * VecBytes;
-            if (2 * (f.In + f.Work + f.Stage) + f.Stats + constants > NpuTarget.ScratchpadBytes) continue;
+            if (ScratchpadAllocator.Place(Buffers(s, rows)) is not { } placed) continue;
             var plan = Estimate(s, rows);
-            if (best is null || plan.PredictedCycles < best.PredictedCycles) best = plan;
+            // Bank conflicts cost the VPU a cycle per row and vector: prefer tiles whose buffers get their own banks.
+            double cost = plan.PredictedCycles * (placed.BankAligned ? 1.0 : 1.5);
+            if (cost < bestCost)
+            {
+                best = plan;
+                bestCost = cost;
+            }
         }
 
-        return best ?? throw new InvalidOperationException($"{s.Name}: a row of {s.Cols} does not fit the scratchpad");
+        return best ?? throw new NpuUnsupportedException($"{s.Name}: a row of {s.Cols} does not fit the scratchpad");
     }
 
     private static RowPlan Estimate(RowSpec s, int tileRows)
@@ -67,7 +84,7 @@ internal static class NpuRows
         for (int t = 0; t < tiles; t++)
         {
             int rows = Math.Min(tileRows, s.Rows - t * tileRows);
-            foreach (var v in Body(s, rows, default)) vpu += NpuTiming.VectorCycles(v);
+            foreach (var v in Body(s, rows, default, 0).Body) vpu += NpuTiming.VectorCycles(v);
             bursts += NpuTiming.Bursts(s.In.Offset + (long)t * tileRows * s.In.RowStride, s.In.RowStride, rows, s.Cols * 2);
             bursts += NpuTiming.Bursts(s.Out.Offset + (long)t * tileRows * s.Out.RowStride, s.Out.RowStride, rows, s.Cols * NpuMatmul.ElementBytes(s.Out.DType));
         }
@@ -80,10 +97,14 @@ internal static class NpuRows
     }
 
     /// <summary>Scratchpad addresses of one tile's buffers.</summary>
-    private readonly record struct Buffers(uint In, uint Work, uint Stage, uint Stats, uint Gamma, uint Beta, uint Epsilon);
+    private readonly record struct TileAddresses(uint In, uint Work, uint Stage, uint Stats, uint Gamma, uint Beta, uint Epsilon);
 
-    /// <summary>The VPU instructions for one tile of <paramref name="rows"/> rows (the first converts the input, the last produces the output).</summary>
-    private static List<Instruction> Body(RowSpec s, int rows, Buffers b)
+    /// <summary>
+    /// The VPU instructions for one tile of <paramref name="rows"/> rows (the first converts the input, the last
+    /// produces the output), the index of the one after which the input buffer is no longer read, and (layernorm) the
+    /// index of the one that reads the row sums the MXU computed into accumulator rows <paramref name="accRow"/>...
+    /// </summary>
+    private static (List<Instruction> Body, int Release, int ReadsSums) Body(RowSpec s, int rows, TileAddresses b, int accRow)
     {
         int v = Vectors(s.Cols);
         int work = v * VecBytes;
@@ -94,6 +115,7 @@ internal static class NpuRows
         {
             Instruction.Vector(Opcode.VConvert, (byte)NpuDType.Float32, rows, v, b.Work, work, b.In, inStride, imm: Instruction.BitsOf(1f), aux: (byte)NpuDType.Float16),
         };
+        int release = 0, readsSums = -1;
         if (s.Kind == Kind.Softmax)
         {
             list.Add(Instruction.Vector(Opcode.VReduce, (byte)VReduceOp.Max, rows, v, stat0, VecBytes, b.Work, work, flags: InstructionFlags.VBroadcastResult, imm: Instruction.BitsOf(-1f)));
@@ -104,9 +126,13 @@ internal static class NpuRows
         }
         else
         {
+            // The row sums come from the MXU (x @ ones, every lane of the row's accumulator row holds the sum), which
+            // saves the VPU a pass over the tile; the VPU computes the sums of squares.
             float inv = 1f / s.Cols;
-            list.Add(Instruction.Vector(Opcode.VReduce, (byte)VReduceOp.Sum, rows, v, stat0, VecBytes, b.Work, work, flags: InstructionFlags.VBroadcastResult, imm: Instruction.BitsOf(inv)));
+            uint sums = (uint)(NpuTarget.AccumulatorBase + accRow * NpuTarget.AccumulatorRowBytes);
             list.Add(Instruction.Vector(Opcode.VReduce, (byte)VReduceOp.SumOfSquares, rows, v, stat1, VecBytes, b.Work, work, flags: InstructionFlags.VBroadcastResult, imm: Instruction.BitsOf(inv)));
+            list.Add(Instruction.Vector(Opcode.VImmediate, (byte)VBinaryOp.Mul, rows, 1, stat0, VecBytes, sums, NpuTarget.AccumulatorRowBytes, imm: Instruction.BitsOf(inv)));
+            readsSums = list.Count - 1;
             list.Add(Instruction.Vector(Opcode.VBinary, (byte)VBinaryOp.Mul, rows, 1, stat2, VecBytes, stat0, VecBytes, stat0, VecBytes));
             list.Add(Instruction.Vector(Opcode.VBinary, (byte)VBinaryOp.Sub, rows, 1, stat1, VecBytes, stat1, VecBytes, stat2, VecBytes));
             list.Add(Instruction.Vector(Opcode.VActivation, (byte)VActivation.Rsqrt, rows, 1, stat1, VecBytes, stat1, VecBytes, b.Epsilon, 0, imm: Instruction.BitsOf(1f)));
@@ -114,6 +140,7 @@ internal static class NpuRows
             list.Add(Instruction.Vector(Opcode.VBinary, (byte)VBinaryOp.Mul, rows, v, b.Work, work, b.Work, work, stat1, VecBytes, bcast));
             list.Add(Instruction.Vector(Opcode.VBinary, (byte)VBinaryOp.Mul, rows, v, b.Work, work, b.Work, work, b.Gamma, 0));
             list.Add(Instruction.Vector(Opcode.VBinary, (byte)VBinaryOp.Add, rows, v, b.Work, work, b.Work, work, b.Beta, 0));
+            release = readsSums;
         }
 
         if (s.Out.DType != NpuDType.Float32)
@@ -122,7 +149,7 @@ internal static class NpuRows
                 imm: Instruction.BitsOf(1f), aux: (byte)NpuDType.Float32));
         }
 
-        return list;
+        return (list, release, readsSums);
     }
 
     public static RowPlan Emit(NpuProgramBuilder builder, RowSpec s, RowPlan plan)
@@ -130,40 +157,39 @@ internal static class NpuRows
         int v = Vectors(s.Cols);
         int tileRows = plan.TileRows;
         int tiles = (s.Rows + tileRows - 1) / tileRows;
-        var f = Footprint(s, tileRows);
-        var scratch = new ScratchpadAllocator();
-        uint[] input = { scratch.Take(f.In), scratch.Take(f.In) };
-        uint[] work = { scratch.Take(f.Work), scratch.Take(f.Work) };
-        uint[] stage = { f.Stage > 0 ? scratch.Take(f.Stage) : 0, f.Stage > 0 ? scratch.Take(f.Stage) : 0 };
-        uint stats = scratch.Take(f.Stats);
-        uint gamma = 0, beta = 0, epsilon = 0;
+        var at = ScratchpadAllocator.Place(Buffers(s, tileRows))!.Value.Addresses;
+        uint[] input = { at[0], at[1] };
+        uint[] work = { at[2], at[3] };
+        uint[] stage = { at[4], at[5] };
+        uint stats = at[6], gamma = at[7], beta = at[8], epsilon = at[9], ones = at[10];
+        int inBytes = InputBytes(s, tileRows);
         const int chIn = 0, chOut = 1, chConst = 2;
 
         int loaded = builder.Semaphore(), used = builder.Semaphore(), done = builder.Semaphore(), stored = builder.Semaphore(), ready = builder.Semaphore();
+        int summed = builder.Semaphore();
         uint used0 = builder.Signals(used), stored0 = builder.Signals(stored);
+        bool layerNorm = s.Kind == Kind.LayerNorm;
         builder.Mark(s.Name, end: false);
 
         // Once: the padding value in both input buffers, and layernorm's constants.
         uint fill = s.Kind == Kind.Softmax ? 0xFC00FC00u : 0u;
         foreach (var buffer in input)
         {
-            builder.Emit(Instruction.Vector(Opcode.VFill, 0, f.In / VecBytes, 1, buffer, VecBytes, flags: InstructionFlags.VInt, imm: fill));
+            builder.Emit(Instruction.Vector(Opcode.VFill, 0, inBytes / VecBytes, 1, buffer, VecBytes, flags: InstructionFlags.VInt, imm: fill));
         }
 
         uint constantsReady = 0;
         if (s.Kind == Kind.LayerNorm)
         {
-            gamma = scratch.Take(v * VecBytes);
-            beta = scratch.Take(v * VecBytes);
-            epsilon = scratch.Take(VecBytes);
             builder.Emit(NpuMatmul.Contiguous(true, chConst, Region.Const, s.Gamma!.Value, gamma, v * VecBytes));
             constantsReady = builder.Signal(NpuMatmul.Contiguous(true, chConst, Region.Const, s.Beta!.Value, beta, v * VecBytes), ready);
             builder.Emit(Instruction.Vector(Opcode.VFill, 0, 1, 1, epsilon, VecBytes, imm: Instruction.BitsOf(s.Epsilon)));
+            builder.Emit(Instruction.Vector(Opcode.VFill, 0, OnesBytes / VecBytes, 1, ones, VecBytes, flags: InstructionFlags.VInt, imm: 0x3C003C00u));
         }
 
         // The fills must land before the first load writes into the buffers.
         uint fills = builder.Signal(Instruction.Vector(Opcode.VFill, 0, 1, 1, stats, VecBytes), done);
-        var bufs = new Buffers(0, 0, 0, stats, gamma, beta, epsilon);
+        var bufs = new TileAddresses(0, 0, 0, stats, gamma, beta, epsilon);
         var tileLoaded = new uint[tiles];
 
         void Load(int t)
@@ -178,20 +204,41 @@ internal static class NpuRows
 
         Load(0);
         if (constantsReady > 0) builder.Emit(Instruction.QueuedWait(Unit.Vpu, ready, constantsReady));
+        if (layerNorm) builder.Emit(Instruction.LoadWeights(NpuDType.Float16, ones, NpuTarget.ArraySize * 2, NpuTarget.ArraySize, NpuTarget.ArraySize).WithWait(done, fills));
+        var sumsReady = new uint[tiles];
         for (int t = 0; t < tiles; t++)
         {
             if (t + 1 < tiles) Load(t + 1);
             int rows = Math.Min(tileRows, s.Rows - t * tileRows);
-            var body = Body(s, rows, bufs with { In = input[t % 2], Work = work[t % 2], Stage = stage[t % 2] });
+            int accRow = t % 2 * (NpuTarget.AccumulatorRows / 2);
+            if (layerNorm)
+            {
+                // Row sums on the MXU: x @ ones, one matmul per 32 columns into this tile's half of the accumulator,
+                // which the VPU last read two tiles ago.
+                if (t >= 2) builder.Emit(Instruction.QueuedWait(Unit.Mxu, used, used0 + (uint)(t - 1)));
+                for (int kb = 0; kb < v; kb++)
+                {
+                    var mm = Instruction.Matmul(NpuDType.Float16, (uint)(input[t % 2] + kb * NpuTarget.ArraySize * 2), (uint)(v * Lanes * 2), rows, NpuTarget.ArraySize,
+                        accRow, 1, accumulate: kb > 0, swapWeights: t == 0 && kb == 0);
+                    if (kb == 0) mm = mm.WithWait(loaded, tileLoaded[t]);
+                    if (kb == v - 1) sumsReady[t] = builder.Signal(mm, summed);
+                    else builder.Emit(mm);
+                }
+            }
+
+            var (body, release, readsSums) = Body(s, rows, bufs with { In = input[t % 2], Work = work[t % 2], Stage = stage[t % 2] }, accRow);
             // The work (or staging) buffer of tile t-2 must have been stored before it is overwritten.
             if (t >= 2) builder.Emit(Instruction.QueuedWait(Unit.Vpu, stored, stored0 + (uint)(t - 1)));
             for (int i = 0; i < body.Count; i++)
             {
                 var instr = body[i];
-                if (i == 0)
+                if (i == 0) instr = instr.WithWait(loaded, tileLoaded[t]);
+                if (i == readsSums) instr = instr.WithWait(summed, sumsReady[t]);
+                if (i == release)
                 {
-                    // The conversion is the only reader of the input buffer: it frees it for tile t+2.
-                    builder.Signal(instr.WithWait(loaded, tileLoaded[t]), used);
+                    // Past this instruction nothing reads the input buffer (nor, for layernorm, this accumulator half):
+                    // it frees them for tile t+2.
+                    builder.Signal(instr, used);
                 }
                 else if (i == body.Count - 1)
                 {
