@@ -10,11 +10,17 @@ public interface IParallelJob
 }
 
 /// <summary>
-/// A fixed set of worker threads for one compiled model instance. <see cref="Run"/> hands out task indices with
-/// an interlocked counter; the calling thread works too, so a pool of N threads starts N-1 workers. Nothing is
-/// allocated per call (jobs are objects the caller keeps), and idle workers spin briefly before blocking, so the
-/// back-to-back kernels of one inference do not pay a kernel wake-up each. One thread means plain serial loops.
-/// Not reentrant: one Run at a time, like the model instance that owns it.
+/// A fixed set of worker threads for one compiled model instance. <see cref="Run"/> hands out task indices from one
+/// 64-bit word holding (generation, next task), claimed by compare-and-swap; the calling thread works too, so a pool
+/// of N threads starts N-1 workers. Nothing is allocated per call (jobs are objects the caller keeps), and idle
+/// workers spin briefly before blocking, so the back-to-back kernels of one inference do not pay a kernel wake-up
+/// each. One thread means plain serial loops. Not reentrant: one Run at a time, like the model instance that owns it.
+/// <para>
+/// Run returns once every task has finished, without waiting for workers that took none: when another process holds
+/// a core, a worker that is not running simply does not take part, and the caller does its share (waiting for it to
+/// check in cost a scheduler quantum per kernel, milliseconds per inference). A worker only runs a task it claimed
+/// for the current generation, so a late one never touches a finished job, and the caller may reuse the job object.
+/// </para>
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
@@ -24,9 +30,9 @@ public sealed class WorkerPool : IDisposable
     private readonly object _gate = new();
     private IParallelJob? _job;
     private int _taskCount;
-    private int _nextTask;
-    private int _busyWorkers;
-    private int _generation;
+    private int _done;
+    private long _state; // generation << 32 | next task
+    private int _sleepers;
     private bool _disposed;
     private Exception? _failure;
 
@@ -58,22 +64,20 @@ public sealed class WorkerPool : IDisposable
         _job = job;
         _taskCount = taskCount;
         _failure = null;
-        Volatile.Write(ref _nextTask, 0);
-        Volatile.Write(ref _busyWorkers, _workers.Length);
-        lock (_gate)
+        Volatile.Write(ref _done, 0);
+        int generation = (int)(Volatile.Read(ref _state) >> 32) + 1;
+        Interlocked.Exchange(ref _state, (long)generation << 32); // publishes the fields above
+        if (Volatile.Read(ref _sleepers) > 0)
         {
-            _generation++;
-            Monitor.PulseAll(_gate);
+            lock (_gate) Monitor.PulseAll(_gate);
         }
 
-        Work();
+        Work(generation);
+
+        // Only tasks someone claimed are outstanding. SpinOnce yields after a short spin (never sleeps), so a worker
+        // that another process pushed off its core mid-task gets scheduled to finish it.
         var spinner = default(SpinWait);
-        // Workers must all check in before the next Run reuses the job fields. SpinOnce yields after a short spin, so a
-        // worker that another process pushed off its core gets scheduled instead of being starved by this wait
-        // (measured: with the second core busy, a pure spin turned a 46 us inference into 11 ms). It never sleeps:
-        // Sleep(1) rounds up to a scheduler tick, and a worker waking from Monitor.Wait after a long serial kernel
-        // then cost milliseconds per Run (small_cnn at 2 threads had a p90 of 17 ms for a 3.6 ms median).
-        while (Volatile.Read(ref _busyWorkers) > 0) spinner.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref _done) < taskCount) spinner.SpinOnce(sleep1Threshold: -1);
         _job = null;
         if (_failure is { } failure) throw new AggregateException("a parallel kernel task failed", failure);
     }
@@ -87,12 +91,21 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    private void Work()
+    /// <summary>Claims and runs tasks of <paramref name="generation"/> until none is left or a newer one started.</summary>
+    private void Work(int generation)
     {
-        var job = _job!;
-        int task;
-        while ((task = Interlocked.Increment(ref _nextTask) - 1) < _taskCount)
+        while (true)
         {
+            long state = Volatile.Read(ref _state);
+            if ((int)(state >> 32) != generation) return;
+            var job = _job;
+            int count = _taskCount;
+            int task = (int)state;
+            if (job is null || task >= count) return;
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) != state) continue;
+
+            // The claim succeeded while this generation was current, so job and count were its own: the caller cannot
+            // start another generation before this task is counted as done.
             try
             {
                 job.Execute(task);
@@ -101,6 +114,8 @@ public sealed class WorkerPool : IDisposable
             {
                 Interlocked.CompareExchange(ref _failure, e, null);
             }
+
+            Interlocked.Increment(ref _done);
         }
     }
 
@@ -110,16 +125,17 @@ public sealed class WorkerPool : IDisposable
         while (true)
         {
             // Spin first: the next kernel of the same inference usually follows within microseconds.
-            for (int i = 0; i < SpinIterations && Volatile.Read(ref _generation) == seen && !_disposed; i++) Thread.SpinWait(8);
+            for (int i = 0; i < SpinIterations && (int)(Volatile.Read(ref _state) >> 32) == seen && !_disposed; i++) Thread.SpinWait(8);
             lock (_gate)
             {
-                while (_generation == seen && !_disposed) Monitor.Wait(_gate);
+                Interlocked.Increment(ref _sleepers);
+                while ((int)(Volatile.Read(ref _state) >> 32) == seen && !_disposed) Monitor.Wait(_gate);
+                Interlocked.Decrement(ref _sleepers);
                 if (_disposed) return;
-                seen = _generation;
             }
 
-            Work();
-            Interlocked.Decrement(ref _busyWorkers);
+            seen = (int)(Volatile.Read(ref _state) >> 32);
+            Work(seen);
         }
     }
 }

@@ -349,6 +349,24 @@ public class ParallelSgemmTests
     }
 
     [Fact]
+    public void BackToBackRunsWithReusedJobsRunEachTaskOnce()
+    {
+        // Many short runs alternating two job objects: a worker that wakes late must never run a task of a finished
+        // run or of the next one twice.
+        using var pool = new WorkerPool(3);
+        var jobs = new[] { new CountingJob(64), new CountingJob(64) };
+        var random = new Random(7);
+        for (int run = 0; run < 20_000; run++)
+        {
+            var job = jobs[run % 2];
+            int tasks = random.Next(2, 64);
+            Array.Clear(job.Counts);
+            pool.Run(job, tasks);
+            for (int t = 0; t < 64; t++) Assert.Equal(t < tasks ? 1 : 0, job.Counts[t]);
+        }
+    }
+
+    [Fact]
     public void ParallelCallsAllocateNothing()
     {
         int m = 64, n = 256, k = 128;
