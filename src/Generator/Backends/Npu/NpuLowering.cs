@@ -197,6 +197,12 @@ internal sealed class NpuLowering
                 case OpKind.Conv2d:
                     Conv(node, done);
                     break;
+                case OpKind.MaxPool2d:
+                    MaxPool(node);
+                    break;
+                case OpKind.GlobalAvgPool:
+                    GlobalAveragePool(node);
+                    break;
                 case OpKind.Softmax:
                     Rows(node, NpuRows.Kind.Softmax);
                     break;
@@ -258,9 +264,22 @@ internal sealed class NpuLowering
     {
         var t = _graph.TypeOf(value);
         RequireFloat(t, $"%{value}");
-        var placed = ReachesOutput(value)
-            ? Place(Region.Output, ref _outputBytes, t, NpuDType.Float32, layout)
-            : Place(Region.Workspace, ref _workspaceBytes, t, NpuDType.Float16, layout);
+        // A result read only through a Transpose is stored in the transposed order, so the transpose (and a reshape
+        // after it, as in merging attention heads) is a plain view and the kernel writes through strides instead.
+        var consumer = _uses[value] == 1 ? _graph.Nodes.FirstOrDefault(n => n.Inputs.Contains(value)) : null;
+        int[]? perm = layout == NpuLayout.RowMajor && consumer?.Op == OpKind.Transpose ? consumer.Attrs.Ints(AttrNames.Perm) : null;
+        var stored = perm is null ? t : t.WithShape(perm.Select(p => t.Shape[p]).ToArray());
+        var target = perm is null ? value : consumer!.Output;
+        var placed = ReachesOutput(target)
+            ? Place(Region.Output, ref _outputBytes, stored, NpuDType.Float32, layout)
+            : Place(Region.Workspace, ref _workspaceBytes, stored, NpuDType.Float16, layout);
+        if (perm is not null)
+        {
+            var strides = new long[perm.Length];
+            for (int i = 0; i < perm.Length; i++) strides[perm[i]] = placed.Strides[i];
+            placed = placed with { Shape = t.ShapeArray(), Strides = strides };
+        }
+
         _placed[value] = placed;
         return placed;
     }
@@ -511,6 +530,47 @@ internal sealed class NpuLowering
         NpuRows.Emit(_builder, spec, plan);
         long predicted = _builder.EndKernel();
         _kernels.Add(new NpuKernelInfo(spec.Name, $"{kind} over [{RowsOf(t)}x{ColsOf(t)}]; {plan.TileRows} rows per tile", predicted));
+        _builder.ReleaseSemaphores(0);
+    }
+
+    private DramTensor ChannelsLast(int value, string user)
+    {
+        var x = Tensor(value);
+        return x.Layout == NpuLayout.Nhwc ? x : throw new NpuUnsupportedException($"{user} reads %{value}, which is not channels-last (only model inputs and convolution outputs are)");
+    }
+
+    private void MaxPool(Node node)
+    {
+        string what = $"MaxPool2d %{node.Output}";
+        var x = ChannelsLast(node.Inputs[0], what);
+        var kernel = node.Attrs.Ints(AttrNames.Kernel);
+        var strides = node.Attrs.Ints(AttrNames.Strides);
+        var pads = node.Attrs.Ints(AttrNames.Pads);
+        if (kernel[0] != kernel[1] || strides[0] != strides[1] || pads.Any(p => p != 0)) throw new NpuUnsupportedException($"{what}: the NPU pools square windows with one stride and no padding");
+        var xType = _graph.TypeOf(node.Inputs[0]);
+        var yType = _graph.TypeOf(node.Output);
+        int c = Blocks(xType.Shape[1]) * NpuTarget.ArraySize;
+        var y = PlaceResult(node.Output, NpuLayout.Nhwc);
+        var spec = new MaxPoolSpec($"maxpool %{node.Output}", xType.Shape[2], xType.Shape[3], c, kernel[0], strides[0], yType.Shape[2], yType.Shape[3],
+            new DramMatrix(x.Region, x.Offset, c * x.ElementBytes, x.DType), new DramMatrix(y.Region, y.Offset, c * y.ElementBytes, y.DType));
+        _builder.BeginKernel();
+        NpuPool.EmitMaxPool(_builder, spec);
+        _kernels.Add(new NpuKernelInfo(spec.Name, $"max pool {kernel[0]}x{kernel[0]} stride {strides[0]} over {xType}", _builder.EndKernel()));
+        _builder.ReleaseSemaphores(0);
+    }
+
+    private void GlobalAveragePool(Node node)
+    {
+        string what = $"GlobalAvgPool %{node.Output}";
+        var x = ChannelsLast(node.Inputs[0], what);
+        var xType = _graph.TypeOf(node.Inputs[0]);
+        int c = Blocks(xType.Shape[1]) * NpuTarget.ArraySize;
+        var y = PlaceResult(node.Output, NpuLayout.Nhwc);
+        var spec = new GlobalAveragePoolSpec($"avgpool %{node.Output}", xType.Shape[2] * xType.Shape[3], c,
+            new DramMatrix(x.Region, x.Offset, c * x.ElementBytes, x.DType), new DramMatrix(y.Region, y.Offset, c * y.ElementBytes, y.DType));
+        _builder.BeginKernel();
+        NpuPool.EmitGlobalAverage(_builder, spec);
+        _kernels.Add(new NpuKernelInfo(spec.Name, $"global average pool over {xType}", _builder.EndKernel()));
         _builder.ReleaseSemaphores(0);
     }
 
