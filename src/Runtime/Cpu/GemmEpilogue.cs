@@ -81,6 +81,21 @@ internal readonly unsafe struct PinnedEpilogue
     /// </summary>
     public void ApplyRow(float* c, int count, int row, int col, bool linearDone)
     {
+        // One loop per activation (a struct type argument), so each is compiled with its function inlined.
+        switch (Activation)
+        {
+            case GemmActivation.Relu: ApplyRow<ReluOp>(c, count, row, col, linearDone); break;
+            case GemmActivation.Gelu: ApplyRow<GeluOp>(c, count, row, col, linearDone); break;
+            case GemmActivation.GeluTanh: ApplyRow<GeluTanhOp>(c, count, row, col, linearDone); break;
+            case GemmActivation.Sigmoid: ApplyRow<SigmoidOp>(c, count, row, col, linearDone); break;
+            case GemmActivation.Tanh: ApplyRow<TanhOp>(c, count, row, col, linearDone); break;
+            default: ApplyRow<IdentityOp>(c, count, row, col, linearDone); break;
+        }
+    }
+
+    private void ApplyRow<TActivation>(float* c, int count, int row, int col, bool linearDone)
+        where TActivation : struct, IActivation
+    {
         float rowBias = RowBias != null ? RowBias[row] : 0f;
         float* colBias = ColumnBias != null ? ColumnBias + col : null;
         float* residual = Residual != null ? Residual + (long)row * ResidualStride + col : null;
@@ -101,7 +116,7 @@ internal readonly unsafe struct PinnedEpilogue
                     if (residualFirst) v += Unsafe.ReadUnaligned<Vector<float>>(residual + j);
                 }
 
-                v = Activate(v, Activation);
+                v = TActivation.Apply(v);
                 if (residualLast) v += Unsafe.ReadUnaligned<Vector<float>>(residual + j);
                 Unsafe.WriteUnaligned(c + j, v);
             }
@@ -117,33 +132,60 @@ internal readonly unsafe struct PinnedEpilogue
                 if (residualFirst) v += residual[j];
             }
 
-            v = Activate(v, Activation);
+            v = TActivation.Apply(v);
             if (residualLast) v += residual[j];
             c[j] = v;
         }
     }
 
-    /// <summary>The vector forms of the generated elementwise kernels (KernelMath's polynomials).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> Activate(Vector<float> v, GemmActivation activation) => activation switch
+    /// <summary>An activation's vector and scalar forms, the generated elementwise kernels' (KernelMath's polynomials
+    /// for vectors, MathF and the accurate erfc for scalars).</summary>
+    private interface IActivation
     {
-        GemmActivation.Relu => KernelMath.Max(v, Vector<float>.Zero),
-        GemmActivation.Gelu => v * 0.5f * (Vector<float>.One + KernelMath.Erf(v * 0.70710677f)),
-        GemmActivation.GeluTanh => v / (Vector<float>.One + KernelMath.Exp((v + v * v * v * 0.044715f) * -1.5957692f)),
-        GemmActivation.Sigmoid => KernelMath.Sigmoid(v),
-        GemmActivation.Tanh => KernelMath.Tanh(v),
-        _ => v,
-    };
+        static abstract Vector<float> Apply(Vector<float> v);
 
-    /// <summary>The scalar forms of the generated elementwise kernels.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Activate(float v, GemmActivation activation) => activation switch
+        static abstract float Apply(float v);
+    }
+
+    private struct IdentityOp : IActivation
     {
-        GemmActivation.Relu => MathF.Max(v, 0f),
-        GemmActivation.Gelu => 0.5f * v * KernelMath.Erfc(v * -0.70710677f),
-        GemmActivation.GeluTanh => v / (1f + MathF.Exp(-1.5957692f * (v + 0.044715f * v * v * v))),
-        GemmActivation.Sigmoid => 1f / (1f + MathF.Exp(-v)),
-        GemmActivation.Tanh => MathF.Tanh(v),
-        _ => v,
-    };
+        public static Vector<float> Apply(Vector<float> v) => v;
+
+        public static float Apply(float v) => v;
+    }
+
+    private struct ReluOp : IActivation
+    {
+        public static Vector<float> Apply(Vector<float> v) => KernelMath.Max(v, Vector<float>.Zero);
+
+        public static float Apply(float v) => MathF.Max(v, 0f);
+    }
+
+    private struct GeluOp : IActivation
+    {
+        public static Vector<float> Apply(Vector<float> v) => v * 0.5f * (Vector<float>.One + KernelMath.Erf(v * 0.70710677f));
+
+        public static float Apply(float v) => 0.5f * v * KernelMath.Erfc(v * -0.70710677f);
+    }
+
+    private struct GeluTanhOp : IActivation
+    {
+        public static Vector<float> Apply(Vector<float> v) => v / (Vector<float>.One + KernelMath.Exp((v + v * v * v * 0.044715f) * -1.5957692f));
+
+        public static float Apply(float v) => v / (1f + MathF.Exp(-1.5957692f * (v + 0.044715f * v * v * v)));
+    }
+
+    private struct SigmoidOp : IActivation
+    {
+        public static Vector<float> Apply(Vector<float> v) => KernelMath.Sigmoid(v);
+
+        public static float Apply(float v) => 1f / (1f + MathF.Exp(-v));
+    }
+
+    private struct TanhOp : IActivation
+    {
+        public static Vector<float> Apply(Vector<float> v) => KernelMath.Tanh(v);
+
+        public static float Apply(float v) => MathF.Tanh(v);
+    }
 }
