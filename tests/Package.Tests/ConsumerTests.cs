@@ -119,6 +119,21 @@ public class ConsumerTests
         Assert.DoesNotContain("error CS", build.Output);
     }
 
+    [Fact]
+    public void TheKnobsReachTheGeneratorThroughThePackage()
+    {
+        // AotTuningFile names a file without the .aot-tuning extension, so only the package's targets (AdditionalFiles)
+        // and props (CompilerVisibleProperty) together make the generator read it; its entry names a kernel the model
+        // does not have, so the generator says so at the file's line. AotTargets asks for gpu without Aot.Compiler.Gpu.
+        var app = CreateApp("knobs", "<AotTuningFile>tiny.tuning</AotTuningFile><AotTargets>cpu;gpu</AotTargets>");
+        File.WriteAllText(Path.Combine(app, "tiny.tuning"), "# a hand-made entry\nConsumer.TinyNet/%999 gemm m=2 n=16 k=8 kc=8 mc=6\n");
+
+        var build = Dotnet.Run("build -c Release -nodeReuse:false", app, Environment(), TimeSpan.FromMinutes(4));
+        Assert.True(build.ExitCode == 0, build.Output);
+        Assert.True(build.Lines.Any(l => l.Contains("tiny.tuning(2,", StringComparison.Ordinal) && l.Contains("warning AOT0016", StringComparison.Ordinal)), build.Output);
+        Assert.True(build.Lines.Any(l => l.Contains("warning AOT0014", StringComparison.Ordinal) && l.Contains("Aot.Compiler.Gpu", StringComparison.Ordinal)), build.Output);
+    }
+
     private static bool IsWarning(string line) =>
         Regex.IsMatch(line, @"(^|[\s:])warning\s+[A-Za-z]+\d+", RegexOptions.IgnoreCase) || line.Contains(": warning", StringComparison.OrdinalIgnoreCase);
 
@@ -129,7 +144,7 @@ public class ConsumerTests
     };
 
     /// <summary>A console app in a fresh folder under the fixture's temporary root (outside the repository).</summary>
-    private string CreateApp(string name)
+    private string CreateApp(string name, string properties = "")
     {
         string root = Path.Combine(_packages.Root, name);
         Assert.False(Path.GetFullPath(root).StartsWith(Repo.Root, StringComparison.Ordinal), "the consumer must live outside the repository");
@@ -165,6 +180,7 @@ public class ConsumerTests
                 <ImplicitUsings>enable</ImplicitUsings>
                 <AotDumpIR>true</AotDumpIR>
                 <EmitCompilerGeneratedFiles>true</EmitCompilerGeneratedFiles>
+                {properties}
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="Aot.Compiler" Version="{Repo.Version}" />
