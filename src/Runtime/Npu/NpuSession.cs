@@ -10,9 +10,29 @@ namespace Aot.Runtime.Npu;
 /// <summary>A kernel of a compiled NPU program and the cycles the compiler's cost model predicted for it.</summary>
 public sealed record NpuKernelPrediction(string Name, string Description, long PredictedCycles);
 
+/// <summary>The operand precision of the NPU program a compiled model runs.</summary>
+public enum NpuPrecision
+{
+    /// <summary>fp16 operands, fp32 accumulation and epilogues.</summary>
+    Float16,
+
+    /// <summary>
+    /// int8 x int8 -> int32 matmuls and convolutions: weights quantized per output channel (symmetric), activations
+    /// that feed only matmuls per tensor (symmetric, scale = max |x| / 127 over the calibration samples); the rest fp16.
+    /// </summary>
+    Int8,
+}
+
 /// <summary>How a compiled model runs on the simulated NPU-1.</summary>
 public sealed class NpuRunOptions
 {
+    /// <summary>The program to run: fp16 (default) or int8 (needs <see cref="Calibration"/>).</summary>
+    public NpuPrecision Precision { get; init; }
+
+    /// <summary>Representative inputs for int8: each sample is the model's inputs in Forward's order. The activation
+    /// ranges are measured by running the fp16 program on them.</summary>
+    public IReadOnlyList<Aot.Dsl.Tensor[]>? Calibration { get; init; }
+
     /// <summary>Report unsynchronized overlapping accesses (slower).</summary>
     public bool CheckRaces { get; init; }
 
@@ -35,9 +55,15 @@ public sealed class NpuSession
     private readonly NpuSymbol[] _inputs;
     private readonly NpuSymbol _output;
     private readonly byte[][] _inputBytes;
+    private readonly IReadOnlyDictionary<string, float> _scales;
 
-    public NpuSession(ReadOnlySpan<byte> program, byte[] constants, NpuRunOptions? options = null)
+    /// <param name="program">The NPU-1 binary (its CONST region bound at load time).</param>
+    /// <param name="constants">The CONST region: the weights packed in the layout the compiler chose.</param>
+    /// <param name="options">Race checking, trace recording, watchdog.</param>
+    /// <param name="scales">Calibrated scales by activation name (int8 programs): int8 inputs are quantized with them.</param>
+    public NpuSession(ReadOnlySpan<byte> program, byte[] constants, NpuRunOptions? options = null, IReadOnlyDictionary<string, float>? scales = null)
     {
+        _scales = scales ?? new Dictionary<string, float>();
         options ??= new NpuRunOptions();
         Program = NpuLoader.Load(program, constants);
         _simulator = new NpuSimulator(Program, new NpuSimulatorOptions { CheckRaces = options.CheckRaces, RecordTrace = options.RecordTrace, MaxCycles = options.MaxCycles });
@@ -61,8 +87,22 @@ public sealed class NpuSession
         var bytes = _inputBytes[index];
         Array.Clear(bytes);
         var map = Layout(symbol);
-        for (int i = 0; i < values.Length; i++) Write(bytes, map(i), symbol.DType, values[i]);
+        float scale = symbol.DType == NpuDType.Int8
+            ? _scales.TryGetValue(symbol.Name, out var s) ? s : throw new NpuRuntimeException($"int8 input '{symbol.Name}' has no calibrated scale")
+            : 1f;
+        for (int i = 0; i < values.Length; i++) Write(bytes, map(i), symbol.DType, values[i], scale);
         _simulator.SetInput(symbol.Name, bytes);
+    }
+
+    /// <summary>Symbol <paramref name="name"/> (any region, fp16 or fp32) as the last run left it, in storage order.</summary>
+    public float[] ReadSymbol(string name)
+    {
+        var symbol = Program.Symbols.FirstOrDefault(s => s.Name == name) ?? throw new NpuRuntimeException($"the program has no symbol '{name}'");
+        var bytes = _simulator.GetOutput(name);
+        int size = symbol.DType == NpuDType.Float32 ? 4 : 2;
+        var values = new float[bytes.Length / size];
+        for (int i = 0; i < values.Length; i++) values[i] = Read(bytes, i, symbol.DType);
+        return values;
     }
 
     /// <summary>Runs the program once (to HALT) and keeps its report.</summary>
@@ -100,10 +140,13 @@ public sealed class NpuSession
         };
     }
 
-    private static void Write(byte[] bytes, int element, NpuDType dtype, float value)
+    private static void Write(byte[] bytes, int element, NpuDType dtype, float value, float scale)
     {
         switch (dtype)
         {
+            case NpuDType.Int8:
+                bytes[element] = (byte)(sbyte)Math.Clamp(MathF.Round(value / scale, MidpointRounding.ToEven), -127f, 127f);
+                break;
             case NpuDType.Float16:
                 BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(element * 2), (Half)value);
                 break;
@@ -111,7 +154,7 @@ public sealed class NpuSession
                 BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(element * 4), value);
                 break;
             default:
-                throw new NpuRuntimeException($"inputs of type {dtype} are quantized by the caller");
+                throw new NpuRuntimeException($"inputs of type {dtype} are not supported");
         }
     }
 
@@ -119,6 +162,48 @@ public sealed class NpuSession
     {
         NpuDType.Float16 => (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(element * 2)),
         NpuDType.Float32 => BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(element * 4)),
-        _ => throw new NpuRuntimeException($"outputs of type {dtype} are dequantized by the caller"),
+        _ => throw new NpuRuntimeException($"reading {dtype} symbols is not supported"),
     };
+}
+
+/// <summary>
+/// Measures activation ranges for the int8 program: runs the fp16 program on each calibration sample and keeps, per
+/// activation, the largest magnitude seen (inputs from the samples, intermediates from the fp16 program's
+/// "act:%id" symbols). Scales are symmetric: max |x| / 127.
+/// </summary>
+public static class NpuCalibration
+{
+    /// <param name="fp16">A session running the model's fp16 program.</param>
+    /// <param name="inputNames">The model's inputs in Forward's order.</param>
+    /// <param name="samples">Each sample is the model's inputs in Forward's order.</param>
+    /// <param name="activations">The names whose scales the int8 program needs.</param>
+    public static IReadOnlyDictionary<string, float> Calibrate(NpuSession fp16, IReadOnlyList<string> inputNames, IReadOnlyList<Aot.Dsl.Tensor[]> samples, IReadOnlyList<string> activations)
+    {
+        if (samples.Count == 0) throw new ArgumentException("int8 needs at least one calibration sample", nameof(samples));
+        var max = activations.ToDictionary(a => a, _ => 0f);
+        foreach (var sample in samples)
+        {
+            if (sample.Length != inputNames.Count) throw new ArgumentException($"a calibration sample has {sample.Length} inputs; the model takes {inputNames.Count}", nameof(samples));
+            for (int i = 0; i < sample.Length; i++) fp16.WriteInput(i, sample[i].Floats);
+            fp16.Run();
+            foreach (var name in activations)
+            {
+                int input = IndexOf(inputNames, name);
+                var values = input >= 0 ? sample[input].Floats.ToArray() : fp16.ReadSymbol(name);
+                foreach (var v in values) max[name] = MathF.Max(max[name], MathF.Abs(v));
+            }
+        }
+
+        return max.ToDictionary(p => p.Key, p => p.Value > 0 ? p.Value / 127f : 1f);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name) return i;
+        }
+
+        return -1;
+    }
 }

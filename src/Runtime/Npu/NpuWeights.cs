@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using Aot.Npu;
 
 namespace Aot.Runtime.Npu;
@@ -46,6 +47,12 @@ public static class NpuWeights
     /// </summary>
     public static void PackConvPanelsFp16(ReadOnlySpan<float> w, int k, int c, int r, int s, Span<byte> destination)
     {
+        PackGemmPanelsFp16(ConvAsGemm(w, k, c, r, s), r * s * Blocks(c) * Block, k, transposed: false, destination);
+    }
+
+    /// <summary>w [k, c, r, s] as the implicit GEMM's B [(r, s, c'), k] with c' = c padded to 32 (zeros).</summary>
+    private static float[] ConvAsGemm(ReadOnlySpan<float> w, int k, int c, int r, int s)
+    {
         if (w.Length != (long)k * c * r * s) throw new ArgumentException($"w has {w.Length} elements, expected {k} x {c} x {r} x {s}", nameof(w));
         int cPadded = Blocks(c) * Block;
         var b = new float[r * s * cPadded * k];
@@ -60,7 +67,54 @@ public static class NpuWeights
             }
         }
 
-        PackGemmPanelsFp16(b, r * s * cPadded, k, transposed: false, destination);
+        return b;
+    }
+
+    /// <summary>
+    /// B [k, n] (or [n, k] when <paramref name="transposed"/>) as int8 panels in the layout of
+    /// <see cref="PackGemmPanelsFp16"/>, each column quantized symmetrically: q = round(v / scale), scale = max |column| / 127.
+    /// Returns the n column scales (a dequantization vector combines them with the activation's scale).
+    /// </summary>
+    public static float[] PackGemmPanelsInt8(ReadOnlySpan<float> b, int k, int n, bool transposed, Span<byte> destination)
+    {
+        if (b.Length != (long)k * n) throw new ArgumentException($"B has {b.Length} elements, expected {k} x {n}", nameof(b));
+        int kPadded = Blocks(k) * Block;
+        if (destination.Length != Blocks(n) * kPadded * Block) throw new ArgumentException($"destination has {destination.Length} bytes, expected {Blocks(n) * kPadded * Block}", nameof(destination));
+        destination.Clear();
+        var scales = new float[n];
+        for (int col = 0; col < n; col++)
+        {
+            float max = 0;
+            for (int kk = 0; kk < k; kk++) max = MathF.Max(max, MathF.Abs(transposed ? b[col * k + kk] : b[kk * n + col]));
+            scales[col] = max > 0 ? max / 127f : 1f;
+            for (int kk = 0; kk < k; kk++)
+            {
+                float v = transposed ? b[col * k + kk] : b[kk * n + col];
+                destination[((col / Block) * kPadded + kk) * Block + col % Block] = (byte)(sbyte)Math.Clamp(MathF.Round(v / scales[col], MidpointRounding.ToEven), -127f, 127f);
+            }
+        }
+
+        return scales;
+    }
+
+    /// <summary>Convolution weights [k, c, r, s] as int8 implicit-GEMM panels (see <see cref="PackConvPanelsFp16"/>), one scale per output channel.</summary>
+    public static float[] PackConvPanelsInt8(ReadOnlySpan<float> w, int k, int c, int r, int s, Span<byte> destination) =>
+        PackGemmPanelsInt8(ConvAsGemm(w, k, c, r, s), r * s * Blocks(c) * Block, k, transposed: false, destination);
+
+    /// <summary>activationScale x weightScales[j] as fp32, padded to whole 32-lane vectors: turns int32 sums back into values.</summary>
+    public static void WriteDequantize(ReadOnlySpan<float> weightScales, float activationScale, Span<byte> destination)
+    {
+        Span<float> v = weightScales.Length <= 4096 ? stackalloc float[weightScales.Length] : new float[weightScales.Length];
+        for (int i = 0; i < v.Length; i++) v[i] = weightScales[i] * activationScale;
+        PackFloat32Vector(v, 1f, destination);
+    }
+
+    /// <summary>n copies of <paramref name="value"/> as fp32, padded to whole 32-lane vectors.</summary>
+    public static void WriteFill(float value, int n, Span<byte> destination)
+    {
+        if (destination.Length != Float32VectorBytes(n)) throw new ArgumentException($"destination has {destination.Length} bytes, expected {Float32VectorBytes(n)}", nameof(destination));
+        destination.Clear();
+        for (int i = 0; i < n; i++) BinaryPrimitives.WriteSingleLittleEndian(destination.Slice(i * 4, 4), value);
     }
 
     /// <summary>Bytes of a vector of n floats padded to whole 32-lane vectors.</summary>
@@ -71,7 +125,7 @@ public static class NpuWeights
     {
         if (destination.Length != Float32VectorBytes(v.Length)) throw new ArgumentException($"destination has {destination.Length} bytes, expected {Float32VectorBytes(v.Length)}", nameof(destination));
         destination.Clear();
-        for (int i = 0; i < v.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(destination.Slice(i * 4, 4), v[i] * scale);
+        for (int i = 0; i < v.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(destination.Slice(i * 4, 4), v[i] * scale);
     }
 
     private static void WriteHalf(Span<byte> at, Half h)

@@ -10,7 +10,7 @@ namespace Generator.Tests.Npu;
 /// </summary>
 public sealed class NpuKernelTests(ITestOutputHelper output)
 {
-    private NpuReport Run(string model, string body)
+    private NpuReport Run(string model, string body, NpuPrecision precision = NpuPrecision.Float16, double tolerance = 1e-2)
     {
         string source = $$"""
             using Aot.Dsl;
@@ -22,7 +22,7 @@ public sealed class NpuKernelTests(ITestOutputHelper output)
             {{body}}
             }
             """;
-        return NpuModelTests.RunAndCompare(NpuModelTests.Build(source), "T." + model, output);
+        return NpuModelTests.RunAndCompare(NpuModelTests.Build(source), "T." + model, output, tolerance, precision, extraSamples: 0);
     }
 
     private static void AssertPredicted(NpuReport report, string mark, long predicted)
@@ -75,5 +75,16 @@ public sealed class NpuKernelTests(ITestOutputHelper output)
             """);
         // Ideal about 18,432; 1.3x is 23,962.
         Assert.True(report.TotalCycles <= 23_962, $"layernorm: {report.TotalCycles} cycles");
+    }
+
+    [Fact]
+    public void Gemv_int8_4096_within_10_percent_of_its_dram_bound()
+    {
+        var report = Run("Gemv4096", """
+                [Weight(4096, 4096)] public Tensor? W { get; set; }
+                public Tensor Forward([Input(1, 4096)] Tensor x) => MatMul(x, W!);
+            """, NpuPrecision.Int8, tolerance: 3e-2);
+        // The 16 MiB of int8 weights at 32 B/cycle: 524,288 cycles; within 10% is 576,717.
+        Assert.True(report.TotalCycles <= 576_717, $"GEMV int8: {report.TotalCycles} cycles");
     }
 }

@@ -27,7 +27,7 @@ public sealed class NpuModelTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs <paramref name="typeName"/> on the NPU and on the eager reference; returns the report.</summary>
-    internal static NpuReport RunAndCompare(Assembly assembly, string typeName, ITestOutputHelper? log = null, double tolerance = 1e-2)
+    internal static NpuReport RunAndCompare(Assembly assembly, string typeName, ITestOutputHelper? log = null, double tolerance = 1e-2, NpuPrecision precision = NpuPrecision.Float16, int extraSamples = 2)
     {
         var type = assembly.GetType(typeName, throwOnError: true)!;
         var model = Activator.CreateInstance(type)!;
@@ -41,7 +41,12 @@ public sealed class NpuModelTests(ITestOutputHelper output)
             .Select(s => Tensor.Random(seed++, -1f, 1f, s.Shape))
             .ToArray<object>();
         var eager = (Tensor)type.GetMethod("Forward")!.Invoke(model, inputs)!;
-        var compiled = type.GetMethod("CompileNpu")!.Invoke(model, new object?[] { new NpuRunOptions { CheckRaces = true } })!;
+        // int8: calibrated on the test input itself plus more samples from the same distribution.
+        var calibration = new[] { inputs.Cast<Tensor>().ToArray() }
+            .Concat(Enumerable.Range(0, extraSamples).Select(k => inputs.Cast<Tensor>().Select((t, i) => Tensor.Random(100 + 10 * k + i, -1f, 1f, t.ShapeArray())).ToArray()))
+            .ToList();
+        var options = new NpuRunOptions { CheckRaces = true, Precision = precision, Calibration = calibration };
+        var compiled = type.GetMethod("CompileNpu")!.Invoke(model, new object?[] { options })!;
         var run = compiled.GetType().GetMethods().Single(m => m.Name == "Run" && m.ReturnType == typeof(Tensor));
         var ours = (Tensor)run.Invoke(compiled, inputs)!;
         var report = (NpuReport)compiled.GetType().GetProperty("LastReport")!.GetValue(compiled)!;
@@ -49,6 +54,8 @@ public sealed class NpuModelTests(ITestOutputHelper output)
 
         Assert.Equal(eager.ShapeArray(), ours.ShapeArray());
         double scale = eager.Floats.ToArray().Max(v => Math.Abs(v));
+        double worst = Enumerable.Range(0, eager.Length).Max(i => Math.Abs(ours.Floats[i] - eager.Floats[i])) / scale;
+        log?.WriteLine($"{precision}: max |npu - eager| = {worst:P2} of max |eager|");
         for (int i = 0; i < eager.Length; i++)
         {
             float expected = eager.Floats[i], actual = ours.Floats[i];
@@ -57,7 +64,7 @@ public sealed class NpuModelTests(ITestOutputHelper output)
 
         Assert.Empty(report.Races);
         NpuInvariants.Check(report);
-        var predictions = (IReadOnlyList<NpuKernelPrediction>)type.GetProperty("NpuKernels")!.GetValue(null)!;
+        var predictions = (IReadOnlyList<NpuKernelPrediction>)compiled.GetType().GetProperty("Kernels")!.GetValue(compiled)!;
         foreach (var kernel in predictions)
         {
             var mark = report.Marks.Single(m => m.Name == kernel.Name);
@@ -85,6 +92,29 @@ public sealed class NpuModelTests(ITestOutputHelper output)
             }
             """;
         RunAndCompare(Build(source), "T.Mlp", output);
+    }
+
+    /// <summary>int8 MLP: the accuracy drop against fp32 eager (reported by the test output) stays within 5% of the output range.</summary>
+    [Fact]
+    public void Mlp_int8_matches_eager_within_quantization_error()
+    {
+        const string source = """
+            using Aot.Dsl;
+            using static Aot.Dsl.Ops;
+            namespace T;
+            [Model]
+            public partial class Mlp8
+            {
+                [Weight(256, 200)] public Tensor? W1 { get; set; }
+                [Weight(256)] public Tensor? B1 { get; set; }
+                [Weight(256, 256)] public Tensor? W2 { get; set; }
+                [Weight(256)] public Tensor? B2 { get; set; }
+                [Weight(10, 256)] public Tensor? W3 { get; set; }
+                [Weight(10)] public Tensor? B3 { get; set; }
+                public Tensor Forward([Input(4, 200)] Tensor x) => Linear(Relu(Linear(Relu(Linear(x, W1!, B1)), W2!, B2)), W3!, B3);
+            }
+            """;
+        RunAndCompare(Build(source), "T.Mlp8", output, tolerance: 5e-2, precision: NpuPrecision.Int8);
     }
 
     [Fact]

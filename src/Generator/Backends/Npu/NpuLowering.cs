@@ -17,11 +17,33 @@ internal enum NpuConstLayout
 
     /// <summary>Conv weights [K, C, R, S] as the fp16 panels of B[(r, s, c), k] (the implicit GEMM's B).</summary>
     ConvPanelsFp16,
+
+    /// <summary>As <see cref="GemmPanelsFp16"/> in int8, each column quantized symmetrically with its own scale.</summary>
+    GemmPanelsInt8,
+
+    /// <summary>As <see cref="ConvPanelsFp16"/> in int8, each output channel quantized symmetrically with its own scale.</summary>
+    ConvPanelsInt8,
+
+    /// <summary>fp32 [N] padded: activation scale x the column scales of the int8 panels at <see cref="NpuConstEntry.Panels"/>.</summary>
+    Dequantize,
+
+    /// <summary>fp32 [N] padded, every element 1 / the scale of the int8 activation the kernel writes.</summary>
+    Requantize,
+}
+
+/// <summary>Whether the NPU program computes matmuls on fp16 or (where both operands allow it) int8 operands.</summary>
+internal enum NpuPrecision
+{
+    Float16,
+    Int8,
 }
 
 /// <summary>One weight's place in CONST: which weight, how it is packed, where, and the shape the packer needs
-/// (GEMM: K x N; conv: N = output channels, K = C * R * S with <see cref="Kernel"/> = [C, R, S]).</summary>
-internal sealed record NpuConstEntry(string Member, int ValueId, NpuConstLayout Layout, long Offset, int Bytes, int K, int N, bool Transposed, float Scale, int[]? Kernel = null);
+/// (GEMM: K x N; conv: N = output channels, K = C * R * S with <see cref="Kernel"/> = [C, R, S]).
+/// For the quantization layouts, <see cref="Activation"/> names the calibrated activation whose scale they use and
+/// <see cref="Panels"/> the int8 weight entry whose column scales they combine with.</summary>
+internal sealed record NpuConstEntry(string Member, int ValueId, NpuConstLayout Layout, long Offset, int Bytes, int K, int N, bool Transposed, float Scale,
+    int[]? Kernel = null, string? Activation = null, NpuConstEntry? Panels = null);
 
 /// <summary>How a DRAM tensor's bytes are ordered.</summary>
 internal enum NpuLayout : byte
@@ -49,7 +71,8 @@ internal sealed record NpuLowered(
     long OutputBytes,
     long WorkspaceBytes,
     IReadOnlyList<NpuSymbolInfo> Symbols,
-    IReadOnlyList<NpuKernelInfo> Kernels);
+    IReadOnlyList<NpuKernelInfo> Kernels,
+    IReadOnlyList<string> Calibrated);
 
 /// <summary>A node the NPU backend cannot compile; the generator reports it as a diagnostic and emits no NPU code.</summary>
 internal sealed class NpuUnsupportedException : Exception
@@ -130,8 +153,12 @@ internal sealed class NpuLowering
     private readonly int[] _uses;
     private long _constBytes, _inputBytes, _outputBytes, _workspaceBytes;
 
-    private NpuLowering(Graph graph, IReadOnlyDictionary<int, string> weightMembers)
+    private readonly NpuPrecision _precision;
+    private readonly List<string> _calibrated = new();
+
+    private NpuLowering(Graph graph, IReadOnlyDictionary<int, string> weightMembers, NpuPrecision precision)
     {
+        _precision = precision;
         _graph = graph;
         _weightMembers = weightMembers.ToDictionary(p => p.Key, p => p.Value);
         _producers = graph.Producers();
@@ -139,12 +166,16 @@ internal sealed class NpuLowering
     }
 
     /// <param name="weightMembers">The C# member that holds each weight value (by value id).</param>
-    public static NpuLowered Lower(Graph graph, IReadOnlyDictionary<int, string> weightMembers)
+    /// <param name="precision">Int8: activations that feed only matmuls and convolutions (and come from the model's
+    /// inputs or from matmuls and convolutions) are stored as int8 with calibrated per-tensor scales, weights as int8
+    /// per column; everything else stays fp16. Float16: the fp16 program also names those activations as symbols
+    /// ("act:%id"), which is how calibration measures their ranges.</param>
+    public static NpuLowered Lower(Graph graph, IReadOnlyDictionary<int, string> weightMembers, NpuPrecision precision = NpuPrecision.Float16)
     {
-        var lowering = new NpuLowering(graph, weightMembers);
+        var lowering = new NpuLowering(graph, weightMembers, precision);
         lowering.Run();
         return new NpuLowered(lowering._builder.Code.ToList(), lowering._builder.Strings, lowering._consts, lowering._constBytes,
-            lowering._inputBytes, lowering._outputBytes, lowering._workspaceBytes, lowering._symbols, lowering._kernels);
+            lowering._inputBytes, lowering._outputBytes, lowering._workspaceBytes, lowering._symbols, lowering._kernels, lowering._calibrated);
     }
 
     private void Run()
@@ -155,9 +186,11 @@ internal sealed class NpuLowering
             var t = _graph.TypeOf(input);
             RequireFloat(t, "input " + _graph.Values[input].Name);
             var layout = _graph.Nodes.Any(n => n.Op == OpKind.Conv2d && n.Inputs[0] == input) ? NpuLayout.Nhwc : NpuLayout.RowMajor;
-            var placed = Place(Region.Input, ref _inputBytes, t, NpuDType.Float16, layout);
+            var dtype = Int8(input) ? NpuDType.Int8 : NpuDType.Float16;
+            var placed = Place(Region.Input, ref _inputBytes, t, dtype, layout);
             _placed[input] = placed;
-            _symbols.Add(new NpuSymbolInfo(_graph.Values[input].Name, Region.Input, NpuDType.Float16, placed.Offset, t.ShapeArray(), layout));
+            _symbols.Add(new NpuSymbolInfo(_graph.Values[input].Name, Region.Input, dtype, placed.Offset, t.ShapeArray(), layout));
+            if (dtype == NpuDType.Int8) _calibrated.Add(ScaleName(input));
         }
 
         // The scores, their scaling and the softmax of an attention are computed inside the attention kernel.
@@ -239,6 +272,37 @@ internal sealed class NpuLowering
 
     private bool IsWeight(int value) => _graph.Values[value].Kind == ValueKind.Weight;
 
+    private bool IsMatmulOrConv(Node? n) => n is not null && (n.Op is OpKind.Gemm or OpKind.Conv2d || (n.Op == OpKind.MatMul && IsWeight(n.Inputs[1])));
+
+    /// <summary>
+    /// An activation that can be stored as int8: a model input or a matmul/convolution result (whose epilogue can
+    /// requantize it), read only as the streaming operand of matmuls and convolutions (through reshapes), and not the
+    /// model's output.
+    /// </summary>
+    private bool Quantizable(int value)
+    {
+        if (_graph.Outputs.Contains(value)) return false;
+        bool source = _graph.Values[value].Kind == ValueKind.Input || IsMatmulOrConv(_producers[value]);
+        return source && OnlyMatmulOperand(value);
+    }
+
+    private bool OnlyMatmulOperand(int value)
+    {
+        var consumers = _graph.Nodes.Where(n => n.Inputs.Contains(value)).ToList();
+        return consumers.Count > 0 && consumers.All(n =>
+            n.Op == OpKind.Reshape ? !_graph.Outputs.Contains(n.Output) && OnlyMatmulOperand(n.Output)
+            : IsMatmulOrConv(n) && n.Inputs[0] == value && !n.Inputs.Skip(1).Contains(value));
+    }
+
+    private bool Int8(int value) => _precision == NpuPrecision.Int8 && Quantizable(value);
+
+    /// <summary>The calibration name of an activation's scale: that of the tensor it is a reshape of.</summary>
+    private string ScaleName(int value)
+    {
+        while (_producers[value] is { Op: OpKind.Reshape } reshape) value = reshape.Inputs[0];
+        return _graph.Values[value].Kind == ValueKind.Input ? _graph.Values[value].Name : $"act:%{value}";
+    }
+
     /// <summary>
     /// New DRAM for a tensor: row-major, or channels-last for convolution operands ([H, W, C'] with C' the channels
     /// rounded up to 32, so the convolution reads whole 64-byte channel blocks).
@@ -272,7 +336,14 @@ internal sealed class NpuLowering
         var target = perm is null ? value : consumer!.Output;
         var placed = ReachesOutput(target)
             ? Place(Region.Output, ref _outputBytes, stored, NpuDType.Float32, layout)
-            : Place(Region.Workspace, ref _workspaceBytes, stored, NpuDType.Float16, layout);
+            : Place(Region.Workspace, ref _workspaceBytes, stored, Int8(value) ? NpuDType.Int8 : NpuDType.Float16, layout);
+        if (Quantizable(value) && perm is null)
+        {
+            // Calibration reads the fp16 program's copy of the activation; the int8 program needs its scale.
+            if (_precision == NpuPrecision.Float16) _symbols.Add(new NpuSymbolInfo(ScaleName(value), placed.Region, placed.DType, placed.Offset, stored.ShapeArray(), layout));
+            else _calibrated.Add(ScaleName(value));
+        }
+
         if (perm is not null)
         {
             var strides = new long[perm.Length];
@@ -364,14 +435,30 @@ internal sealed class NpuLowering
 
         int bytes = layout == NpuConstLayout.Float32Vector
             ? Blocks(n) * NpuTarget.ArraySize * 4
-            : Blocks(n) * Blocks(k) * NpuTarget.ArraySize * NpuTarget.ArraySize * 2;
-        long at = Align(_constBytes, NpuTarget.DramBurstBytes);
-        _constBytes = at + bytes;
-        var entry = new NpuConstEntry(member, value, layout, at, bytes, k, n, transposed, scale, kernel);
-        _consts.Add(entry);
+            : Blocks(n) * Blocks(k) * NpuTarget.ArraySize * NpuTarget.ArraySize * (layout is NpuConstLayout.GemmPanelsInt8 or NpuConstLayout.ConvPanelsInt8 ? 1 : 2);
+        var entry = AddConst(new NpuConstEntry(member, value, layout, 0, bytes, k, n, transposed, scale, kernel));
         _constOf[value] = entry;
         return entry;
     }
+
+    private NpuConstEntry AddConst(NpuConstEntry entry)
+    {
+        long at = Align(_constBytes, NpuTarget.DramBurstBytes);
+        _constBytes = at + entry.Bytes;
+        entry = entry with { Offset = at };
+        _consts.Add(entry);
+        return entry;
+    }
+
+    /// <summary>The per-column scale that turns int32 sums of (activation x int8 panels) back into real values.</summary>
+    private long Dequantize(NpuConstEntry panels, int activation) =>
+        AddConst(new NpuConstEntry(panels.Member, panels.ValueId, NpuConstLayout.Dequantize, 0, Blocks(panels.N) * NpuTarget.ArraySize * 4, panels.K, panels.N, false, 1f,
+            Activation: ScaleName(activation), Panels: panels)).Offset;
+
+    /// <summary>1 / the scale of the int8 activation a kernel writes, as a vector of N.</summary>
+    private long? Requantize(DramTensor output, int value, int n) => output.DType != NpuDType.Int8
+        ? null
+        : AddConst(new NpuConstEntry("", value, NpuConstLayout.Requantize, 0, Blocks(n) * NpuTarget.ArraySize * 4, 1, n, false, 1f, Activation: ScaleName(value))).Offset;
 
     /// <summary>The activation after the kernel (if any) is computed by the kernel: its output is placed instead, and the reshapes in between are skipped.</summary>
     private (int Result, VActivation Function) Epilogue(Node node, HashSet<int> done)
@@ -394,7 +481,9 @@ internal sealed class NpuLowering
         int n = transB ? bType.Shape[0] : bType.Shape[1];
         int m = RowsOf(aType);
         float alpha = node.Op == OpKind.Gemm && node.Attrs.Has(AttrNames.Alpha) ? node.Attrs.Float(AttrNames.Alpha) : 1f;
-        var panels = ConstFor(node.Inputs[1], NpuConstLayout.GemmPanelsFp16, k, n, transB, 1f);
+        var a = Matrix(node.Inputs[0], $"{node.Op} %{node.Output}");
+        bool int8 = a.DType == NpuDType.Int8;
+        var panels = ConstFor(node.Inputs[1], int8 ? NpuConstLayout.GemmPanelsInt8 : NpuConstLayout.GemmPanelsFp16, k, n, transB, 1f);
         long? bias = null;
         if (node.Op == OpKind.Gemm && node.Inputs.Count > 2)
         {
@@ -405,10 +494,11 @@ internal sealed class NpuLowering
             bias = ConstFor(node.Inputs[2], NpuConstLayout.Float32Vector, 1, n, false, beta).Offset;
         }
 
-        var a = Matrix(node.Inputs[0], $"{node.Op} %{node.Output}");
         var (result, activation) = Epilogue(node, done);
-        var output = PlaceResult(result).AsMatrix()!.Value;
-        var spec = new MatmulSpec($"gemm %{result}", new GemmOperand(a, m, k), n, panels.Offset, bias, activation, alpha, output);
+        var placed = PlaceResult(result);
+        var output = placed.AsMatrix()!.Value;
+        var spec = new MatmulSpec($"gemm %{result}", new GemmOperand(a, m, k), n, panels.Offset, bias, activation, alpha, output,
+            int8 ? Dequantize(panels, node.Inputs[0]) : null, Requantize(placed, result, n));
         EmitMatmul(spec, $"[{m}x{k}] @ [{k}x{n}]{(bias is null ? "" : " + bias")}{(activation == VActivation.Identity ? "" : ", " + activation)}");
     }
 
@@ -438,7 +528,8 @@ internal sealed class NpuLowering
         var yType = _graph.TypeOf(node.Output);
         int oh = yType.Shape[2], ow = yType.Shape[3];
         int cPadded = Blocks(c) * NpuTarget.ArraySize;
-        var panels = ConstFor(node.Inputs[1], NpuConstLayout.ConvPanelsFp16, r * s * cPadded, kOut, false, 1f, new[] { c, r, s });
+        bool int8 = x.DType == NpuDType.Int8;
+        var panels = ConstFor(node.Inputs[1], int8 ? NpuConstLayout.ConvPanelsInt8 : NpuConstLayout.ConvPanelsFp16, r * s * cPadded, kOut, false, 1f, new[] { c, r, s });
         long? bias = node.Inputs.Count > 2 ? ConstFor(node.Inputs[2], NpuConstLayout.Float32Vector, 1, kOut, false, 1f).Offset : null;
         var pixels = new DramMatrix(x.Region, x.Offset, cPadded * x.ElementBytes, x.DType);
         var operand = new ConvOperand(pixels, h, w, cPadded, r, s, strides[0], strides[1], pads[0], pads[1], pads[3], dilations[0], dilations[1], oh, ow);
@@ -446,7 +537,8 @@ internal sealed class NpuLowering
         var y = PlaceResult(result, NpuLayout.Nhwc);
         int nPadded = Blocks(kOut) * NpuTarget.ArraySize;
         var output = new DramMatrix(y.Region, y.Offset, nPadded * y.ElementBytes, y.DType);
-        var spec = new MatmulSpec($"conv %{result}", operand, nPadded, panels.Offset, bias, activation, 1f, output);
+        var spec = new MatmulSpec($"conv %{result}", operand, nPadded, panels.Offset, bias, activation, 1f, output,
+            int8 ? Dequantize(panels, node.Inputs[0]) : null, Requantize(y, result, nPadded));
         EmitMatmul(spec, $"conv {r}x{s} {c}->{kOut} at {h}x{w} (implicit GEMM {oh * ow}x{r * s * cPadded}x{kOut}){(bias is null ? "" : " + bias")}{(activation == VActivation.Identity ? "" : ", " + activation)}");
     }
 

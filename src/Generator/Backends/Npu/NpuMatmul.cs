@@ -1,13 +1,15 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Aot.Generator.Npu;
 
 namespace Aot.Generator.Backends.Npu;
 
 /// <summary>
-/// Out[rows, N] = act(alpha * dequant * (A @ B) + bias): A streams from DRAM (<see cref="MatmulOperand"/>), B is
-/// packed in CONST as 32-column panels in A's type (<see cref="NpuConstLayout"/>), bias and (int8 only) the per-column
-/// dequantization scale are fp32 vectors of N padded to whole panels in CONST.
+/// Out[rows, N] = act(alpha * dequant * (A @ B) + bias) [* requant]: A streams from DRAM (<see cref="MatmulOperand"/>),
+/// B is packed in CONST as 32-column panels in A's type (<see cref="NpuConstLayout"/>); bias, the per-column
+/// dequantization scale (int8 A) and the requantization factor (int8 Out) are fp32 vectors of N padded to whole
+/// panels in CONST.
 /// </summary>
 internal sealed record MatmulSpec(
     string Name,
@@ -18,7 +20,8 @@ internal sealed record MatmulSpec(
     VActivation Activation,
     float Alpha,
     DramMatrix Out,
-    long? DequantOffset = null);
+    long? DequantOffset = null,
+    long? RequantOffset = null);
 
 /// <summary>
 /// The tiling the cost model chose, and its prediction. An output tile is Tm x Tn; the MXU fills one half of the
@@ -57,23 +60,41 @@ internal static class NpuMatmul
     /// <summary>k-blocks of a B panel per DMA (about 16 KiB), so weight loads start as soon as their chunk lands.</summary>
     private static int BChunk(MatmulSpec g) => Math.Max(1, 16384 / (Block * Block * ElementBytes(g.A.DType)));
 
+    /// <summary>
+    /// Streamed B goes through a ring of slots, one chunk of k-blocks of one panel each: the tile's panels are in use
+    /// together, and three more slots let DMA run that far ahead. A slot is at most a bank (64 KiB) and the ring about
+    /// 192 KiB, so slots sit in banks of their own (DMA fills one while the MXU reads others).
+    /// </summary>
+    private static (int Slots, int ChunkBlocks) Ring(MatmulSpec g, int tn)
+    {
+        int blockBytes = Block * Block * ElementBytes(g.A.DType);
+        int slots = tn / Block + 3;
+        int chunk = Math.Min(g.A.KBlocks, Math.Min(NpuTarget.ScratchpadBankBytes, 192 * 1024 / slots) / blockBytes);
+        return (slots, Math.Max(1, chunk));
+    }
+
     private static int VectorBytes(MatmulSpec g) => Blocks(g.N) * Block * 4;
 
-    private static int Vectors(MatmulSpec g) => (g.BiasOffset is null ? 0 : 1) + (g.DequantOffset is null ? 0 : 1);
 
     /// <summary>
-    /// Scratchpad buffers of a candidate tiling, in order: A tile x2, B x2 (or all of B once when resident), staging
-    /// x2, bias, dequantization scale. The MXU reads A and B while DMA fills their twins, so each gets banks of its
-    /// own; staging and the vectors (VPU and store traffic, off the critical path) share the rest.
+    /// Scratchpad buffers of a candidate tiling, in order: A tile x2, all of B once when resident (else the ring's
+    /// slots), staging x2, bias, dequantization and requantization vectors. The MXU reads A and B while DMA fills their
+    /// twins, so each gets banks of its own; staging and the vectors (VPU and store traffic, off the critical path)
+    /// share the rest.
     /// </summary>
     private static List<ScratchBuffer> Buffers(MatmulSpec g, int tm, int tn, bool residentB)
     {
         int a = g.A.TileBytes(tm);
         int stage = tm * tn * ElementBytes(g.Out.DType);
         var list = new List<ScratchBuffer> { new(a, 0), new(a, 1) };
-        if (residentB) list.Add(new(Blocks(g.N) * PanelBytes(g), 2));
-        else list.AddRange(new ScratchBuffer[] { new((tn / Block) * PanelBytes(g), 2), new((tn / Block) * PanelBytes(g), 3) });
-        list.AddRange(new ScratchBuffer[] { new(stage, 4), new(stage, 4), new(VectorBytes(g), 4), new(VectorBytes(g), 4) });
+        if (residentB) list.Add(new(Blocks(g.N) * PanelBytes(g), 3));
+        else
+        {
+            var (slots, chunk) = Ring(g, tn);
+            for (int i = 0; i < slots; i++) list.Add(new(chunk * Block * Block * ElementBytes(g.A.DType), 3 + i));
+        }
+
+        list.AddRange(new ScratchBuffer[] { new(stage, 2), new(stage, 2), new(VectorBytes(g), 2), new(VectorBytes(g), 2), new(VectorBytes(g), 2) });
         return list;
     }
 
@@ -116,7 +137,8 @@ internal static class NpuMatmul
         int outBytes = ElementBytes(g.Out.DType);
         long mxu = 0, bursts = 0, vpu = 0;
         long panelBursts = 0;
-        for (int kb = 0; kb < g.A.KBlocks; kb += BChunk(g)) panelBursts += ContiguousBursts(Math.Min(BChunk(g), g.A.KBlocks - kb) * Block * Block * ElementBytes(g.A.DType));
+        int chunkBlocks = residentB ? BChunk(g) : Ring(g, tn).ChunkBlocks;
+        for (int kb = 0; kb < g.A.KBlocks; kb += chunkBlocks) panelBursts += ContiguousBursts(Math.Min(chunkBlocks, g.A.KBlocks - kb) * Block * Block * ElementBytes(g.A.DType));
         if (residentB) bursts += panelBursts * Blocks(g.N);
         long firstA = 0;
         for (int i = 0; i < mTiles; i++)
@@ -158,7 +180,7 @@ internal static class NpuMatmul
     /// The VPU instructions that turn one accumulator tile (rows x panels*32; row r of panel p at accumulator row
     /// accRow + r * panelsPerRow + p) into the staging buffer in the output type.
     /// </summary>
-    private static List<Instruction> Epilogue(MatmulSpec g, int rows, int panels, int accRow, int panelsPerRow, uint stage, uint bias, uint dequant)
+    private static List<Instruction> Epilogue(MatmulSpec g, int rows, int panels, int accRow, int panelsPerRow, uint stage, uint bias, uint dequant, uint requant = 0)
     {
         var list = new List<Instruction>();
         uint acc = (uint)(NpuTarget.AccumulatorBase + accRow * NpuTarget.AccumulatorRowBytes);
@@ -189,6 +211,12 @@ internal static class NpuMatmul
                 bias, 0, noBias, Instruction.BitsOf(g.Alpha)));
         }
 
+        if (g.Out.DType == NpuDType.Int8)
+        {
+            // x / scale, then round and saturate to int8.
+            list.Add(Instruction.Vector(Opcode.VBinary, (byte)VBinaryOp.Mul, rows, panels, acc, accStride, acc, accStride, requant, 0));
+        }
+
         list.Add(Instruction.Vector(Opcode.VConvert, (byte)g.Out.DType, rows, panels, stage, stageStride, acc, accStride,
             imm: Instruction.BitsOf(1f), aux: (byte)NpuDType.Float32));
         return list;
@@ -208,10 +236,11 @@ internal static class NpuMatmul
 
         var at = ScratchpadAllocator.Place(Buffers(g, tm, tn, plan.ResidentB))!.Value.Addresses;
         uint[] aBuf = { at[0], at[1] };
-        uint[] bBuf = plan.ResidentB ? new[] { at[2] } : new[] { at[2], at[3] };
-        int next = plan.ResidentB ? 3 : 4;
+        var (ringSlots, ringChunk) = plan.ResidentB ? (1, 0) : Ring(g, tn);
+        uint[] bBuf = at.Skip(2).Take(ringSlots).ToArray();
+        int next = 2 + ringSlots;
         uint[] stage = { at[next], at[next + 1] };
-        uint biasBuf = at[next + 2], dequantBuf = at[next + 3];
+        uint biasBuf = at[next + 2], dequantBuf = at[next + 3], requantBuf = at[next + 4];
 
         int aReady = b.Semaphore(), aUsed = b.Semaphore(), bReady = b.Semaphore(), bUsed = b.Semaphore();
         int accFull = b.Semaphore(), accDrained = b.Semaphore(), stored = b.Semaphore(), vectorsReady = b.Semaphore(), prepared = b.Semaphore();
@@ -221,6 +250,7 @@ internal static class NpuMatmul
         uint vectorsCount = 0;
         if (g.BiasOffset is long biasOffset) vectorsCount = b.Signal(Contiguous(true, ChannelMisc, Region.Const, biasOffset, biasBuf, VectorBytes(g)), vectorsReady);
         if (g.DequantOffset is long dequantOffset) vectorsCount = b.Signal(Contiguous(true, ChannelMisc, Region.Const, dequantOffset, dequantBuf, VectorBytes(g)), vectorsReady);
+        if (g.RequantOffset is long requantOffset) vectorsCount = b.Signal(Contiguous(true, ChannelMisc, Region.Const, requantOffset, requantBuf, VectorBytes(g)), vectorsReady);
 
         // Operand buffers that need padding zeroed: the VPU does it once, before the first load into them.
         uint preparedCount = 0;
@@ -231,23 +261,46 @@ internal static class NpuMatmul
 
         // Signal counts the consumers wait for, filled in as the producers are emitted (loads go out one tile early).
         var aBlockReady = new uint[2, kBlocks];
-        var bBlockReady = new uint[plan.ResidentB ? 1 : 2, plan.ResidentB ? Blocks(g.N) : panelsPerTile, kBlocks];
-
-        void LoadB(int slot, int firstPanel, int panels, bool waitCredit, int t)
+        var residentReady = new uint[plan.ResidentB ? Blocks(g.N) : 0, kBlocks];
+        if (plan.ResidentB)
         {
             for (int kb = 0; kb < kBlocks; kb += bChunk)
             {
                 int blocks = Math.Min(bChunk, kBlocks - kb);
-                for (int p = 0; p < panels; p++)
+                for (int p = 0; p < Blocks(g.N); p++)
                 {
-                    var dma = Contiguous(true, ChannelB, Region.Const, g.PanelsOffset + (long)(firstPanel + p) * panelBytes + kb * blockBytes,
-                        (uint)(bBuf[slot] + p * panelBytes + kb * blockBytes), blocks * blockBytes);
-                    if (waitCredit && kb == 0 && p == 0) dma = dma.WithWait(bUsed, bUsed0 + (uint)(t - 1));
-                    uint count = b.Signal(dma, bReady);
-                    for (int k = kb; k < kb + blocks; k++) bBlockReady[slot, p, k] = count;
+                    uint count = b.Signal(Contiguous(true, ChannelB, Region.Const, g.PanelsOffset + (long)p * panelBytes + kb * blockBytes,
+                        (uint)(bBuf[0] + p * panelBytes + kb * blockBytes), blocks * blockBytes), bReady);
+                    for (int k = kb; k < kb + blocks; k++) residentReady[p, k] = count;
                 }
             }
         }
+
+        // Streamed B: chunk c of the sequence (tile, k-chunk, panel) goes to ring slot c % slots once the weight load
+        // that finished chunk c - slots has signalled; its DMA is emitted right after that load.
+        var chunks = new List<(int Tile, int FirstBlock, int Blocks, int Panel)>();
+        for (int t = 0; !plan.ResidentB && t < mTiles * nTiles; t++)
+        {
+            int panels = Math.Min(panelsPerTile, Blocks(g.N) - t % nTiles * panelsPerTile);
+            for (int kb = 0; kb < kBlocks; kb += ringChunk)
+            {
+                for (int p = 0; p < panels; p++) chunks.Add((t, kb, Math.Min(ringChunk, kBlocks - kb), p));
+            }
+        }
+
+        var chunkReady = new uint[chunks.Count];
+        void LoadChunk(int c)
+        {
+            if (c >= chunks.Count) return;
+            var (t, kb, blocks, p) = chunks[c];
+            int panel = t % nTiles * panelsPerTile + p;
+            var dma = Contiguous(true, ChannelB, Region.Const, g.PanelsOffset + (long)panel * panelBytes + kb * blockBytes, bBuf[c % ringSlots], blocks * blockBytes);
+            if (c >= ringSlots) dma = dma.WithWait(bUsed, bUsed0 + (uint)(c - ringSlots + 1));
+            chunkReady[c] = b.Signal(dma, bReady);
+        }
+
+        for (int c = 0; c < Math.Min(ringSlots, chunks.Count); c++) LoadChunk(c);
+        int nextChunk = 0;
 
         void Loads(int t)
         {
@@ -266,13 +319,9 @@ internal static class NpuMatmul
                     for (int k = load.FirstBlock; k < load.EndBlock; k++) aBlockReady[i % 2, k] = count;
                 }
             }
-
-            // B tile t reuses the buffer of tile t-2.
-            if (!plan.ResidentB) LoadB(t % 2, j * panelsPerTile, Math.Min(panelsPerTile, Blocks(g.N) - j * panelsPerTile), t >= 2, t);
         }
 
         int tiles = mTiles * nTiles;
-        if (plan.ResidentB) LoadB(0, 0, Blocks(g.N), false, 0);
         Loads(0);
         for (int t = 0; t < tiles; t++)
         {
@@ -281,8 +330,7 @@ internal static class NpuMatmul
             int rows = Math.Min(tm, g.A.Rows - i * tm);
             int panels = Math.Min(panelsPerTile, Blocks(g.N) - j * panelsPerTile);
             int accBase = (t % 2) * AccHalfRows;
-            int slot = plan.ResidentB ? 0 : t % 2;
-            int firstPanel = plan.ResidentB ? j * panelsPerTile : 0;
+            int firstChunk = nextChunk;
 
             // MXU: each weight block once, for every run (all rows) of the A tile. The tile's last matmul is the last
             // to become visible, so it tells the VPU the tile is ready.
@@ -292,11 +340,32 @@ internal static class NpuMatmul
             {
                 for (int p = 0; p < panels; p++)
                 {
-                    var lw = Instruction.LoadWeights(g.A.DType, (uint)(bBuf[slot] + (firstPanel + p) * panelBytes + kb * blockBytes), (uint)(Block * inBytes), g.A.Depth(kb), Block);
-                    if (kb % bChunk == 0) lw = lw.WithWait(bReady, bBlockReady[slot, firstPanel + p, kb]);
-                    // The tile's last weight block frees its B buffer for tile t+2.
-                    if (!plan.ResidentB && kb == kBlocks - 1 && p == panels - 1) b.Signal(lw, bUsed);
-                    else b.Emit(lw);
+                    Instruction lw;
+                    if (plan.ResidentB)
+                    {
+                        int panel = j * panelsPerTile + p;
+                        lw = Instruction.LoadWeights(g.A.DType, (uint)(bBuf[0] + panel * panelBytes + kb * blockBytes), (uint)(Block * inBytes), g.A.Depth(kb), Block);
+                        if (kb % bChunk == 0) lw = lw.WithWait(bReady, residentReady[panel, kb]);
+                        b.Emit(lw);
+                    }
+                    else
+                    {
+                        int c = firstChunk + kb / ringChunk * panels + p;
+                        int offset = kb - chunks[c].FirstBlock;
+                        lw = Instruction.LoadWeights(g.A.DType, (uint)(bBuf[c % ringSlots] + offset * blockBytes), (uint)(Block * inBytes), g.A.Depth(kb), Block);
+                        if (offset == 0) lw = lw.WithWait(bReady, chunkReady[c]);
+                        if (offset == chunks[c].Blocks - 1)
+                        {
+                            // The chunk's last weight block frees its slot for chunk c + slots.
+                            b.Signal(lw, bUsed);
+                            LoadChunk(c + ringSlots);
+                        }
+                        else
+                        {
+                            b.Emit(lw);
+                        }
+                    }
+
                     bool swap = true;
                     foreach (var run in g.A.Runs(i * tm, rows, aBuf[i % 2], kb))
                     {
@@ -317,6 +386,7 @@ internal static class NpuMatmul
             }
 
             b.Signal(pending!.Value, accFull);
+            if (!plan.ResidentB) nextChunk += (kBlocks + ringChunk - 1) / ringChunk * panels;
 
             // At the last n-tile, the A buffer is free for tile i+2 once the last matmul reading it is done.
             if (j == nTiles - 1) b.Signal(Instruction.QueuedWait(Unit.Mxu, accFull, b.Signals(accFull)), aUsed);
@@ -324,7 +394,7 @@ internal static class NpuMatmul
             // VPU epilogue into staging buffer t % 2, once the store of tile t-2 has left it.
             if (t >= 2) b.Emit(Instruction.QueuedWait(Unit.Vpu, stored, stored0 + (uint)(t - 1)));
             if (t == 0 && vectorsCount > 0) b.Emit(Instruction.QueuedWait(Unit.Vpu, vectorsReady, vectorsCount));
-            var epilogue = Epilogue(g, rows, panels, accBase, panelsPerTile, stage[t % 2], biasBuf + (uint)(j * tn * 4), dequantBuf + (uint)(j * tn * 4));
+            var epilogue = Epilogue(g, rows, panels, accBase, panelsPerTile, stage[t % 2], biasBuf + (uint)(j * tn * 4), dequantBuf + (uint)(j * tn * 4), requantBuf + (uint)(j * tn * 4));
             for (int e = 0; e < epilogue.Count; e++)
             {
                 var v = epilogue[e];
