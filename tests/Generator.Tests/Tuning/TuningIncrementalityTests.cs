@@ -50,8 +50,9 @@ public class TuningIncrementalityTests
         var driver = GeneratorHarness.Driver(Properties, new[] { TuningFile }, trackSteps: true).RunGenerators(compilation);
         var first = driver.GetRunResult();
         Assert.Empty(first.Diagnostics);
-        Assert.Equal(2, first.GeneratedTrees.Length);
-        Assert.All(first.GeneratedTrees, t => Assert.Contains("(tuning file)", t.ToString()));
+        var cpu = first.GeneratedTrees.Where(t => !t.FilePath.EndsWith(".Npu.g.cs", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, cpu.Length);
+        Assert.All(cpu, t => Assert.Contains("(tuning file)", t.ToString()));
         return (driver, compilation);
     }
 
