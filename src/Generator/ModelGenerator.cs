@@ -115,8 +115,8 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
     /// <summary>
     /// Hook for the NPU backend (src/Generator/Backends/Npu): called for every model when <c>AotTargets</c> includes
     /// <c>npu</c>, with the frontend's model and the options (passes to skip, IR dumps). Implement it in a
-    /// <c>partial class ModelGenerator</c> there; it adds its own source (e.g. <c>Model.Npu.g.cs</c>) and reports its
-    /// own diagnostics. Until it is implemented, <c>npu</c> is accepted and generates nothing.
+    /// <c>partial class ModelGenerator</c> there (Backends/Npu/ModelGenerator.Npu.cs); it adds its own source
+    /// (<c>Model.Npu.g.cs</c>) and reports its own diagnostics.
     /// </summary>
     static partial void EmitNpu(SourceProductionContext context, ModelInfo model, GeneratorOptions options);
 
@@ -132,9 +132,8 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
         string hint = QualifiedName(model).Replace("@", "");
         try
         {
-            var graph = PassPipeline.Run(model.Graph, options.DisabledSet, null, spc.CancellationToken);
-            var plan = PlanMemory.Run(graph);
-            spc.AddSource(hint + ".Gpu.g.cs", SourceText.From(GpuEmitter.Emit(model, graph, plan), Encoding.UTF8));
+            var graph = GpuPasses.Optimize(model.Graph, options.DisabledSet, spc.CancellationToken);
+            spc.AddSource(hint + ".Gpu.g.cs", SourceText.From(GpuEmitter.Emit(model, graph), Encoding.UTF8));
         }
         catch (OperationCanceledException)
         {
