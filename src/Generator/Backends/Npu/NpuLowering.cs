@@ -282,8 +282,17 @@ internal sealed class NpuLowering
     private bool Quantizable(int value)
     {
         if (_graph.Outputs.Contains(value)) return false;
-        bool source = _graph.Values[value].Kind == ValueKind.Input || IsMatmulOrConv(_producers[value]);
+        bool source = _graph.Values[value].Kind == ValueKind.Input || IsMatmulOrConv(_producers[value]) || IsFusedActivationOfMatmul(value);
         return source && OnlyMatmulOperand(value);
+    }
+
+    /// <summary>True when <paramref name="value"/> is an activation that a matmul/convolution epilogue computes.</summary>
+    private bool IsFusedActivationOfMatmul(int value)
+    {
+        if (_producers[value] is not { Op: OpKind.Relu or OpKind.Sigmoid or OpKind.Tanh or OpKind.Gelu } activation) return false;
+        int source = activation.Inputs[0];
+        while (_producers[source] is { Op: OpKind.Reshape } reshape) source = reshape.Inputs[0];
+        return IsMatmulOrConv(_producers[source]) && FusableActivation(source)?.Output == value;
     }
 
     private bool OnlyMatmulOperand(int value)
