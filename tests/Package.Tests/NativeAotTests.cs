@@ -66,6 +66,40 @@ public class NativeAotTests
         }
     }
 
+    /// <summary>The NPU path (loader, simulator, report, trace) is NativeAOT-clean: samples/Npu publishes without a
+    /// warning, and the native binary runs the transformer block and the int8 MLP and writes its trace.</summary>
+    [Fact]
+    public void NpuSamplePublishesWithoutWarningsAndRuns()
+    {
+        var dir = Directory.CreateTempSubdirectory("aot-nativeaot-npu-");
+        try
+        {
+            string project = Path.Combine(Repo.Root, "samples", "Npu", "Npu.csproj");
+            var publish = Dotnet.Run(
+                $"publish \"{project}\" -c Release -r linux-x64 -p:PublishAot=true -o \"{dir.FullName}\" -nodeReuse:false",
+                Repo.Root, timeout: TimeSpan.FromMinutes(8));
+            _output.WriteLine($"publish: {publish.Elapsed.TotalSeconds:F1} s");
+            Assert.True(publish.ExitCode == 0, publish.Output);
+            var warnings = publish.Lines.Where(l => l.Contains("warning", StringComparison.OrdinalIgnoreCase) && !Regex.IsMatch(l, @"^\s*0 Warning\(s\)")).ToArray();
+            Assert.True(warnings.Length == 0, "the publish warned:\n" + string.Join("\n", warnings));
+
+            string binary = Path.Combine(dir.FullName, "Npu");
+            string trace = Path.Combine(dir.FullName, "trace.json");
+            _output.WriteLine($"binary size: {new FileInfo(binary).Length / 1024.0 / 1024.0:F2} MiB");
+            var run = Dotnet.Exec(binary, $"\"{trace}\"", dir.FullName);
+            _output.WriteLine(run.Output);
+            Assert.True(run.ExitCode == 0, run.Output);
+            var error = Regex.Match(run.Output, @"max \|npu - eager\| = ([0-9.]+) ?%");
+            Assert.True(error.Success, run.Output);
+            Assert.InRange(double.Parse(error.Groups[1].Value, CultureInfo.InvariantCulture), 0, 1.0);
+            Assert.True(new FileInfo(trace).Length > 1000, "no trace written");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private static (TimeSpan Elapsed, string Output) TimeToFirstResult(string binary, string workingDirectory)
     {
         var psi = new ProcessStartInfo(binary, "--first-result-only")
