@@ -155,6 +155,27 @@ public static class GpuRuntime
         }
     }
 
+    /// <summary>
+    /// Whether the first element of <paramref name="view"/> is aligned to <paramref name="bytes"/> (a power of two) in
+    /// device memory. The generated vectorized kernels (see <see cref="GpuFloat4"/>) assume 16-byte aligned operands:
+    /// the arena and weight slots are, and a caller's device view is checked with this before each run (an unaligned
+    /// one takes the kernel's scalar variant). An empty view counts as aligned.
+    /// </summary>
+    public static bool IsAligned<T>(ArrayView<T> view, int bytes)
+        where T : unmanaged
+    {
+        if (view.Length == 0) return true;
+        long address = NativePtrOf(view).ToInt64() + IndexInBytesOf(view);
+        return (address & (bytes - 1)) == 0;
+    }
+
+    // Constrained calls through the interfaces: no boxing of the view, no allocation per run.
+    private static IntPtr NativePtrOf<TView>(TView view)
+        where TView : IArrayView => view.Buffer.NativePtr;
+
+    private static long IndexInBytesOf<TView>(TView view)
+        where TView : IContiguousArrayView => view.IndexInBytes;
+
     /// <summary>Throws <see cref="ObjectDisposedException"/> for a disposed compiled model.</summary>
     public static void ThrowIfDisposed(bool disposed, string model)
     {

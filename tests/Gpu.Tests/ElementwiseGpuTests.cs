@@ -1,5 +1,11 @@
 using Aot.Dsl;
+using Aot.Generator.Backends.Gpu;
 using Aot.Generator.IR;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 using static Aot.Tests.Shared.CaseKit;
 using static Gpu.Tests.Cases;
 
@@ -106,5 +112,98 @@ public class ElementwiseGpuTests
         Assert.Single(compiled.KernelMethods());
         var actual = compiled.Run(0, new[] { a }, new[] { x, bb }, _gpu.Accelerator);
         Assert.Null(Compare(expected, actual, Tolerance.Elementwise));
+    }
+
+    /// <summary>The chain of the GPU benchmark, y = relu(x*a+b)*sigmoid(x)+c, on a shape whose rows are a multiple of 4,
+    /// plus a per-row operand: the vectorized kernel reads x (same shape) and a, b, c (row vectors) 128 bits at a time
+    /// and the per-row operand once per 4 elements.</summary>
+    private static (Graph Graph, Tensor[] Weights, Tensor[] Inputs, Tensor Expected) VectorChain(int rows, int cols)
+    {
+        var x = Rand(11, -3f, 3f, rows, cols);
+        var a = Rand(12, cols);
+        var b = Rand(13, cols);
+        var c = Rand(14, cols);
+        var s = Rand(15, rows, 1);
+        var g = new GraphBuilder("VectorChain");
+        int X = g.AddInput("x", CaseKit.TypeOf(x));
+        int S = g.AddInput("s", CaseKit.TypeOf(s));
+        int A = g.AddWeight("a", CaseKit.TypeOf(a));
+        int B = g.AddWeight("b", CaseKit.TypeOf(b));
+        int Cw = g.AddWeight("c", CaseKit.TypeOf(c));
+        int N(OpKind op, params int[] inputs)
+        {
+            var r = g.TryAdd(op, inputs, Aot.Generator.IR.Attrs.None, out int id);
+            if (r.Error is { } e) throw new InvalidOperationException(e.Message);
+            return id;
+        }
+
+        int y = N(OpKind.Add, N(OpKind.Mul, N(OpKind.Mul, N(OpKind.Relu, N(OpKind.Add, N(OpKind.Mul, X, A), B)), N(OpKind.Sigmoid, X)), S), Cw);
+        g.AddOutput(y);
+        var expected = Ops.Add(Ops.Mul(Ops.Mul(Ops.Relu(Ops.Add(Ops.Mul(x, a), b)), Ops.Sigmoid(x)), s), c);
+        return (g.Build(), new[] { a, b, c }, new[] { x, s }, expected);
+    }
+
+    [Fact]
+    public void A_chain_with_rows_of_a_multiple_of_4_is_vectorized_and_matches_the_reference()
+    {
+        // 7 x 36: 63 vectors, more than one grid-stride step for the unrolled loop's tail on the CPU device.
+        var (graph, weights, inputs, expected) = VectorChain(7, 36);
+        var compiled = GpuCompiledGraphs.Compile(new[] { graph });
+        Assert.Contains("vectorized: 4 elements per 128-bit access", compiled.Sources[0]);
+        Assert.Contains("IsAligned(input0, 16) && global::Aot.Runtime.Gpu.GpuRuntime.IsAligned(output, 16)", compiled.Sources[0]);
+        Assert.Null(Compare(expected, compiled.Run(0, weights, inputs, _gpu.Accelerator), Tolerance.Elementwise));
+
+        // Rows of 34 are not a multiple of 4: the scalar kernel only.
+        var odd = VectorChain(3, 34);
+        var scalar = GpuCompiledGraphs.Compile(new[] { odd.Graph });
+        Assert.DoesNotContain("vectorized", scalar.Sources[0]);
+        Assert.Null(Compare(odd.Expected, scalar.Run(0, odd.Weights, odd.Inputs, _gpu.Accelerator), Tolerance.Elementwise));
+    }
+
+    /// <summary>Device views of the caller that do not start on a 16-byte boundary take the scalar variant (same results);
+    /// aligned ones the vectorized kernel.</summary>
+    [Fact]
+    public void Unaligned_device_views_take_the_scalar_variant()
+    {
+        var (graph, weights, inputs, expected) = VectorChain(5, 16);
+        var compiled = GpuCompiledGraphs.Compile(new[] { graph });
+        var acc = _gpu.Accelerator;
+        using var model = compiled.Instantiate(0, weights, acc);
+        var run = model.GetType().GetMethod("Run", new[] { typeof(ArrayView<float>), typeof(ArrayView<float>), typeof(ArrayView<float>) })!;
+        var sync = model.GetType().GetMethod("Synchronize")!;
+        int n = 5 * 16;
+        using var xb = acc.Allocate1D<float>(n + 1);
+        using var sb = acc.Allocate1D<float>(5);
+        using var yb = acc.Allocate1D<float>(n + 1);
+        foreach (int shift in new[] { 0, 1 })
+        {
+            ArrayView<float> x = xb.View.SubView(shift, n);
+            ArrayView<float> y = yb.View.SubView(1 - shift, n);
+            x.CopyFromCPU(inputs[0].Floats.ToArray());
+            sb.View.CopyFromCPU(inputs[1].Floats.ToArray());
+            Assert.Equal(shift == 0, Aot.Runtime.Gpu.GpuRuntime.IsAligned(x, 16));
+            GpuCompiledGraphs.Unwrap(() => run.Invoke(model, new object[] { x, (ArrayView<float>)sb.View, y }));
+            sync.Invoke(model, null);
+            var host = new float[n];
+            y.CopyToCPU(host);
+            var actual = Tensor.FromArray(host, 5, 16);
+            Assert.Null(Compare(expected, actual, Tolerance.Elementwise));
+        }
+
+        Assert.NotNull(model.GetType().GetField("_k0Scalar", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(model));
+    }
+
+    /// <summary>ILGPU's PTX backend turns the vector accesses into 128-bit loads and stores.</summary>
+    [Fact]
+    public void The_vectorized_kernel_compiles_to_128_bit_loads_and_stores()
+    {
+        var compiled = GpuCompiledGraphs.Compile(new[] { VectorChain(64, 256).Graph });
+        using var backend = new PTXBackend(_gpu.Context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+        var kernel = compiled.KernelMethods().Single(m => !m.Name.EndsWith("_Scalar"));
+        string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(kernel), default)).PTXAssembly;
+        if (Environment.GetEnvironmentVariable("AOT_PTX_DUMP") is { Length: > 0 } dump) File.WriteAllText(Path.Combine(dump, "VectorChain.ptx"), ptx);
+        Assert.Contains("ld.v4.f32", ptx); // ILGPU emits generic-address loads and stores (ld, not ld.global)
+        Assert.Contains("st.v4.f32", ptx);
+        Assert.DoesNotContain("st.f32", ptx);
     }
 }

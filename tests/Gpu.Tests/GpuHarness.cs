@@ -89,7 +89,7 @@ internal sealed class GpuCompiledGraphs
 
     public static string WeightMember(int j) => "W" + j;
 
-    /// <summary>Emits, compiles and loads all <paramref name="graphs"/> (optimized by the default passes, as the
+    /// <summary>Emits, compiles and loads all <paramref name="graphs"/> (optimized by the GPU pipeline, as the
     /// generator does); <paramref name="extraSource"/> joins the same compilation.</summary>
     public static GpuCompiledGraphs Compile(IReadOnlyList<Graph> graphs, string extraSource = "", GpuTarget? target = null)
     {
@@ -101,12 +101,12 @@ internal sealed class GpuCompiledGraphs
         {
             var problems = IrVerifier.Verify(graphs[i]);
             Assert.True(problems.Count == 0, "graph does not verify:\n" + string.Join("\n", problems) + "\n" + graphs[i]);
-            optimized[i] = PassPipeline.Run(graphs[i], new HashSet<string>(), null, CancellationToken.None);
+            optimized[i] = GpuPasses.Optimize(graphs[i], new HashSet<string>(), CancellationToken.None);
 
             // The model info refers to the optimized graph's ids (the passes renumber values; inputs and weights keep
             // their order, so W0, W1, ... still match the test's weight list).
             var model = ModelOf(optimized[i], ClassName(i));
-            sources[i] = GpuEmitter.Emit(model, optimized[i], PlanMemory.Run(optimized[i]), target ?? GpuTarget.H100);
+            sources[i] = GpuEmitter.Emit(model, optimized[i], target ?? GpuTarget.H100);
             trees.Add(CSharpSyntaxTree.ParseText(sources[i], parse, path: ClassName(i) + ".Gpu.g.cs"));
             trees.Add(CSharpSyntaxTree.ParseText(UserPart(graphs[i], ClassName(i)), parse, path: ClassName(i) + ".cs"));
         }

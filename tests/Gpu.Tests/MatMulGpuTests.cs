@@ -118,4 +118,61 @@ public class MatMulGpuTests
 
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
+
+    /// <summary>
+    /// Attention's data movement without copies: the head split (Transposes of an input and of a weight), kᵀ and its
+    /// transpose back (a chain of Transposes) are read by the batched MatMuls through strides, the scale folds into the
+    /// scores' epilogue, a bias along the last axis and residuals fold into batched MatMuls' epilogues, and the last
+    /// MatMul writes the merged [B, S, H, Dh] layout itself. Everything matches the eager reference.
+    /// </summary>
+    [Fact]
+    public void Attention_products_read_and_write_transposes_with_strides_and_apply_epilogues()
+    {
+        const int b = 2, s = 12, h = 3, dh = 8, d = h * dh;
+        var xq = Rand(501, b, s, d);
+        var xk = Rand(502, b, s, d);
+        var xv = Rand(503, b, s, d);
+        var bias = Rand(504, dh);
+        var residual = Rand(505, b, h, s, dh);
+        var g = new GraphBuilder("Attention");
+        int Q = g.AddInput("q", CaseKit.TypeOf(xq));
+        int K = g.AddInput("k", CaseKit.TypeOf(xk));
+        int V = g.AddWeight("v", CaseKit.TypeOf(xv));
+        int Bias = g.AddWeight("bias", CaseKit.TypeOf(bias));
+        int R = g.AddInput("r", CaseKit.TypeOf(residual));
+        int N(OpKind op, Attrs attrs, params int[] inputs)
+        {
+            var r = g.TryAdd(op, inputs, attrs, out int id);
+            if (r.Error is { } e) throw new InvalidOperationException(e.Message);
+            return id;
+        }
+
+        var none = Aot.Generator.IR.Attrs.None;
+        int T(int x, params int[] perm) => N(OpKind.Transpose, Attrs(Attr.OfInts(AttrNames.Perm, perm)), x);
+        int Heads(int x) => T(N(OpKind.Reshape, Attrs(Attr.OfInts(AttrNames.Shape, b, s, h, dh)), x), 0, 2, 1, 3);
+        int q = Heads(Q), k = Heads(K), v = Heads(V);
+        int kt = T(k, 0, 1, 3, 2);
+        int p = N(OpKind.Softmax, Attrs(Attr.OfInt(AttrNames.Axis, 3L)),
+            N(OpKind.Mul, none, N(OpKind.MatMul, none, q, kt), N(OpKind.Constant, Attrs(Attr.OfFloat(AttrNames.Value, 0.25f)))));
+        int u = N(OpKind.Add, none, N(OpKind.Add, none, N(OpKind.MatMul, none, p, T(kt, 0, 1, 3, 2)), Bias), R);
+        int ctx = N(OpKind.Add, none, N(OpKind.MatMul, none, p, v), N(OpKind.Softmax, Attrs(Attr.OfInt(AttrNames.Axis, 3L)), u));
+        g.AddOutput(N(OpKind.Reshape, Attrs(Attr.OfInts(AttrNames.Shape, b, s, d)), T(ctx, 0, 2, 1, 3)));
+        var graph = g.Build();
+
+        Tensor EHeads(Tensor x) => Ops.Transpose(Ops.Reshape(x, b, s, h, dh), 0, 2, 1, 3);
+        var ekt = Ops.Transpose(EHeads(xk), 0, 1, 3, 2);
+        var ep = Ops.Softmax(Ops.Mul(Ops.MatMul(EHeads(xq), ekt), 0.25f), 3);
+        var eu = Ops.Add(Ops.Add(Ops.MatMul(ep, Ops.Transpose(ekt, 0, 1, 3, 2)), bias), residual);
+        var ectx = Ops.Add(Ops.MatMul(ep, EHeads(xv)), Ops.Softmax(eu, 3));
+        var expected = Ops.Reshape(Ops.Transpose(ectx, 0, 2, 1, 3), b, s, d);
+
+        var compiled = GpuCompiledGraphs.Compile(new[] { graph });
+        string source = compiled.Sources[0];
+        Assert.Contains("6 Transpose(s) folded", source);
+        Assert.Contains("result written with strides", source);
+        var kernels = compiled.KernelMethods().Select(m => m.Name).OrderBy(n => n).ToArray();
+        // 3 MatMuls, 2 Softmaxes and the copy of the output Reshape: no Transpose, Mul, Constant or Add.
+        Assert.Equal("K0_MatMul, K1_Softmax, K2_MatMul, K3_Softmax, K4_MatMul, K5_Reshape", string.Join(", ", kernels));
+        Assert.Null(Compare(expected, compiled.Run(0, new[] { xv, bias }, new[] { xq, xk, residual }, _gpu.Accelerator), Tolerance.Accumulation));
+    }
 }

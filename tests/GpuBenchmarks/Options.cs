@@ -8,7 +8,7 @@ internal sealed class Options
     public const string Usage = """
         usage:
           GpuBenchmarks [--cpu] [--small] [--json OUT.json] [--only NAMES] [--budget SECONDS] [--iters N] [--warmup N]
-                        [--device INDEX] [--no-check]
+                        [--device INDEX] [--no-check] [--no-profile]
           GpuBenchmarks --compare OURS.json [--torch TORCH.json] [--json OUT.json] [--text OUT.txt]
 
           --cpu          run on ILGPU's CPU accelerator instead of the first CUDA device (implies --small)
@@ -21,6 +21,8 @@ internal sealed class Options
           --warmup N     warm-up runs before timing (default 3; at least 0.25 s of warm-up is done anyway)
           --device I     index among the CUDA devices (default 0)
           --no-check     skip the correctness checks (not recommended)
+          --no-profile   skip the per-kernel profile (by default each workload's launches are timed one by one between
+                         profiling markers after the timed runs, and listed by device time)
           --compare      read a result file of this program (and optionally torch_bench.py's) and print one comparison
                          table; --text also writes that table to a file
         exit status: 0 all checks passed, 1 a correctness check failed, 2 usage or setup error
@@ -38,6 +40,7 @@ internal sealed class Options
     public int Warmup { get; private set; } = 3;
     public int DeviceIndex { get; private set; }
     public bool Check { get; private set; } = true;
+    public bool Profile { get; private set; } = true;
     public string? CompareOurs { get; private set; }
     public string? CompareTorch { get; private set; }
 
@@ -79,6 +82,7 @@ internal sealed class Options
                 case "--warmup": o.Warmup = NextInt(); break;
                 case "--device": o.DeviceIndex = NextInt(); break;
                 case "--no-check": o.Check = false; break;
+                case "--no-profile": o.Profile = false; break;
                 case "--compare": o.CompareOurs = Next(); break;
                 case "--torch": o.CompareTorch = Next(); break;
                 case "-h" or "--help": throw new UsageException(null);

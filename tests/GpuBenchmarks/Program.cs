@@ -195,6 +195,12 @@ namespace GpuBenchmarks
                 var m = model;
                 var t = Timer.Measure(acc, () => m.Run(inputView, outputView), m.Synchronize, timing);
                 report.Timing(w.Name, w.Description, t, w.Flops, w.Bytes, w.BytesNote);
+
+                if (options.Profile)
+                {
+                    stage = "per-kernel profile";
+                    Profile(m, inputView, outputView, report, w.Name, t.Primary.Median);
+                }
             }
             catch (Exception e)
             {
@@ -207,6 +213,38 @@ namespace GpuBenchmarks
         }
 
         private static string Join(string? a, string b) => a is null ? b : a + "; " + b;
+
+        /// <summary>Where the time of one run goes: each launch's device time between profiling markers (median of 7 runs),
+        /// printed with its share of the run and written to the report under profiles.</summary>
+        private static void Profile(GpuModel model, ArrayView<float> input, ArrayView<float> output, Report report, string name, double runMs)
+        {
+            var names = model.LaunchNames;
+            var samples = new List<double[]>();
+            for (int r = 0; r < 7; r++)
+            {
+                if (model.Profile(input, output) is not { } times) return;
+                samples.Add(times);
+            }
+
+            int n = samples[0].Length;
+            var median = Enumerable.Range(0, n).Select(i => samples.Select(s => s[i]).OrderBy(x => x).ElementAt(samples.Count / 2)).ToArray();
+            double sum = median.Sum();
+            Console.WriteLine($"  per-kernel device time (median of {samples.Count} profiled runs; sum {sum:F4} ms vs {runMs:F4} ms per run timed as a whole):");
+            var json = new System.Text.Json.Nodes.JsonArray();
+            foreach (int i in Enumerable.Range(0, n).OrderByDescending(i => median[i]))
+            {
+                string label = i < names.Length ? names[i] : $"launch {i}";
+                Console.WriteLine($"    {median[i],9:F4} ms {100 * median[i] / sum,5:F1}%  #{i,-2} {(label.Length > 150 ? label[..150] + "..." : label)}");
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                json.Add(new System.Text.Json.Nodes.JsonObject { ["launch"] = i, ["kernel"] = i < names.Length ? names[i] : null, ["ms"] = Report.Num(median[i]) });
+            }
+
+            if (report.Root["profiles"] is not System.Text.Json.Nodes.JsonObject profiles) report.Root["profiles"] = profiles = new System.Text.Json.Nodes.JsonObject();
+            profiles[name] = json;
+        }
 
         private static void CopyKernel(Index1D i, ArrayView<float> source, ArrayView<float> destination) => destination[i] = source[i];
 

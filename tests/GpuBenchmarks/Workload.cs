@@ -5,9 +5,17 @@ namespace GpuBenchmarks;
 
 /// <summary>A compiled GPU model behind one shape-independent face (every benchmark model has one input), so the harness
 /// does not depend on which generated class it drives.</summary>
-internal sealed class GpuModel(IDisposable compiled, Action<ArrayView<float>, ArrayView<float>> runViews, GpuModel.HostRun runHost, Action synchronize)
+internal sealed class GpuModel(IDisposable compiled, Action<ArrayView<float>, ArrayView<float>> runViews, GpuModel.HostRun runHost, Action synchronize,
+    Func<ArrayView<float>, ArrayView<float>, double[]>? profile = null, Type? compiledType = null)
     : IDisposable
 {
+    /// <summary>Device time of each kernel launch of one run (the generated <c>ProfileLaunches</c>), or null.</summary>
+    public double[]? Profile(ArrayView<float> input, ArrayView<float> output) => profile?.Invoke(input, output);
+
+    /// <summary>The generated <c>LaunchNames</c>: kernel method and summary of each launch.</summary>
+    public string[] LaunchNames =>
+        compiledType?.GetField("LaunchNames")?.GetValue(null) as string[] ?? Array.Empty<string>();
+
     public delegate void HostRun(ReadOnlySpan<float> input, Span<float> output);
 
     /// <summary>Enqueues one inference on device memory (no synchronization).</summary>

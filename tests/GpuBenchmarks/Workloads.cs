@@ -31,7 +31,7 @@ internal static class Workloads
             CompileForGpu = acc =>
             {
                 var g = model.CompileForGpu(acc);
-                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize);
+                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize, (x, y) => g.ProfileLaunches(x, y), g.GetType());
             },
         };
         AddSmallChecks(w, model.Compile().Run, input => model.Forward(Tensor.FromArray(input, GemmSmall.M, GemmSmall.K)), atol: 1e-4, rtol: 1e-4);
@@ -53,7 +53,7 @@ internal static class Workloads
             CompileForGpu = acc =>
             {
                 var g = model.CompileForGpu(acc);
-                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize);
+                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize, (x, y) => g.ProfileLaunches(x, y), g.GetType());
             },
         };
 
@@ -119,7 +119,7 @@ internal static class Workloads
             CompileForGpu = acc =>
             {
                 var g = model.CompileForGpu(acc);
-                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize);
+                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize, (x, y) => g.ProfileLaunches(x, y), g.GetType());
             },
         };
         AddSmallChecks(w, model.Compile().Run, input => model.Forward(Tensor.FromArray(input, R, C)), atol: 1e-5, rtol: 1e-4);
@@ -144,7 +144,7 @@ internal static class Workloads
             CompileForGpu = acc =>
             {
                 var g = model.CompileForGpu(acc);
-                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize);
+                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize, (x, y) => g.ProfileLaunches(x, y), g.GetType());
             },
         };
 
@@ -186,7 +186,7 @@ internal static class Workloads
             CompileForGpu = acc =>
             {
                 var g = model.CompileForGpu(acc);
-                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize);
+                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize, (x, y) => g.ProfileLaunches(x, y), g.GetType());
             },
         };
         AddSmallChecks(w, model.Compile().Run,
@@ -210,7 +210,7 @@ internal static class Workloads
             CompileForGpu = acc =>
             {
                 var g = model.CompileForGpu(acc);
-                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize);
+                return new GpuModel(g, (x, y) => g.Run(x, y), (x, y) => g.Run(x, y), g.Synchronize, (x, y) => g.ProfileLaunches(x, y), g.GetType());
             },
         };
 

@@ -64,7 +64,7 @@ internal static partial class GpuKernels
                     w.Line($"int yBase = (image * {Lit(k)} + kBase) * {Lit(outPlane)};");
                 }
             },
-            (acc, row, _) => bias ? $"{acc} + x2[kBase + {row}]" : acc,
+            (_, acc, row, _, _) => bias ? $"{acc} + x2[kBase + {row}]" : acc,
             pointwise ? null : (w, _) =>
             {
                 w.Line($"/// <summary>Element (c*{r * s} + r*{s} + s, oh*{wd.Out} + ow) of the virtual im2col matrix: input pixel");

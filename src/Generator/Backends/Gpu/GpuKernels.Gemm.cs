@@ -25,7 +25,9 @@ internal static partial class GpuKernels
     /// <summary>
     /// One GEMM launch: <see cref="Batch"/> independent products y_b[M, N] = epilogue(A_b[M, K] @ B_b[K, N]).
     /// <see cref="EmitBases"/> declares, from the local <c>batch</c>, whatever the operands' Base expressions and the
-    /// epilogue use (at least yBase); <see cref="Epilogue"/> maps (accumulator, row, col) to the stored value.
+    /// epilogue use (at least yBase); <see cref="Epilogue"/> maps (writer, accumulator, row, col, local suffix) to the
+    /// stored value, and may declare locals (named with the suffix) before it. Element (row, col) of product b is
+    /// stored at y[yBase + row * YRowStride + col * YColStride] (YRowStride 0 means N: a dense result).
     /// </summary>
     internal sealed record GemmSpec(
         string Summary,
@@ -37,8 +39,10 @@ internal static partial class GpuKernels
         GemmOperand A,
         GemmOperand B,
         Action<CodeWriter> EmitBases,
-        Func<string, string, string, string> Epilogue,
-        Action<CodeWriter, string>? Helpers = null);
+        Func<CodeWriter, string, string, string, string, string> Epilogue,
+        Action<CodeWriter, string>? Helpers = null,
+        int YRowStride = 0,
+        int YColStride = 1);
 
     /// <summary>
     /// The tiled GEMM kernel. One group per output tile of BM x BN (groups numbered batch-major, then tile rows, then
@@ -132,15 +136,19 @@ internal static partial class GpuKernels
             bool rowEdge = spec.M % t.BM != 0, colEdge = spec.N % t.BN != 0;
             for (int i = 0; i < t.TM; i++) w.Line($"int gr{i} = row0 + tr{(i == 0 ? "" : " + " + Lit(i * rowThreads))};");
             for (int j = 0; j < t.TN; j++) w.Line($"int gc{j} = col0 + tc{(j == 0 ? "" : " + " + Lit(j * colThreads))};");
+            int yRowStride = spec.YRowStride == 0 ? spec.N : spec.YRowStride;
             for (int i = 0; i < t.TM; i++)
             {
                 using (rowEdge ? w.Block($"if (gr{i} < {Lit(spec.M)})") : null)
                 {
-                    w.Line($"int yr{i} = yBase + gr{i} * {Lit(spec.N)};");
+                    w.Line($"int yr{i} = yBase + {Times($"gr{i}", yRowStride)};");
                     for (int j = 0; j < t.TN; j++)
                     {
-                        string store = $"y[yr{i} + gc{j}] = {spec.Epilogue($"c{i}_{j}", $"gr{i}", $"gc{j}")};";
-                        w.Line(colEdge ? $"if (gc{j} < {Lit(spec.N)}) {store}" : store);
+                        using (colEdge ? w.Block($"if (gc{j} < {Lit(spec.N)})") : null)
+                        {
+                            string value = spec.Epilogue(w, $"c{i}_{j}", $"gr{i}", $"gc{j}", $"_{i}_{j}");
+                            w.Line($"y[{Plus($"yr{i}", Times($"gc{j}", spec.YColStride))}] = {value};");
+                        }
                     }
                 }
             }
@@ -310,44 +318,124 @@ internal static partial class GpuKernels
 
     // ---- MatMul, Gemm ---------------------------------------------------------------------------------------
 
-    private static GpuKernel MatMul(Graph graph, Node node, GpuTarget target)
+    /// <summary>An epilogue operand (see <see cref="Epilogue"/>) as the GEMM's store reads it: View[Base + row *
+    /// RowStride + col * ColStride], Base depending on the batch only.</summary>
+    private sealed record EpilogueView(string View, string Base, int RowStride, int ColStride);
+
+    /// <summary>
+    /// The stored value of one result element: <paramref name="product"/> (the product's own result, e.g. alpha * acc +
+    /// beta * C) through the node's epilogue body, if it has one: register r0 is the product, r1..rE the epilogue
+    /// operands read at (row, col), as locals suffixed with <paramref name="sfx"/>.
+    /// </summary>
+    private static string ApplyEpilogue(CodeWriter w, Node node, IReadOnlyList<EpilogueView> views, string product, string row, string col, string sfx)
+    {
+        if (!Epilogue.Has(node)) return product;
+        var registers = new List<string>();
+        w.Line($"float r0{sfx} = {product};");
+        registers.Add("r0" + sfx);
+        for (int k = 0; k < views.Count; k++)
+        {
+            var v = views[k];
+            w.Line($"float r{k + 1}{sfx} = {v.View}[{Plus(v.Base, Plus(Times(row, v.RowStride), Times(col, v.ColStride)))}];");
+            registers.Add($"r{k + 1}{sfx}");
+        }
+
+        return EmitBodyNodes(w, node.Body, registers, sfx);
+    }
+
+    /// <summary>Strides (in elements) of an operand view with shape <paramref name="shape"/> and strides <paramref name="strides"/>
+    /// read broadcast over batch shape <paramref name="batch"/>: right-aligned, 0 on missing and size-1 dimensions.</summary>
+    private static int[] BatchStrides(int[] shape, int[] strides, int[] batch)
+    {
+        var result = new int[batch.Length];
+        for (int i = 1; i <= shape.Length; i++) result[batch.Length - i] = shape[shape.Length - i] == 1 ? 0 : strides[shape.Length - i];
+        return result;
+    }
+
+    /// <summary>
+    /// MatMul with numpy batching. Operands and result may be strided views (<see cref="GpuViews"/>: a folded Transpose
+    /// is read, or written, through its strides); epilogue operands (<see cref="Epilogue"/>) are read broadcast over the
+    /// result's shape.
+    /// </summary>
+    private static GpuKernel MatMul(Graph graph, Node node, GpuTarget target, GpuViews views)
     {
         var aShape = Shapes.Of(graph, node.Inputs[0]);
         var bShape = Shapes.Of(graph, node.Inputs[1]);
+        var outShape = Shapes.Of(graph, node.Output);
+        var aStridesOwn = views.OperandStrides(graph, node.Inputs[0]);
+        var bStridesOwn = views.OperandStrides(graph, node.Inputs[1]);
 
         // numpy promotion: a[k] is [1, k], b[k] is [k, 1]; the result's layout is the same either way.
-        var a = aShape.Length == 1 ? new[] { 1, aShape[0] } : aShape;
-        var b = bShape.Length == 1 ? new[] { bShape[0], 1 } : bShape;
+        bool aVector = aShape.Length == 1, bVector = bShape.Length == 1;
+        var a = aVector ? new[] { 1, aShape[0] } : aShape;
+        var b = bVector ? new[] { bShape[0], 1 } : bShape;
+        var aStrides = aVector ? new[] { 0, aStridesOwn[0] } : aStridesOwn;
+        var bStrides = bVector ? new[] { bStridesOwn[0], 0 } : bStridesOwn;
         int m = a[a.Length - 2], k = a[a.Length - 1], n = b[b.Length - 1];
         var aBatch = a.Take(a.Length - 2).ToArray();
         var bBatch = b.Take(b.Length - 2).ToArray();
         var batch = ShapeInference.Broadcast(aBatch, bBatch)!;
-        var (batchShape, batchStrides) = Coalesce(batch, new[]
+
+        // The result as [batch..., m, n] (a vector operand's promoted axis has stride 0 and size 1).
+        var yOwn = views.ResultStrides(graph, node.Output);
+        int yRow = aVector ? 0 : yOwn[batch.Length], yCol = bVector ? 0 : yOwn[yOwn.Length - 1];
+        var yBatch = yOwn.Take(batch.Length).ToArray();
+        var full = batch.Concat(new[] { m, n }).ToArray();
+
+        // Epilogue operands: strides over the result's shape, then over [batch..., m, n].
+        var epilogueInputs = Epilogue.EpilogueInputs(node);
+        var epilogueStrides = epilogueInputs.Select(v =>
         {
-            BroadcastStrides(aBatch, batch, m * k),
-            BroadcastStrides(bBatch, batch, k * n),
-        });
+            var s = BroadcastStrides(Shapes.Of(graph, v), outShape);
+            var f = new int[full.Length];
+            System.Array.Copy(s, f, batch.Length);
+            f[batch.Length] = aVector ? 0 : s[batch.Length];
+            f[batch.Length + 1] = bVector ? 0 : s[s.Length - 1];
+            return f;
+        }).ToArray();
+
+        var batchViews = new List<int[]>
+        {
+            BatchStrides(a.Take(a.Length - 2).ToArray(), aStrides.Take(a.Length - 2).ToArray(), batch),
+            BatchStrides(b.Take(b.Length - 2).ToArray(), bStrides.Take(b.Length - 2).ToArray(), batch),
+            yBatch,
+        };
+        batchViews.AddRange(epilogueStrides.Select(f => f.Take(batch.Length).ToArray()));
+        var (batchShape, batchStrides) = Coalesce(batch, batchViews);
         long batches = Count(batchShape);
-        string summary = $"MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(Shapes.Of(graph, node.Output))}: " +
-                         $"{(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}]";
+        int firstEpilogue = node.Inputs.Count - epilogueInputs.Count;
+        var epilogueViews = epilogueStrides.Select((f, e) => new EpilogueView("x" + Lit(firstEpilogue + e), "eBase" + Lit(e), f[batch.Length], f[batch.Length + 1])).ToArray();
+
+        bool strided = !aStridesOwn.SequenceEqual(RowMajorStrides(aShape)) || !bStridesOwn.SequenceEqual(RowMajorStrides(bShape));
+        bool transposedResult = !yOwn.SequenceEqual(RowMajorStrides(outShape));
+        string summary = $"MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(outShape)}: " +
+                         $"{(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}]" +
+                         (strided ? $"; operands read with strides a{Fmt(aStridesOwn)}, b{Fmt(bStridesOwn)} (folded Transposes)" : "") +
+                         (transposedResult ? $"; result written with strides {Fmt(yOwn)} (a folded Transpose)" : "") +
+                         (epilogueInputs.Count > 0 || Epilogue.Has(node) ? $"; epilogue over {epilogueInputs.Count} operand(s)" : "");
         var spec = new GemmSpec(summary, NodeParams(node), batches, m, n, k,
-            new GemmOperand("x0", "aBase", k, 1),
-            new GemmOperand("x1", "bBase", n, 1),
+            new GemmOperand("x0", "aBase", aStrides[a.Length - 2], aStrides[a.Length - 1]),
+            new GemmOperand("x1", "bBase", bStrides[b.Length - 2], bStrides[b.Length - 1]),
             w =>
             {
-                w.Line($"int yBase = batch * {Lit((long)m * n)};");
-                var offsets = EmitOffsets(w, "batch", batchShape, new[] { new StridedView("a", batchStrides[0]), new StridedView("b", batchStrides[1]) }, "batch_");
+                var named = new List<StridedView> { new("a", batchStrides[0]), new("b", batchStrides[1]), new("y", batchStrides[2]) };
+                named.AddRange(Enumerable.Range(0, epilogueViews.Length).Select(e => new StridedView("e" + Lit(e), batchStrides[3 + e])));
+                var offsets = EmitOffsets(w, "batch", batchShape, named, "batch_");
                 w.Line($"int aBase = {offsets[0]};");
                 w.Line($"int bBase = {offsets[1]};");
+                w.Line($"int yBase = {offsets[2]};");
+                for (int e = 0; e < epilogueViews.Length; e++) w.Line($"int eBase{e} = {offsets[3 + e]};");
             },
-            (acc, _, _) => acc);
+            (w, acc, row, col, sfx) => ApplyEpilogue(w, node, epilogueViews, acc, row, col, sfx),
+            YRowStride: aVector ? n : yRow, YColStride: bVector ? 1 : yCol);
         return EmitGemm(spec, target);
     }
 
     private static GpuKernel Gemm(Graph graph, Node node, GpuTarget target)
     {
-        var aShape = Shapes.Of(graph, node.Inputs[0]);
-        var bShape = Shapes.Of(graph, node.Inputs[1]);
+        var productInputs = Epilogue.ProductInputs(node);
+        var aShape = Shapes.Of(graph, productInputs[0]);
+        var bShape = Shapes.Of(graph, productInputs[1]);
         var outShape = Shapes.Of(graph, node.Output);
         bool transA = node.Attrs.Int(AttrNames.TransA) != 0;
         bool transB = node.Attrs.Int(AttrNames.TransB) != 0;
@@ -356,21 +444,31 @@ internal static partial class GpuKernels
         int m = outShape[0], n = outShape[1], k = transA ? aShape[0] : aShape[1];
         var opA = transA ? new GemmOperand("x0", "0", 1, aShape[1]) : new GemmOperand("x0", "0", aShape[1], 1);
         var opB = transB ? new GemmOperand("x1", "0", 1, bShape[1]) : new GemmOperand("x1", "0", bShape[1], 1);
-        bool bias = node.Inputs.Count > 2;
-        int[] cStrides = bias ? BroadcastStrides(Shapes.Of(graph, node.Inputs[2]), outShape) : new[] { 0, 0 };
+        bool bias = productInputs.Count > 2;
+        int[] cStrides = bias ? BroadcastStrides(Shapes.Of(graph, productInputs[2]), outShape) : new[] { 0, 0 };
+        var epilogueViews = Epilogue.EpilogueInputs(node).Select((v, e) =>
+        {
+            var s = BroadcastStrides(Shapes.Of(graph, v), outShape);
+            return new EpilogueView("x" + Lit(productInputs.Count + e), "0", s[0], s[1]);
+        }).ToArray();
 
         string Op(string name, int[] shape, bool trans) => name + Fmt(shape) + (trans ? "^T" : "");
         string scaled = alpha == 1f ? "" : Lit(alpha) + " * ";
-        string biasText = bias ? $" + {(beta == 1f ? "" : Lit(beta) + " * ")}x2{Fmt(Shapes.Of(graph, node.Inputs[2]))}" : "";
-        string summary = $"Gemm: y[{m}, {n}] = {scaled}{Op("x0", aShape, transA)} @ {Op("x1", bShape, transB)}{biasText}";
+        string biasText = bias ? $" + {(beta == 1f ? "" : Lit(beta) + " * ")}x2{Fmt(Shapes.Of(graph, productInputs[2]))}" : "";
+        string epilogueText = Epilogue.Has(node) ? $", then an epilogue over {epilogueViews.Length} operand(s)" : "";
+        string summary = $"Gemm: y[{m}, {n}] = {scaled}{Op("x0", aShape, transA)} @ {Op("x1", bShape, transB)}{biasText}{epilogueText}";
         var spec = new GemmSpec(summary, NodeParams(node), 1, m, n, k, opA, opB,
             w => w.Line("int yBase = 0;"),
-            (acc, row, col) =>
+            (w, acc, row, col, sfx) =>
             {
                 string product = alpha == 1f ? acc : $"{Lit(alpha)} * {acc}";
-                if (!bias) return product;
-                string c = $"x2[{Plus(Times(row, cStrides[0]), Times(col, cStrides[1]))}]";
-                return $"{product} + {(beta == 1f ? c : Lit(beta) + " * " + c)}";
+                if (bias)
+                {
+                    string c = $"x2[{Plus(Times(row, cStrides[0]), Times(col, cStrides[1]))}]";
+                    product = $"{product} + {(beta == 1f ? c : Lit(beta) + " * " + c)}";
+                }
+
+                return ApplyEpilogue(w, node, epilogueViews, product, row, col, sfx);
             });
         return EmitGemm(spec, target);
     }

@@ -14,6 +14,12 @@ internal sealed record GpuParam(string Name, int Value);
 /// <c>ArrayView</c> per parameter) launched as <see cref="Groups"/> groups of <see cref="GroupSize"/> threads, with
 /// every shape, stride and size baked into <see cref="Body"/> as literals. <see cref="Helpers"/> writes extra static
 /// methods the body calls (device functions, inlined by ILGPU).
+/// <para>
+/// A vectorized kernel names the parameters it accesses 128 bits at a time (<see cref="VectorParams"/>): they must be
+/// 16-byte aligned. Arena and weight slots always are (PlanMemory aligns them to 64 bytes); where a caller's view is
+/// bound to one of them, the launcher checks it on each run and launches <see cref="Fallback"/> (the same work without
+/// vector accesses, loaded on first need) when it is not aligned.
+/// </para>
 /// </summary>
 internal sealed record GpuKernel(
     string Summary,
@@ -22,7 +28,9 @@ internal sealed record GpuKernel(
     int GroupSize,
     int SharedBytes,
     Action<CodeWriter> Body,
-    Action<CodeWriter, string>? Helpers = null);
+    Action<CodeWriter, string>? Helpers = null,
+    IReadOnlyList<string>? VectorParams = null,
+    GpuKernel? Fallback = null);
 
 /// <summary>
 /// Builds the kernels of one node. One mechanism per op family, in the partial files: elementwise and fused
@@ -46,14 +54,18 @@ internal static partial class GpuKernels
     /// <summary>ILGPU loads explicitly grouped kernels with at most 14 parameters.</summary>
     public const int MaxParams = 14;
 
-    public static IReadOnlyList<GpuKernel> Build(Graph graph, Node node, GpuTarget target)
+    public static IReadOnlyList<GpuKernel> Build(Graph graph, Node node, GpuTarget target) => Build(graph, node, target, GpuViews.None);
+
+    /// <summary>The kernels of one node; <paramref name="views"/> says which operands and results of matrix products are
+    /// strided views (folded Transposes).</summary>
+    public static IReadOnlyList<GpuKernel> Build(Graph graph, Node node, GpuTarget target, GpuViews views)
     {
         if (graph.TypeOf(node.Output).ElementCount == 0) return Array.Empty<GpuKernel>();
         var kernels = node.Op switch
         {
             OpKind.Constant => new[] { Constant(node, target) },
             var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op) || op == OpKind.Fused => new[] { Elementwise(graph, node, target) },
-            OpKind.MatMul => new[] { MatMul(graph, node, target) },
+            OpKind.MatMul => new[] { MatMul(graph, node, target, views) },
             OpKind.Gemm => new[] { Gemm(graph, node, target) },
             OpKind.Conv2d => new[] { Conv2d(graph, node, target) },
             var op when OpKindInfo.IsReduction(op) => new[] { Reduce(graph, node, target) },

@@ -35,6 +35,12 @@ internal sealed record GpuTarget(
     /// flight per thread: one resident wave of threads cannot cover the memory latency with one load each).</summary>
     public int ElementwiseUnroll { get; init; } = 4;
 
+    /// <summary>Let matrix products read and write through Transposes with strides instead of launching copies (<see cref="GpuViews"/>).</summary>
+    public bool FoldTransposes { get; init; } = true;
+
+    /// <summary>Vectorize elementwise kernels (4 floats per 128-bit load/store) where the shapes allow it.</summary>
+    public bool VectorizeElementwise { get; init; } = true;
+
     /// <summary>Index the GEMM's shared-memory tiles with 64-bit offsets (register plus literal, which PTX folds into
     /// the load) rather than 32-bit ones (recomputed per read, since a 32-bit sum may wrap).</summary>
     public bool SharedIndex64 { get; init; } = true;
