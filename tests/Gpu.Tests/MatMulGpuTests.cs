@@ -1,6 +1,9 @@
 using Aot.Dsl;
 using Aot.Generator.Backends.Gpu;
 using Aot.Generator.IR;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime.Cuda;
 using static Aot.Tests.Shared.CaseKit;
 using static Gpu.Tests.Cases;
 
@@ -174,5 +177,46 @@ public class MatMulGpuTests
         // 3 MatMuls, 2 Softmaxes and the copy of the output Reshape: no Transpose, Mul, Constant or Add.
         Assert.Equal("K0_MatMul, K1_Softmax, K2_MatMul, K3_Softmax, K4_MatMul, K5_Reshape", string.Join(", ", kernels));
         Assert.Null(Compare(expected, compiled.Run(0, new[] { xv, bias }, new[] { xq, xk, residual }, _gpu.Accelerator), Tolerance.Accumulation));
+    }
+
+    /// <summary>
+    /// The micro-tile of a tile with TM and TN multiples of 4 reads shared memory 128 bits at a time: per K step of the
+    /// 128 x 128 x 8 tile, 8 x (2 + 2) <c>ld.shared.v4.f32</c> and no scalar shared load; results match on edges too
+    /// (rows and columns that are not multiples of the tile, nor of 4). Without the option, the scalar micro-tile.
+    /// </summary>
+    [Fact]
+    public void The_vectorized_micro_tile_reads_shared_memory_128_bits_at_a_time()
+    {
+        var a = Rand(801, 130, 40);
+        var b = Rand(802, 40, 133);
+        var tile = new GemmTile(128, 128, 8, 8, 8);
+        var cases = new[] { Case("130x40 @ 40x133", OpKind.MatMul, Aot.Generator.IR.Attrs.None, new[] { a, b }, Ops.MatMul(a, b), Tolerance.Accumulation) };
+        foreach (bool vector in new[] { true, false })
+        {
+            var target = GpuTarget.H100 with { ForcedTile = tile, VectorizeGemmShared = vector };
+            Check(_gpu.Accelerator, cases, target);
+            var compiled = GpuCompiledGraphs.Compile(cases.Select(c => c.Graph).ToArray(), target: target);
+            using var backend = new PTXBackend(_gpu.Context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+            string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(compiled.KernelMethods().Single()), default)).PTXAssembly;
+            if (Environment.GetEnvironmentVariable("AOT_PTX_DUMP") is { Length: > 0 } dump) File.WriteAllText(Path.Combine(dump, $"MicroTile{(vector ? "Vector" : "Scalar")}.ptx"), ptx);
+            int v4 = CountOf(ptx, "ld.shared.v4.f32"), scalar = CountOf(ptx, "ld.shared.f32");
+            if (vector)
+            {
+                Assert.Equal(8 * (2 + 2), v4);
+                Assert.Equal(0, scalar);
+            }
+            else
+            {
+                Assert.Equal(0, v4);
+                Assert.Equal(8 * (8 + 8), scalar);
+            }
+        }
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal)) n++;
+        return n;
     }
 }

@@ -96,12 +96,16 @@ public class PtxTests
         var movement = new Net("Movement");
         int t = movement.Op(OpKind.Transpose, Attrs(Attr.OfInts(AttrNames.Perm, 1, 0)), movement.Input("x", 24, 20));
         movement.Output(movement.Op(OpKind.Relu, Aot.Generator.IR.Attrs.None, t));
-        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build() });
+        // Rows as long as attention scores and a transformer width: the warp-per-row Softmax and LayerNorm (shuffles).
+        var rows = new Net("Rows");
+        rows.Output(rows.Op(OpKind.Softmax, Attrs(Attr.OfInt(AttrNames.Axis, 1L)), rows.LayerNorm(rows.Input("x", 6, 512), 512)));
+        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build() });
         var kernels = compiled.KernelMethods().ToArray();
         Assert.True(kernels.Length >= 25, $"expected the three models to have many kernels, found {kernels.Length}");
         using var backend = new PTXBackend(_gpu.Context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
         var failures = new StringBuilder();
         var ops = new HashSet<string>();
+        var shuffles = new List<string>();
         foreach (var method in kernels)
         {
             try
@@ -112,6 +116,7 @@ public class PtxTests
                 Assert.Contains(".entry", ptx);
                 Assert.DoesNotContain(".local", ptx); // register-blocked accumulators must not spill to local memory arrays
                 ops.Add(method.Name.Substring(method.Name.IndexOf('_') + 1));
+                if (ptx.Contains("shfl.sync.bfly")) shuffles.Add(method.DeclaringType!.DeclaringType!.Name + "." + method.Name);
                 _output.WriteLine($"{method.DeclaringType!.DeclaringType!.Name}.{method.Name}: {ptx.Length} characters of PTX, {Count(ptx, "fma.rn.f32")} fma.rn.f32, {Count(ptx, "bar.sync")} bar.sync");
                 if (Environment.GetEnvironmentVariable("AOT_PTX_DUMP") is { Length: > 0 } dump) File.WriteAllText(Path.Combine(dump, method.DeclaringType!.DeclaringType!.Name + "." + method.Name + ".ptx"), ptx);
             }
@@ -122,6 +127,7 @@ public class PtxTests
         }
 
         Assert.True(failures.Length == 0, "kernels that do not compile for CUDA:\n" + failures);
+        Assert.Equal(new[] { "M4.K0_LayerNorm", "M4.K1_Softmax" }, shuffles.OrderBy(x => x).ToArray());
         foreach (var op in new[] { "Gemm", "MatMul", "Conv2d", "Softmax", "LayerNorm", "ReduceMean", "ReduceMax", "ReduceSum", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "Transpose", "Concat", "Slice", "Gather", "Fused", "Relu", "Gelu" })
         {
             Assert.Contains(op, ops);

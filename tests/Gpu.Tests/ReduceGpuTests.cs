@@ -1,3 +1,4 @@
+using Aot.Generator.Backends.Gpu;
 using Aot.Dsl;
 using Aot.Generator.IR;
 using static Aot.Tests.Shared.CaseKit;
@@ -66,15 +67,18 @@ public class ReduceGpuTests
     {
         var configs = new (int[] Shape, int Axis)[]
         {
-            (new[] { 17, 33 }, -1),     // a group per row
+            (new[] { 17, 33 }, -1),     // a warp per row (a group per row without warp rows)
             (new[] { 3, 17, 33 }, 1),   // short strided rows: a thread per row
             (new[] { 3, 17, 33 }, 0),
             (new[] { 3, 40, 5 }, 1),    // long strided rows: a group per row
             (new[] { 33 }, 0),
             (new[] { 1 }, 0),
             (new[] { 3, 1, 17 }, 1),
-            (new[] { 2, 700 }, 1),      // groups of 256
+            (new[] { 2, 700 }, 1),      // a warp per row, 22 elements per lane (groups of 256 without warp rows)
             (new[] { 0, 17 }, 1),
+            (new[] { 3, 1500 }, 1),     // longer than a warp keeps in registers: a group per row
+            (new[] { 2, 5000 }, 1),     // longer than a group keeps in registers
+            (new[] { 37, 512 }, 1),     // attention-score rows: a warp per row, rows not a multiple of the warps per group
         };
         var cases = new List<KernelCase>();
         int seed = 600;
@@ -86,6 +90,7 @@ public class ReduceGpuTests
         }
 
         Check(_gpu.Accelerator, cases);
+        Check(_gpu.Accelerator, cases, GpuTarget.H100 with { WarpRowReductions = false });
     }
 
     [Fact]
@@ -99,7 +104,9 @@ public class ReduceGpuTests
             (new[] { 17, 1 }, 1, 1e-5f),       // rows of 1: threads
             (new[] { 1, 3 }, 0, 1e-6f),
             (new[] { 5, 17 }, 1, 1e-5f),       // rows of 17: threads
-            (new[] { 2, 768 }, 1, 1e-5f),      // a transformer width: groups of 256
+            (new[] { 2, 768 }, 1, 1e-5f),      // a transformer width: a warp per row (groups of 256 without warp rows)
+            (new[] { 2, 1100 }, 1, 1e-5f),     // longer than a warp keeps in registers: a group per row
+            (new[] { 2, 5000 }, 1, 1e-5f),     // longer than a group keeps in registers
         };
         var cases = new List<KernelCase>();
         int seed = 700;
@@ -114,5 +121,6 @@ public class ReduceGpuTests
         }
 
         Check(_gpu.Accelerator, cases);
+        Check(_gpu.Accelerator, cases, GpuTarget.H100 with { WarpRowReductions = false });
     }
 }

@@ -63,7 +63,13 @@ internal static partial class GpuKernels
         int threads = t.Threads;
         int rowThreads = t.BM / t.TM, colThreads = t.BN / t.TN;
         int kSteps = CeilDiv(spec.K, t.BK);
+
+        // Vectorized micro-tile: each thread's TM rows (TN columns) are TM/4 (TN/4) runs of 4 adjacent ones, so it reads
+        // them from shared memory 128 bits at a time (a quarter of the load instructions per FMA); the padding is then
+        // rounded up to a multiple of 4 words to keep every run 16-byte aligned.
+        bool vector = target.VectorizeGemmShared && t.TM % VectorWidth == 0 && t.TN % VectorWidth == 0;
         int pad = target.SharedPad(t.BK);
+        if (vector) pad = CeilDiv(pad, VectorWidth) * VectorWidth;
         int strideA = t.BM + pad, strideB = t.BN + pad; // words per k row of the shared slices
         int sliceA = t.BK * strideA, sliceB = t.BK * strideB;
         int sharedBytes = 2 * (sliceA + sliceB) * sizeof(float);
@@ -80,8 +86,16 @@ internal static partial class GpuKernels
             spec.EmitBases(w);
             w.Line($"int row0 = tm * {Lit(t.BM)};");
             w.Line($"int col0 = tn * {Lit(t.BN)};");
-            w.Line($"int tr = t / {Lit(colThreads)}; // this thread's rows: row0 + tr + i * {rowThreads}");
-            w.Line($"int tc = t % {Lit(colThreads)}; // this thread's columns: col0 + tc + j * {colThreads}");
+            if (vector)
+            {
+                w.Line($"int tr = t / {Lit(colThreads)}; // this thread's rows: row0 + (i / 4) * {4 * rowThreads} + tr * 4 + i % 4");
+                w.Line($"int tc = t % {Lit(colThreads)}; // this thread's columns: col0 + (j / 4) * {4 * colThreads} + tc * 4 + j % 4");
+            }
+            else
+            {
+                w.Line($"int tr = t / {Lit(colThreads)}; // this thread's rows: row0 + tr + i * {rowThreads}");
+                w.Line($"int tc = t % {Lit(colThreads)}; // this thread's columns: col0 + tc + j * {colThreads}");
+            }
             for (int i = 0; i < t.TM; i++)
             {
                 w.Line(string.Join(" ", Enumerable.Range(0, t.TN).Select(j => $"float c{i}_{j} = 0f;")));
@@ -92,6 +106,12 @@ internal static partial class GpuKernels
                 string padding = pad > 0 ? $" (+{pad} words of padding per k row)" : "";
                 w.Line($"var sa = {Shared}.Allocate<float>({Lit(2 * sliceA)}); // A^T slices [2][{t.BK}][{t.BM}]{padding}");
                 w.Line($"var sb = {Shared}.Allocate<float>({Lit(2 * sliceB)}); // B slices [2][{t.BK}][{t.BN}]{padding}");
+                if (vector)
+                {
+                    w.Line($"var sa4 = {VectorView("sa")};");
+                    w.Line($"var sb4 = {VectorView("sb")};");
+                }
+
                 var a = new TileLoader("a", spec.A, t.BM, t.BK, threads, spec.M, spec.K, kIsColumn: true, strideA);
                 var b = new TileLoader("b", spec.B, t.BK, t.BN, threads, spec.K, spec.N, kIsColumn: false, strideB);
                 a.EmitSetup(w);
@@ -104,7 +124,7 @@ internal static partial class GpuKernels
                 w.Line($"{Group}.Barrier();");
                 if (kSteps == 1)
                 {
-                    EmitMicroTile(w, t, "tr", "tc", strideA, strideB, target.SharedIndex64);
+                    EmitMicroTile(w, t, "tr", "tc", strideA, strideB, target.SharedIndex64, vector);
                 }
                 else
                 {
@@ -118,9 +138,11 @@ internal static partial class GpuKernels
                             b.EmitLoad(w, "(ks + 1)", declare: false);
                         }
 
-                        w.Line($"int ra = buffer * {Lit(sliceA)} + tr;");
-                        w.Line($"int rb = buffer * {Lit(sliceB)} + tc;");
-                        EmitMicroTile(w, t, "ra", "rb", strideA, strideB, target.SharedIndex64);
+                        // In 4-float units for the vectorized micro-tile (slices and rows are multiples of 4 words).
+                        int unit = vector ? VectorWidth : 1;
+                        w.Line($"int ra = buffer * {Lit(sliceA / unit)} + tr;");
+                        w.Line($"int rb = buffer * {Lit(sliceB / unit)} + tc;");
+                        EmitMicroTile(w, t, "ra", "rb", strideA, strideB, target.SharedIndex64, vector);
                         using (w.Block($"if (ks + 1 < {Lit(kSteps)})"))
                         {
                             a.EmitStore(w, "(buffer ^ 1)");
@@ -134,8 +156,19 @@ internal static partial class GpuKernels
 
             w.Line("// epilogue");
             bool rowEdge = spec.M % t.BM != 0, colEdge = spec.N % t.BN != 0;
-            for (int i = 0; i < t.TM; i++) w.Line($"int gr{i} = row0 + tr{(i == 0 ? "" : " + " + Lit(i * rowThreads))};");
-            for (int j = 0; j < t.TN; j++) w.Line($"int gc{j} = col0 + tc{(j == 0 ? "" : " + " + Lit(j * colThreads))};");
+            for (int i = 0; i < t.TM; i++)
+            {
+                w.Line(vector
+                    ? $"int gr{i} = row0 + {Plus(Lit(i / VectorWidth * VectorWidth * rowThreads + i % VectorWidth), $"tr * {VectorWidth}")};"
+                    : $"int gr{i} = row0 + tr{(i == 0 ? "" : " + " + Lit(i * rowThreads))};");
+            }
+
+            for (int j = 0; j < t.TN; j++)
+            {
+                w.Line(vector
+                    ? $"int gc{j} = col0 + {Plus(Lit(j / VectorWidth * VectorWidth * colThreads + j % VectorWidth), $"tc * {VectorWidth}")};"
+                    : $"int gc{j} = col0 + tc{(j == 0 ? "" : " + " + Lit(j * colThreads))};");
+            }
             int yRowStride = spec.YRowStride == 0 ? spec.N : spec.YRowStride;
             for (int i = 0; i < t.TM; i++)
             {
@@ -157,9 +190,36 @@ internal static partial class GpuKernels
 
     /// <summary>The unrolled inner product of one K step: for each k of the slice, TM values of A^T and TN of B from
     /// shared memory (literal offsets from <paramref name="aStart"/> / <paramref name="bStart"/>), TM x TN FMAs.</summary>
-    private static void EmitMicroTile(CodeWriter w, GemmTile t, string aStart, string bStart, int strideA, int strideB, bool index64)
+    private static void EmitMicroTile(CodeWriter w, GemmTile t, string aStart, string bStart, int strideA, int strideB, bool index64, bool vector)
     {
         int rowThreads = t.BM / t.TM, colThreads = t.BN / t.TN;
+        if (vector)
+        {
+            // aStart / bStart count 4-float units here: TM/4 + TN/4 128-bit reads per k, each feeding 4 rows or columns.
+            string va = aStart, vb = bStart, vsuffix = "";
+            if (index64)
+            {
+                w.Line($"long la = {aStart};");
+                w.Line($"long lb = {bStart};");
+                (va, vb, vsuffix) = ("la", "lb", "L");
+            }
+
+            for (int kk = 0; kk < t.BK; kk++)
+            {
+                using (w.Block())
+                {
+                    w.Line(string.Join(" ", Enumerable.Range(0, t.TM / VectorWidth).Select(g => $"var a{g} = sa4[{va} + {Lit((kk * strideA) / VectorWidth + g * rowThreads)}{vsuffix}];")));
+                    w.Line(string.Join(" ", Enumerable.Range(0, t.TN / VectorWidth).Select(g => $"var b{g} = sb4[{vb} + {Lit((kk * strideB) / VectorWidth + g * colThreads)}{vsuffix}];")));
+                    for (int i = 0; i < t.TM; i++)
+                    {
+                        string a = $"a{i / VectorWidth}.{Lanes[i % VectorWidth]}";
+                        w.Line(string.Join(" ", Enumerable.Range(0, t.TN).Select(j => $"c{i}_{j} += {a} * b{j / VectorWidth}.{Lanes[j % VectorWidth]};")));
+                    }
+                }
+            }
+
+            return;
+        }
 
         // With 64-bit offsets every read below is a register plus a literal, which PTX can fold into the load's
         // immediate offset; a 32-bit sum would have to be recomputed and widened per read (it may wrap).

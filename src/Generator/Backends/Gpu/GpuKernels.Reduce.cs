@@ -150,6 +150,38 @@ internal static partial class GpuKernels
             });
         }
 
+        if (WarpRows(rows, n, inner, target) is { } warp)
+        {
+            // One warp per row, the row in registers, reductions by shuffles: no shared memory, no barriers.
+            int cachedW = CeilDiv(n, target.WarpSize);
+            return new GpuKernel(summary + $"; one warp per row, {cachedW} elements per lane kept in registers, shuffle reductions", NodeParams(node), warp.Groups, warp.GroupSize, 0, w =>
+            {
+                EmitWarpRowLoop(w, rows, warp, target, () =>
+                {
+                    w.Line($"int start = row * {Lit(n)};");
+                    EmitCachedRow(w, n, target.WarpSize, "v", j => $"x0[start + {j}]", "float.NegativeInfinity");
+                    w.Line("float max = v0;");
+                    for (int e = 1; e < cachedW; e++) w.Line($"max = {GMath}.Max(max, v{e});");
+                    EmitWarpReduce(w, target, "max", GMath + ".Max({0}, {1})");
+                    for (int e = 0; e < cachedW; e++)
+                    {
+                        string exp = $"{GMath}.Exp(v{e} - max)";
+                        w.Line(Guarded(n, target.WarpSize, e) is { } guard ? $"float e{e} = {guard} ? {exp} : 0f;" : $"float e{e} = {exp};");
+                    }
+
+                    w.Line("float sum = " + string.Join(" + ", Enumerable.Range(0, cachedW).Select(e => "e" + e)) + ";");
+                    EmitWarpReduce(w, target, "sum", "{0} + {1}");
+                    w.Line("float scale = 1f / sum;");
+                    for (int e = 0; e < cachedW; e++)
+                    {
+                        string j = Plus("t", Lit(e * target.WarpSize));
+                        string store = $"y[start + {j}] = e{e} * scale;";
+                        w.Line(Guarded(n, target.WarpSize, e) is { } guard ? $"if ({guard}) {store}" : store);
+                    }
+                });
+            });
+        }
+
         int g = target.ReductionGroup(n);
         int rowGroups = Math.Min(rows, target.Multiprocessors * (target.MaxThreadsPerMultiprocessor / g));
         int cached = CeilDiv(n, g);
@@ -242,6 +274,37 @@ internal static partial class GpuKernels
             });
         }
 
+        if (WarpRows(rows, n, 1, target) is { } warp)
+        {
+            // One warp per row, the row in registers, reductions by shuffles: no shared memory, no barriers.
+            int cachedW = CeilDiv(n, target.WarpSize);
+            return new GpuKernel(summary + $"; one warp per row, {cachedW} elements per lane kept in registers, shuffle reductions", NodeParams(node), warp.Groups, warp.GroupSize, 0, w =>
+            {
+                EmitWarpRowLoop(w, rows, warp, target, () =>
+                {
+                    w.Line($"int start = row * {Lit(n)};");
+                    EmitCachedRow(w, n, target.WarpSize, "v", j => $"x0[start + {j}]", "0f");
+                    w.Line("float sum = " + string.Join(" + ", Enumerable.Range(0, cachedW).Select(e => "v" + e)) + ";");
+                    EmitWarpReduce(w, target, "sum", "{0} + {1}");
+                    w.Line($"float mean = sum / {Lit((float)n)};");
+                    for (int e = 0; e < cachedW; e++)
+                    {
+                        w.Line(Guarded(n, target.WarpSize, e) is { } guard ? $"float d{e} = {guard} ? v{e} - mean : 0f;" : $"float d{e} = v{e} - mean;");
+                    }
+
+                    w.Line("float squares = " + string.Join(" + ", Enumerable.Range(0, cachedW).Select(e => $"d{e} * d{e}")) + ";");
+                    EmitWarpReduce(w, target, "squares", "{0} + {1}");
+                    w.Line($"float rstd = 1f / {GMath}.Sqrt(squares / {Lit((float)n)} + {Lit(epsilon)});");
+                    for (int e = 0; e < cachedW; e++)
+                    {
+                        string j = Plus("t", Lit(e * target.WarpSize));
+                        string store = $"y[start + {j}] = d{e} * rstd * x1[{j}] + x2[{j}];";
+                        w.Line(Guarded(n, target.WarpSize, e) is { } guard ? $"if ({guard}) {store}" : store);
+                    }
+                });
+            });
+        }
+
         int g = target.ReductionGroup(n);
         int rowGroups = Math.Min(rows, target.Multiprocessors * (target.MaxThreadsPerMultiprocessor / g));
         int cached = CeilDiv(n, g);
@@ -299,6 +362,49 @@ internal static partial class GpuKernels
 
     /// <summary>Rows of up to this many elements per thread are kept in registers by Softmax and LayerNorm.</summary>
     private const int MaxCachedPerThread = 16;
+
+    /// <summary>Rows of up to this many elements per lane are reduced by one warp each (<see cref="WarpRows"/>).</summary>
+    private const int MaxCachedPerLane = 32;
+
+    /// <summary>Launch of a warp-per-row kernel: groups of <see cref="GroupSize"/> threads, each warp a row at a time.</summary>
+    private sealed record WarpLaunch(int Groups, int GroupSize, int WarpsPerGroup);
+
+    /// <summary>
+    /// The warp-per-row launch for rows of <paramref name="n"/> contiguous elements (<paramref name="inner"/> 1), longer
+    /// than <see cref="ShortRow"/> and at most <see cref="MaxCachedPerLane"/> per lane; null otherwise (then a group per
+    /// row). Every lane keeps its elements t, t + 32, ... in registers, so a warp reads a row in coalesced 128-byte
+    /// lines and reduces it with shuffles, without shared memory or barriers.
+    /// </summary>
+    private static WarpLaunch? WarpRows(int rows, int n, int inner, GpuTarget target)
+    {
+        if (!target.WarpRowReductions || inner != 1 || n <= ShortRow || CeilDiv(n, target.WarpSize) > MaxCachedPerLane) return null;
+        int groupSize = target.GroupSizeLimit;
+        int warps = groupSize / target.WarpSize;
+        int groups = Math.Max(1, Math.Min(CeilDiv(rows, warps), target.Multiprocessors * (target.MaxThreadsPerMultiprocessor / groupSize)));
+        return new WarpLaunch(groups, groupSize, warps);
+    }
+
+    /// <summary>The loop over rows of a warp-per-row kernel: declares t (the lane) and walks row = global warp index,
+    /// + total warps, ...; every lane of a warp takes the same rows, so shuffles inside are uniform.</summary>
+    private static void EmitWarpRowLoop(CodeWriter w, int rows, WarpLaunch warp, GpuTarget target, Action body)
+    {
+        int groups = warp.Groups;
+        w.Line($"int t = {Group}.IdxX % {Lit(target.WarpSize)};");
+        using (w.Block($"for (int row = {Grid}.IdxX * {Lit(warp.WarpsPerGroup)} + {Group}.IdxX / {Lit(target.WarpSize)}; row < {Lit(rows)}; row += {Lit((long)groups * warp.WarpsPerGroup)})"))
+        {
+            body();
+        }
+    }
+
+    /// <summary>Combines <paramref name="value"/> (a float local) across the warp's lanes with a butterfly of
+    /// <c>Warp.ShuffleXor</c>: every lane ends with the result.</summary>
+    private static void EmitWarpReduce(CodeWriter w, GpuTarget target, string value, string combine)
+    {
+        for (int mask = target.WarpSize / 2; mask > 0; mask /= 2)
+        {
+            w.Line($"{value} = {string.Format(combine, value, $"global::ILGPU.Warp.ShuffleXor({value}, {Lit(mask)})")};");
+        }
+    }
 
     /// <summary>Declares v0, v1, ...: this thread's elements t, t + g, ... of a row of <paramref name="n"/> (only the last
     /// can be past the end; it gets <paramref name="missing"/> then).</summary>

@@ -38,6 +38,13 @@ internal sealed record GpuTarget(
     /// <summary>Let matrix products read and write through Transposes with strides instead of launching copies (<see cref="GpuViews"/>).</summary>
     public bool FoldTransposes { get; init; } = true;
 
+    /// <summary>Read the GEMM micro-tile's operands from shared memory 128 bits at a time (tiles with TM and TN multiples of 4).</summary>
+    public bool VectorizeGemmShared { get; init; } = true;
+
+    /// <summary>Softmax and LayerNorm over rows of 33 to 1024 contiguous elements: a warp per row with shuffle
+    /// reductions, instead of a group per row with shared-memory tree reductions.</summary>
+    public bool WarpRowReductions { get; init; } = true;
+
     /// <summary>Vectorize elementwise kernels (4 floats per 128-bit load/store) where the shapes allow it.</summary>
     public bool VectorizeElementwise { get; init; } = true;
 
