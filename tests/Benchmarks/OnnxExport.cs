@@ -1,6 +1,6 @@
 using Aot.Dsl;
 using Benchmarks.Models;
-using static Benchmarks.OnnxAttr;
+using static Aot.Tests.Onnx.OnnxAttr;
 
 namespace Benchmarks;
 

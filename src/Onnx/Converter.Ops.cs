@@ -1,0 +1,692 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Aot.Onnx;
+
+// The operator mappings: ONNX node -> one DSL statement, or a value computed here when every input is a constant
+// (the Shape -> Gather -> Unsqueeze -> Concat -> Reshape arithmetic exporters emit).
+internal sealed partial class Converter
+{
+    internal static readonly Dictionary<string, Action<NodeContext>> Handlers = new(StringComparer.Ordinal)
+    {
+        ["Add"] = n => Binary(n, "Add", static (a, b) => a + b, static (a, b) => a + b),
+        ["Sub"] = n => Binary(n, "Sub", static (a, b) => a - b, static (a, b) => a - b),
+        ["Mul"] = n => Binary(n, "Mul", static (a, b) => a * b, static (a, b) => a * b),
+        ["Div"] = n => Binary(n, "Div", static (a, b) => a / b, static (a, b) => b == 0 ? throw new DivideByZeroException() : a / b),
+        ["Pow"] = n => Binary(n, "Pow", MathF.Pow, null),
+        ["Max"] = n => Binary(n, "Max", MathF.Max, Math.Max),
+        ["Min"] = n => Binary(n, "Min", MathF.Min, Math.Min),
+        ["Relu"] = n => Unary(n, "Relu"),
+        ["Sigmoid"] = n => Unary(n, "Sigmoid"),
+        ["Tanh"] = n => Unary(n, "Tanh"),
+        ["Exp"] = n => Unary(n, "Exp"),
+        ["Log"] = n => Unary(n, "Log"),
+        ["Sqrt"] = n => Unary(n, "Sqrt"),
+        ["Neg"] = n => Unary(n, "Neg"),
+        ["Abs"] = n => Unary(n, "Abs"),
+        ["Erf"] = n => Unary(n, "Erf"),
+        ["Softmax"] = Softmax,
+        ["MatMul"] = MatMul,
+        ["Gemm"] = Gemm,
+        ["Conv"] = Conv,
+        ["MaxPool"] = n => Pool(n, max: true),
+        ["AveragePool"] = n => Pool(n, max: false),
+        ["GlobalAveragePool"] = GlobalAveragePool,
+        ["Flatten"] = Flatten,
+        ["Reshape"] = Reshape,
+        ["Squeeze"] = n => SqueezeOrUnsqueeze(n, squeeze: true),
+        ["Unsqueeze"] = n => SqueezeOrUnsqueeze(n, squeeze: false),
+        ["Transpose"] = Transpose,
+        ["Concat"] = Concat,
+        ["Gather"] = Gather,
+        ["Shape"] = Shape,
+        ["Cast"] = Cast,
+        ["Identity"] = Identity,
+        ["Dropout"] = Dropout,
+        ["Constant"] = Constant,
+    };
+
+    // ---- shapes ---------------------------------------------------------------------------------------------------
+
+    private static long Product(int[] shape, int from, int to)
+    {
+        long p = 1;
+        for (int i = from; i < to; i++) p *= shape[i];
+        return p;
+    }
+
+    private static int[] Broadcast(NodeContext n, int[] a, int[] b)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var result = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (da != db && da != 1 && db != 1) throw n.Malformed($"shapes {Format(a)} and {Format(b)} do not broadcast");
+            result[i] = da == 1 ? db : da;
+        }
+
+        return result;
+    }
+
+    private static int Axis(NodeContext n, long axis, int rank, string name = "axis", bool allowRank = false)
+    {
+        long normalized = axis < 0 ? axis + rank + (allowRank ? 1 : 0) : axis;
+        if (normalized < 0 || normalized > rank || (normalized == rank && !allowRank))
+        {
+            throw n.Malformed($"{name} {axis} is out of range for rank {rank}");
+        }
+
+        return (int)normalized;
+    }
+
+    private static string Dims(IEnumerable<int> dims) => string.Join(", ", dims);
+
+    // ---- constant folding -----------------------------------------------------------------------------------------
+
+    private static bool AllConst(params Value?[] values) => values.All(v => v is null || v.Const is not null);
+
+    /// <summary>Flat element offsets of <paramref name="shape"/> broadcast to <paramref name="to"/>.</summary>
+    private static int[] BroadcastIndex(int[] shape, int[] to)
+    {
+        long count = Product(to, 0, to.Length);
+        var result = new int[count];
+        var strides = new int[to.Length];
+        int stride = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            int axis = i + to.Length - shape.Length;
+            strides[axis] = shape[i] == 1 ? 0 : stride;
+            stride *= shape[i];
+        }
+
+        for (long flat = 0; flat < count; flat++)
+        {
+            long rest = flat;
+            int offset = 0;
+            for (int axis = to.Length - 1; axis >= 0; axis--)
+            {
+                offset += (int)(rest % to[axis]) * strides[axis];
+                rest /= to[axis];
+            }
+
+            result[flat] = offset;
+        }
+
+        return result;
+    }
+
+    // ---- elementwise ----------------------------------------------------------------------------------------------
+
+    private static void Binary(NodeContext n, string op, Func<float, float, float> floatFold, Func<long, long, long>? intFold)
+    {
+        n.RequireInputs(2, 2);
+        var a = n.In(0);
+        var b = n.In(1);
+        var shape = Broadcast(n, a.Shape, b.Shape);
+        if (AllConst(a, b) && Product(shape, 0, shape.Length) <= MaxFoldedElements)
+        {
+            var ca = a.Const!;
+            var cb = b.Const!;
+            if (ca.IsFloat != cb.IsFloat) throw n.Malformed($"operands '{a.OnnxName}' and '{b.OnnxName}' have different element types");
+            var ia = BroadcastIndex(a.Shape, shape);
+            var ib = BroadcastIndex(b.Shape, shape);
+            if (ca.IsFloat)
+            {
+                n.Constant(new ConstTensor(shape, ia.Select((_, i) => floatFold(ca.Floats![ia[i]], cb.Floats![ib[i]])).ToArray(), null));
+                return;
+            }
+
+            if (intFold is null) throw n.Unsupported($"{op} on integer constants is not supported");
+            try
+            {
+                n.Constant(new ConstTensor(shape, null, ia.Select((_, i) => intFold(ca.Ints![ia[i]], cb.Ints![ib[i]])).ToArray()));
+            }
+            catch (ArithmeticException)
+            {
+                throw n.Malformed("integer division by zero (or overflow) in a constant");
+            }
+
+            return;
+        }
+
+        n.Emit($"{op}({n.Operand(a, b.Shape)}, {n.Operand(b, a.Shape)})", shape);
+    }
+
+    private static void Unary(NodeContext n, string op)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        n.Emit($"{op}({n.Operand(x)})", x.Shape);
+    }
+
+    private static void Softmax(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        int rank = x.Shape.Length;
+        bool coerce2d = n.Opset < 13;
+        int axis = Axis(n, n.Int("axis", coerce2d ? 1 : -1), rank);
+        string operand = n.Operand(x);
+        if (axis == rank - 1)
+        {
+            n.Emit($"Softmax({operand}, axis: -1)", x.Shape);
+        }
+        else if (!coerce2d)
+        {
+            n.Emit($"Softmax({operand}, axis: {axis})", x.Shape);
+        }
+        else
+        {
+            // Opset < 13: softmax over the flattened trailing axes [axis, rank).
+            n.Emit($"Reshape(Softmax(Reshape({operand}, {Product(x.Shape, 0, axis)}, {Product(x.Shape, axis, rank)}), axis: -1), {Dims(x.Shape)})", x.Shape);
+        }
+    }
+
+    // ---- linear algebra -------------------------------------------------------------------------------------------
+
+    private static void MatMul(NodeContext n)
+    {
+        n.RequireInputs(2, 2);
+        var a = n.In(0);
+        var b = n.In(1);
+        if (a.Shape.Length == 0 || b.Shape.Length == 0) throw n.Malformed("MatMul operands must have rank >= 1");
+        int[] sa = a.Shape.Length == 1 ? new[] { 1, a.Shape[0] } : a.Shape;
+        int[] sb = b.Shape.Length == 1 ? new[] { b.Shape[0], 1 } : b.Shape;
+        if (sa[^1] != sb[^2]) throw n.Malformed($"inner dimensions differ: {Format(a.Shape)} @ {Format(b.Shape)}");
+        var batch = Broadcast(n, sa[..^2], sb[..^2]).ToList();
+        if (a.Shape.Length > 1) batch.Add(sa[^2]);
+        if (b.Shape.Length > 1) batch.Add(sb[^1]);
+        n.Emit($"MatMul({n.Operand(a)}, {n.Operand(b)})", batch.ToArray());
+    }
+
+    private static void Gemm(NodeContext n)
+    {
+        n.RequireInputs(2, 3);
+        var a = n.In(0);
+        var b = n.In(1);
+        var c = n.OptionalIn(2);
+        float alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
+        bool transA = n.Int("transA", 0) != 0, transB = n.Int("transB", 0) != 0;
+        if (n.Opset < 7) n.Ignore("broadcast");
+        if (a.Shape.Length != 2 || b.Shape.Length != 2) throw n.Malformed($"Gemm needs 2-D A and B, got {Format(a.Shape)} and {Format(b.Shape)}");
+        int m = transA ? a.Shape[1] : a.Shape[0], k = transA ? a.Shape[0] : a.Shape[1];
+        int kb = transB ? b.Shape[1] : b.Shape[0], cols = transB ? b.Shape[0] : b.Shape[1];
+        if (k != kb) throw n.Malformed($"inner dimensions differ: A {Format(a.Shape)}{(transA ? "^T" : "")}, B {Format(b.Shape)}{(transB ? "^T" : "")}");
+        var shape = new[] { m, cols };
+        var args = new List<string> { n.Operand(a), n.Operand(b) };
+        if (c is not null)
+        {
+            if (c.Shape.Length > 2 || !Broadcast(n, c.Shape, shape).SequenceEqual(shape)) throw n.Malformed($"C {Format(c.Shape)} does not broadcast to [{m}, {cols}]");
+            args.Add(n.Operand(c, shape));
+        }
+
+        if (alpha != 1f) args.Add($"alpha: {Literal(alpha)}");
+        if (beta != 1f && c is not null) args.Add($"beta: {Literal(beta)}");
+        if (transA) args.Add("transA: true");
+        if (transB) args.Add("transB: true");
+        n.Emit($"Gemm({string.Join(", ", args)})", shape);
+    }
+
+    // ---- convolution and pooling ----------------------------------------------------------------------------------
+
+    /// <summary>The one value an attribute list must have on both spatial axes.</summary>
+    private static int Uniform(NodeContext n, long[]? values, int count, int fallback, string name)
+    {
+        if (values is null) return fallback;
+        if (values.Length != count) throw n.Malformed($"attribute '{name}' has {values.Length} values, expected {count}");
+        if (values.Any(v => v != values[0])) throw n.Unsupported($"attribute '{name}' = [{string.Join(", ", values)}]: only the same value on every axis and side is supported");
+        if (values[0] < 0 || values[0] > 1 << 20) throw n.Malformed($"attribute '{name}' = {values[0]} is out of range");
+        return (int)values[0];
+    }
+
+    /// <summary>pads from auto_pad / pads; SAME_* only when the padding comes out symmetric.</summary>
+    private static int Padding(NodeContext n, int[] spatial, int[] window, int stride)
+    {
+        string autoPad = n.String("auto_pad") ?? "NOTSET";
+        var pads = n.Ints("pads");
+        switch (autoPad)
+        {
+            case "NOTSET":
+                return Uniform(n, pads, 4, 0, "pads");
+            case "VALID":
+                if (pads is not null && pads.Any(p => p != 0)) throw n.Malformed("auto_pad VALID with non-zero pads");
+                return 0;
+            case "SAME_UPPER":
+            case "SAME_LOWER":
+                int? padding = null;
+                for (int i = 0; i < 2; i++)
+                {
+                    int output = (spatial[i] + stride - 1) / stride;
+                    int total = Math.Max(0, (output - 1) * stride + window[i] - spatial[i]);
+                    if (total % 2 != 0 || (padding is not null && padding != total / 2))
+                    {
+                        throw n.Unsupported($"auto_pad {autoPad} needs asymmetric padding here (input {Dims(spatial)}, window {Dims(window)}, stride {stride}); only symmetric padding is supported");
+                    }
+
+                    padding = total / 2;
+                }
+
+                return padding!.Value;
+            default:
+                throw n.Unsupported($"auto_pad '{autoPad}' is not supported");
+        }
+    }
+
+    private static void RequireNchw(NodeContext n, Value x)
+    {
+        if (x.Shape.Length != 4) throw n.Unsupported($"input {Format(x.Shape)}: only 2-D (NCHW, rank 4) inputs are supported");
+    }
+
+    private static void Conv(NodeContext n)
+    {
+        n.RequireInputs(2, 3);
+        var x = n.In(0);
+        var w = n.In(1);
+        var bias = n.OptionalIn(2);
+        if (w.Shape.Length != 4) throw n.Unsupported($"weight {Format(w.Shape)}: only 2-D convolutions (weight [K, C/groups, R, S]) are supported");
+        RequireNchw(n, x);
+        int groups = checked((int)n.Int("group", 1));
+        var kernelShape = n.Ints("kernel_shape");
+        if (kernelShape is not null && !kernelShape.SequenceEqual(w.Shape[2..].Select(d => (long)d)))
+        {
+            throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] differs from the weight {Format(w.Shape)}");
+        }
+
+        int stride = Uniform(n, n.Ints("strides"), 2, 1, "strides");
+        int dilation = Uniform(n, n.Ints("dilations"), 2, 1, "dilations");
+        if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
+        int[] window = { dilation * (w.Shape[2] - 1) + 1, dilation * (w.Shape[3] - 1) + 1 };
+        int padding = Padding(n, x.Shape[2..], window, stride);
+        int k = w.Shape[0];
+        if (groups < 1 || x.Shape[1] % groups != 0 || k % groups != 0 || w.Shape[1] * groups != x.Shape[1])
+        {
+            throw n.Malformed($"input {Format(x.Shape)}, weight {Format(w.Shape)} and group {groups} do not fit");
+        }
+
+        if (bias is not null && (bias.Shape.Length != 1 || bias.Shape[0] != k)) throw n.Malformed($"bias {Format(bias.Shape)} must be [{k}]");
+        int oh = (x.Shape[2] + 2 * padding - window[0]) / stride + 1, ow = (x.Shape[3] + 2 * padding - window[1]) / stride + 1;
+        if (x.Shape[2] + 2 * padding < window[0] || x.Shape[3] + 2 * padding < window[1]) throw n.Malformed("the kernel is larger than the padded input");
+        var args = new List<string> { n.Operand(x), n.Operand(w) };
+        if (bias is not null) args.Add(n.Operand(bias));
+        if (stride != 1) args.Add($"stride: {stride}");
+        if (padding != 0) args.Add($"padding: {padding}");
+        if (dilation != 1) args.Add($"dilation: {dilation}");
+        if (groups != 1) args.Add($"groups: {groups}");
+        n.Emit($"Conv2d({string.Join(", ", args)})", new[] { x.Shape[0], k, oh, ow });
+    }
+
+    private static void Pool(NodeContext n, bool max)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        RequireNchw(n, x);
+        var kernelShape = n.Ints("kernel_shape") ?? throw n.Malformed("attribute 'kernel_shape' is missing");
+        int kernel = Uniform(n, kernelShape, 2, 0, "kernel_shape");
+        if (kernel < 1) throw n.Malformed($"kernel_shape {kernel} must be positive");
+        int stride = Uniform(n, n.Ints("strides"), 2, 1, "strides");
+        if (stride < 1) throw n.Malformed("strides must be positive");
+        if (Uniform(n, n.Ints("dilations"), 2, 1, "dilations") != 1) throw n.Unsupported("dilated pooling is not supported");
+        int padding = Padding(n, x.Shape[2..], new[] { kernel, kernel }, stride);
+        if (padding > kernel / 2) throw n.Unsupported($"padding {padding} is more than half the kernel {kernel}");
+        bool ceil = n.Int("ceil_mode", 0) != 0;
+        int[] output = x.Shape[2..].Select(d => (d + 2 * padding - kernel) / stride + 1).ToArray();
+        if (ceil)
+        {
+            int[] ceiled = x.Shape[2..].Select(d => (d + 2 * padding - kernel + stride - 1) / stride + 1).ToArray();
+            if (!ceiled.SequenceEqual(output)) throw n.Unsupported($"ceil_mode 1 changes the output size here ({Dims(output)} -> {Dims(ceiled)}); only floor sizes are supported");
+        }
+
+        if (x.Shape[2] + 2 * padding < kernel || x.Shape[3] + 2 * padding < kernel) throw n.Malformed("the kernel is larger than the padded input");
+        var args = new List<string> { n.Operand(x), $"kernel: {kernel}", $"stride: {stride}" };
+        if (padding != 0) args.Add($"padding: {padding}");
+        if (max)
+        {
+            n.Ignore("storage_order"); // only the Indices output depends on it, and that output is not supported
+        }
+        else if (n.Int("count_include_pad", 0) == 0 && padding != 0)
+        {
+            args.Add("countIncludePad: false");
+        }
+
+        n.Emit($"{(max ? "MaxPool2d" : "AvgPool2d")}({string.Join(", ", args)})", new[] { x.Shape[0], x.Shape[1], output[0], output[1] });
+    }
+
+    private static void GlobalAveragePool(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        RequireNchw(n, x);
+        n.Emit($"GlobalAvgPool({n.Operand(x)})", new[] { x.Shape[0], x.Shape[1], 1, 1 });
+    }
+
+    // ---- shapes and data movement ---------------------------------------------------------------------------------
+
+    /// <summary>Same elements, new shape: a constant stays a constant, a run-time value gets a Reshape statement.</summary>
+    private static void ReshapeTo(NodeContext n, Value x, int[] shape)
+    {
+        if (x.Const is not null)
+        {
+            n.Alias(x, shape);
+        }
+        else if (shape.SequenceEqual(x.Shape))
+        {
+            n.Alias(x);
+        }
+        else
+        {
+            n.Emit($"Reshape({n.Operand(x)}{(shape.Length > 0 ? ", " : "")}{Dims(shape)})", shape);
+        }
+    }
+
+    private static void Flatten(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        int axis = Axis(n, n.Int("axis", 1), x.Shape.Length, allowRank: true);
+        ReshapeTo(n, x, new[] { checked((int)Product(x.Shape, 0, axis)), checked((int)Product(x.Shape, axis, x.Shape.Length)) });
+    }
+
+    private static void Reshape(NodeContext n)
+    {
+        n.RequireInputs(2, 2);
+        var x = n.In(0);
+        var requested = n.ConstInts(n.In(1), "shape");
+        bool allowZero = n.Int("allowzero", 0) != 0;
+        var shape = new int[requested.Length];
+        int inferred = -1;
+        long known = 1;
+        for (int i = 0; i < requested.Length; i++)
+        {
+            long d = requested[i];
+            if (d == 0 && !allowZero)
+            {
+                if (i >= x.Shape.Length) throw n.Malformed($"shape [{string.Join(", ", requested)}] copies dimension {i} (0) of the rank-{x.Shape.Length} input");
+                d = x.Shape[i];
+            }
+
+            if (d == -1)
+            {
+                if (inferred >= 0) throw n.Malformed($"shape [{string.Join(", ", requested)}] has more than one -1");
+                inferred = i;
+                continue;
+            }
+
+            if (d < 0 || d > int.MaxValue) throw n.Malformed($"shape [{string.Join(", ", requested)}] has dimension {d}");
+            shape[i] = (int)d;
+            known *= d;
+        }
+
+        long total = Product(x.Shape, 0, x.Shape.Length);
+        if (inferred >= 0)
+        {
+            if (known == 0 || total % known != 0) throw n.Malformed($"cannot reshape {Format(x.Shape)} to [{string.Join(", ", requested)}]");
+            shape[inferred] = (int)(total / known);
+        }
+        else if (known != total)
+        {
+            throw n.Malformed($"cannot reshape {Format(x.Shape)} ({total} elements) to [{string.Join(", ", requested)}]");
+        }
+
+        ReshapeTo(n, x, shape);
+    }
+
+    private static void SqueezeOrUnsqueeze(NodeContext n, bool squeeze)
+    {
+        var x = n.In(0);
+        long[]? axes;
+        if (n.Opset < 13)
+        {
+            n.RequireInputs(1, 1);
+            axes = n.Ints("axes");
+        }
+        else
+        {
+            n.RequireInputs(1, 2);
+            axes = n.OptionalIn(1) is { } a ? n.ConstInts(a, "axes") : null;
+        }
+
+        var shape = x.Shape.ToList();
+        if (squeeze)
+        {
+            var remove = axes is null
+                ? Enumerable.Range(0, shape.Count).Where(i => shape[i] == 1).ToHashSet()
+                : axes.Select(a => Axis(n, a, x.Shape.Length, "axes")).ToHashSet();
+            foreach (var i in remove)
+            {
+                if (x.Shape[i] != 1) throw n.Malformed($"cannot squeeze axis {i} of {Format(x.Shape)} (size {x.Shape[i]})");
+            }
+
+            shape = shape.Where((_, i) => !remove.Contains(i)).ToList();
+        }
+        else
+        {
+            if (axes is null) throw n.Malformed("Unsqueeze needs axes");
+            int rank = x.Shape.Length + axes.Length;
+            var positions = axes.Select(a => Axis(n, a, rank, "axes")).OrderBy(a => a).ToArray();
+            if (positions.Distinct().Count() != positions.Length) throw n.Malformed($"axes [{string.Join(", ", axes)}] repeat an axis");
+            foreach (var p in positions) shape.Insert(p, 1);
+        }
+
+        ReshapeTo(n, x, shape.ToArray());
+    }
+
+    private static void Transpose(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        int rank = x.Shape.Length;
+        var perm = n.Ints("perm")?.Select(p => (int)p).ToArray() ?? Enumerable.Range(0, rank).Reverse().ToArray();
+        if (perm.Length != rank || !perm.OrderBy(p => p).SequenceEqual(Enumerable.Range(0, rank)))
+        {
+            throw n.Malformed($"perm [{Dims(perm)}] is not a permutation of the {rank} axes of {Format(x.Shape)}");
+        }
+
+        var shape = perm.Select(p => x.Shape[p]).ToArray();
+        if (x.Const is { } c && rank <= 1)
+        {
+            n.Alias(x);
+            return;
+        }
+
+        n.Emit($"Transpose({n.Operand(x)}, {Dims(perm)})", shape);
+    }
+
+    private static void Concat(NodeContext n)
+    {
+        if (n.InputCount < 1) throw n.Malformed("Concat needs at least one input");
+        var inputs = Enumerable.Range(0, n.InputCount).Select(n.In).ToArray();
+        int rank = inputs[0].Shape.Length;
+        var attr = n.Has("axis") ? n.Int("axis", 0) : throw n.Malformed("attribute 'axis' is missing");
+        int axis = Axis(n, attr, rank);
+        var shape = (int[])inputs[0].Shape.Clone();
+        shape[axis] = 0;
+        foreach (var v in inputs)
+        {
+            if (v.Shape.Length != rank || Enumerable.Range(0, rank).Any(i => i != axis && v.Shape[i] != inputs[0].Shape[i]))
+            {
+                throw n.Malformed($"inputs {string.Join(", ", inputs.Select(i => Format(i.Shape)))} differ outside axis {axis}");
+            }
+
+            shape[axis] = checked(shape[axis] + v.Shape[axis]);
+        }
+
+        if (inputs.All(v => v.Const is not null) && inputs.All(v => v.Const!.IsFloat == inputs[0].Const!.IsFloat) && Product(shape, 0, shape.Length) <= MaxFoldedElements)
+        {
+            n.Constant(ConcatConst(inputs.Select(v => v.Const!).ToArray(), axis, shape));
+            return;
+        }
+
+        if (inputs.Length == 1)
+        {
+            n.Alias(inputs[0]);
+            return;
+        }
+
+        n.Emit($"Concat(new[] {{ {string.Join(", ", inputs.Select(v => n.Operand(v)))} }}, axis: {axis})", shape);
+    }
+
+    private static ConstTensor ConcatConst(ConstTensor[] parts, int axis, int[] shape)
+    {
+        long outer = Product(shape, 0, axis), inner = Product(shape, axis + 1, shape.Length);
+        var floats = new List<float>();
+        var ints = new List<long>();
+        for (long o = 0; o < outer; o++)
+        {
+            foreach (var p in parts)
+            {
+                long run = p.Shape[axis] * inner;
+                for (long i = 0; i < run; i++)
+                {
+                    if (p.IsFloat) floats.Add(p.Floats![o * run + i]);
+                    else ints.Add(p.Ints![o * run + i]);
+                }
+            }
+        }
+
+        return parts[0].IsFloat ? new ConstTensor(shape, floats.ToArray(), null) : new ConstTensor(shape, null, ints.ToArray());
+    }
+
+    private static void Gather(NodeContext n)
+    {
+        n.RequireInputs(2, 2);
+        var data = n.In(0);
+        var indicesValue = n.In(1);
+        var indices = n.ConstInts(indicesValue, "indices");
+        int rank = data.Shape.Length;
+        if (rank == 0) throw n.Malformed("Gather on a scalar");
+        int axis = Axis(n, n.Int("axis", 0), rank);
+        int size = data.Shape[axis];
+        var normalized = indices.Select(i => i < 0 ? i + size : i).ToArray();
+        if (normalized.Any(i => i < 0 || i >= size)) throw n.Malformed($"indices [{string.Join(", ", indices)}] out of range for axis {axis} of {Format(data.Shape)}");
+        var shape = data.Shape[..axis].Concat(indicesValue.Shape).Concat(data.Shape[(axis + 1)..]).ToArray();
+        if (data.Const is { } c && Product(shape, 0, shape.Length) <= MaxFoldedElements)
+        {
+            long outer = Product(data.Shape, 0, axis), inner = Product(data.Shape, axis + 1, rank);
+            var floats = new List<float>();
+            var ints = new List<long>();
+            for (long o = 0; o < outer; o++)
+            {
+                foreach (var index in normalized)
+                {
+                    for (long i = 0; i < inner; i++)
+                    {
+                        long at = (o * size + index) * inner + i;
+                        if (c.IsFloat) floats.Add(c.Floats![at]);
+                        else ints.Add(c.Ints![at]);
+                    }
+                }
+            }
+
+            n.Constant(c.IsFloat ? new ConstTensor(shape, floats.ToArray(), null) : new ConstTensor(shape, null, ints.ToArray()));
+            return;
+        }
+
+        if (normalized.Length != 1) throw n.Unsupported($"Gather of {normalized.Length} indices from a run-time tensor is not supported (one constant index is)");
+        string slice = $"Slice({n.Operand(data)}, axis: {axis}, start: {normalized[0]}, end: {normalized[0] + 1})";
+        var sliced = data.Shape.ToArray();
+        sliced[axis] = 1;
+        n.Emit(sliced.SequenceEqual(shape) ? slice : $"Reshape({slice}{(shape.Length > 0 ? ", " : "")}{Dims(shape)})", shape);
+    }
+
+    private static void Shape(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        int rank = x.Shape.Length;
+        long start = n.Int("start", 0), end = n.Int("end", rank);
+        int s = (int)Math.Clamp(start < 0 ? start + rank : start, 0, rank);
+        int e = (int)Math.Clamp(end < 0 ? end + rank : end, 0, rank);
+        n.Constant(ConstTensor.Int64s(x.Shape[s..Math.Max(s, e)].Select(d => (long)d).ToArray()));
+    }
+
+    private static void Cast(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        long to = n.Has("to") ? n.Int("to", 0) : throw n.Malformed("attribute 'to' is missing");
+        var target = (OnnxDataType)to;
+        if (x.Const is { } c)
+        {
+            switch (target)
+            {
+                case OnnxDataType.Float:
+                    n.Constant(c.IsFloat ? c : new ConstTensor(c.Shape, c.Ints!.Select(v => (float)v).ToArray(), null));
+                    return;
+                case OnnxDataType.Int64:
+                case OnnxDataType.Int32:
+                    n.Constant(c.IsFloat ? new ConstTensor(c.Shape, null, c.Floats!.Select(v => (long)v).ToArray()) : c);
+                    return;
+            }
+
+            throw n.Unsupported($"cast of a constant to {target} is not supported");
+        }
+
+        if (target != OnnxDataType.Float) throw n.Unsupported($"cast of a run-time tensor to {target} is not supported (only Float tensors are computed)");
+        n.Alias(x);
+    }
+
+    private static void Identity(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        n.Alias(n.In(0));
+    }
+
+    private static void Dropout(NodeContext n)
+    {
+        n.RequireInputs(1, 3);
+        n.Ignore("seed", "ratio", "is_test");
+        if (n.OptionalIn(2) is { } training && (training.Const is not { Ints: { } flags } || flags.Any(f => f != 0)))
+        {
+            throw n.Unsupported("training_mode must be a constant false for inference");
+        }
+
+        n.Alias(n.In(0));
+    }
+
+    private static void Constant(NodeContext n)
+    {
+        n.RequireInputs(0, 0);
+        ConstTensor? value = null;
+        int given = 0;
+        if (n.Tensor("value") is { } t)
+        {
+            value = TensorData.Decode(t, null, $"Constant {n.Describe}, attribute 'value'");
+            given++;
+        }
+
+        if (n.Has("value_float"))
+        {
+            value = new ConstTensor(Array.Empty<int>(), new[] { n.Float("value_float", 0) }, null);
+            given++;
+        }
+
+        if (n.Floats("value_floats") is { } fs)
+        {
+            value = new ConstTensor(new[] { fs.Length }, fs, null);
+            given++;
+        }
+
+        if (n.Has("value_int"))
+        {
+            value = new ConstTensor(Array.Empty<int>(), null, new[] { n.Int("value_int", 0) });
+            given++;
+        }
+
+        if (n.Ints("value_ints") is { } ints)
+        {
+            value = ConstTensor.Int64s(ints);
+            given++;
+        }
+
+        if (given != 1 || value is null)
+        {
+            var names = string.Join(", ", n.Node.Attributes.Select(a => a.Name));
+            throw given == 0 ? n.Unsupported($"Constant with attributes [{names}]: only value, value_float(s) and value_int(s) are supported") : n.Malformed($"Constant has {given} values");
+        }
+
+        n.Constant(value);
+    }
+}

@@ -1,0 +1,418 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Aot.Dsl;
+using Aot.Runtime;
+
+namespace Aot.Onnx;
+
+/// <summary>What to import as: the class name (optionally namespace-qualified) and values for symbolic dimensions.</summary>
+public sealed class OnnxImportOptions
+{
+    /// <summary>The model class, e.g. <c>MyApp.Models.ResNet</c> (the namespace is optional).</summary>
+    public required string ClassName { get; init; }
+
+    /// <summary>Values for symbolic input dimensions (dim_param), e.g. batch = 1. This slice compiles static shapes only.</summary>
+    public IReadOnlyDictionary<string, int> Dimensions { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>The file name shown in the generated header (defaults to the imported file's name).</summary>
+    public string? SourceName { get; init; }
+}
+
+/// <summary>The importer's output: DSL C# source and the weights it declares (ONNX names, in order of first use).</summary>
+public sealed class OnnxImportResult
+{
+    internal OnnxImportResult(string source, string? ns, string className, IReadOnlyList<KeyValuePair<string, Tensor>> weights, int[] outputShape)
+    {
+        Source = source;
+        Namespace = ns;
+        ClassName = className;
+        Weights = weights;
+        OutputShape = outputShape;
+    }
+
+    /// <summary>A C# file with the <c>[Model]</c> partial class.</summary>
+    public string Source { get; }
+
+    public string? Namespace { get; }
+
+    /// <summary>The class name without the namespace.</summary>
+    public string ClassName { get; }
+
+    public IReadOnlyList<KeyValuePair<string, Tensor>> Weights { get; }
+
+    public int[] OutputShape { get; }
+
+    /// <summary>Writes the weights as a safetensors file (what the generated class's <c>LoadWeights</c> reads).</summary>
+    public void WriteWeights(string path) => SafeTensors.Write(path, Weights, new Dictionary<string, string> { ["format"] = "pt", ["aot.model"] = ClassName });
+
+    /// <summary>The weights as safetensors bytes.</summary>
+    public byte[] SerializeWeights() => SafeTensors.Serialize(Weights, new Dictionary<string, string> { ["format"] = "pt", ["aot.model"] = ClassName });
+}
+
+/// <summary>
+/// Turns an ONNX model into a DSL model class: one statement per ONNX node (constant shape arithmetic is evaluated
+/// here and leaves no statement), [Weight] properties named after the initializers. Static shapes only; everything it
+/// does not support is an <see cref="OnnxUnsupportedException"/> naming the node, op and value, and a malformed file an
+/// <see cref="OnnxFormatException"/>.
+/// </summary>
+public static class OnnxImporter
+{
+    public const int MinOpset = 7;
+    public const int MaxOpset = 21;
+
+    /// <summary>The ONNX operators this importer maps (default domain).</summary>
+    public static IReadOnlyCollection<string> SupportedOps => Converter.Handlers.Keys;
+
+    public static OnnxImportResult ImportFile(string path, OnnxImportOptions options)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OnnxFormatException($"cannot read '{path}': {e.Message}", e);
+        }
+
+        var withSource = options.SourceName is null
+            ? new OnnxImportOptions { ClassName = options.ClassName, Dimensions = options.Dimensions, SourceName = Path.GetFileName(path) }
+            : options;
+        return Import(bytes, withSource, Path.GetDirectoryName(Path.GetFullPath(path)));
+    }
+
+    /// <summary>Imports ONNX ModelProto bytes.</summary>
+    /// <param name="bytes">The .onnx file's content.</param>
+    /// <param name="options">Class name and symbolic dimension values.</param>
+    /// <param name="modelDirectory">The folder external data is relative to; null rejects external data.</param>
+    public static OnnxImportResult Import(ReadOnlyMemory<byte> bytes, OnnxImportOptions options, string? modelDirectory = null)
+    {
+        var model = OnnxParser.Parse(bytes);
+        return new Converter(model, options, modelDirectory).Run();
+    }
+}
+
+/// <summary>A value of the graph: known at import time (<see cref="Const"/>) and/or a C# expression at run time.</summary>
+internal sealed class Value
+{
+    public Value(string onnxName, int[] shape)
+    {
+        OnnxName = onnxName;
+        Shape = shape;
+    }
+
+    public string OnnxName { get; }
+    public int[] Shape { get; }
+    public ConstTensor? Const { get; init; }
+    public string? Expr { get; set; }
+}
+
+internal sealed partial class Converter
+{
+    private readonly OnnxModelProto _model;
+    private readonly OnnxImportOptions _options;
+    private readonly string? _directory;
+    private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
+    private readonly List<string> _statements = new();
+    private readonly List<(string Member, string OnnxName, ConstTensor Data)> _weights = new();
+    private readonly List<(string Param, int[] Shape, string OnnxName)> _inputs = new();
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly Names _names;
+    private readonly string? _namespace;
+    private readonly string _className;
+    private int _opset;
+
+    public Converter(OnnxModelProto model, OnnxImportOptions options, string? directory)
+    {
+        _model = model;
+        _options = options;
+        _directory = directory;
+        int dot = options.ClassName.LastIndexOf('.');
+        _namespace = dot < 0 ? null : options.ClassName.Substring(0, dot);
+        _className = options.ClassName.Substring(dot + 1);
+        if (!IsIdentifier(_className) || (_namespace is not null && !_namespace.Split('.').All(IsIdentifier)))
+        {
+            throw new ArgumentException($"'{options.ClassName}' is not a valid C# class name (Namespace.Name)", nameof(options));
+        }
+
+        _names = new Names(_className);
+    }
+
+    private static bool IsIdentifier(string s) =>
+        s.Length > 0 && (char.IsLetter(s[0]) || s[0] == '_') && s.All(c => char.IsLetterOrDigit(c) || c == '_');
+
+    public OnnxImportResult Run()
+    {
+        var graph = _model.Graph ?? throw new OnnxFormatException("ModelProto has no graph (field 7)");
+        _opset = DefaultOpset();
+        if (graph.SparseInitializers > 0) throw new OnnxUnsupportedException($"graph '{graph.Name}': sparse initializers are not supported");
+
+        foreach (var t in graph.Initializers)
+        {
+            if (t.Name.Length == 0) throw new OnnxFormatException($"{t.Path}: initializer has no name");
+            var data = TensorData.Decode(t, _directory, "initializer");
+            Define(t.Name, new Value(t.Name, data.Shape) { Const = data }, t.Path);
+        }
+
+        foreach (var input in graph.Inputs)
+        {
+            if (_values.ContainsKey(input.Name)) continue; // an initializer listed as an input too (IR < 4)
+            DeclareInput(input);
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            foreach (var i in node.Inputs) _used.Add(i);
+        }
+
+        foreach (var o in graph.Outputs) _used.Add(o.Name);
+
+        for (int i = 0; i < graph.Nodes.Count; i++) Convert(graph.Nodes[i], i);
+
+        if (graph.Outputs.Count != 1)
+        {
+            throw new OnnxUnsupportedException($"graph '{graph.Name}' has {graph.Outputs.Count} outputs; this importer supports models with exactly one output");
+        }
+
+        var output = graph.Outputs[0];
+        var result = Lookup(output.Name, $"graph output '{output.Name}'");
+        if (result.Expr is null && result.Const is not null)
+        {
+            throw new OnnxUnsupportedException($"graph output '{output.Name}' is a constant (it does not depend on any input)");
+        }
+
+        if (output.IsTensor && output.ElemType != OnnxDataType.Float)
+        {
+            throw new OnnxUnsupportedException($"graph output '{output.Name}' has element type {output.ElemType}; only Float is supported");
+        }
+
+        if (output.Shape is { } declared && declared.All(d => d.Value is > 0))
+        {
+            var expected = declared.Select(d => (int)d.Value!.Value).ToArray();
+            if (!expected.SequenceEqual(result.Shape))
+            {
+                throw new OnnxFormatException($"graph output '{output.Name}' is declared {Format(expected)} but the graph computes {Format(result.Shape)}");
+            }
+        }
+
+        string source = Emit(result);
+        var weights = _weights.Select(w => new KeyValuePair<string, Tensor>(w.OnnxName, Tensor.FromArray(w.Data.Floats!, w.Data.Shape))).ToList();
+        return new OnnxImportResult(source, _namespace, _className, weights, result.Shape);
+    }
+
+    private int DefaultOpset()
+    {
+        long? version = null;
+        foreach (var (domain, v) in _model.OpsetImports)
+        {
+            if (domain is "" or "ai.onnx") version = v;
+        }
+
+        if (version is null) throw new OnnxUnsupportedException("the model imports no opset of the default ONNX domain (opset_import)");
+        if (version < OnnxImporter.MinOpset || version > OnnxImporter.MaxOpset)
+        {
+            throw new OnnxUnsupportedException($"the model uses opset {version} of the default domain; supported: {OnnxImporter.MinOpset} to {OnnxImporter.MaxOpset}");
+        }
+
+        return (int)version;
+    }
+
+    private void DeclareInput(OnnxValueInfo input)
+    {
+        string what = $"graph input '{input.Name}'";
+        if (!input.IsTensor) throw new OnnxUnsupportedException($"{what} is not a tensor");
+        if (input.ElemType != OnnxDataType.Float) throw new OnnxUnsupportedException($"{what} has element type {input.ElemType}; only Float inputs are supported");
+        if (input.Shape is null) throw new OnnxUnsupportedException($"{what} has no shape; static shapes are required");
+        var shape = new int[input.Shape.Count];
+        for (int i = 0; i < shape.Length; i++)
+        {
+            var (value, param) = input.Shape[i];
+            if (value is > 0 and <= int.MaxValue)
+            {
+                shape[i] = (int)value.Value;
+            }
+            else if (param is not null && _options.Dimensions.TryGetValue(param, out int given))
+            {
+                if (given < 1) throw new ArgumentException($"dimension '{param}' must be positive, got {given}");
+                shape[i] = given;
+            }
+            else if (param is not null)
+            {
+                throw new OnnxUnsupportedException($"{what}: dimension {i} is symbolic ('{param}'); give it a value (--dim {param}=N, or Dimensions)");
+            }
+            else
+            {
+                throw new OnnxUnsupportedException($"{what}: dimension {i} is {(value is null ? "unknown" : value.ToString())}; static positive sizes are required");
+            }
+        }
+
+        string param0 = _names.Local(input.Name, "input");
+        _inputs.Add((param0, shape, input.Name));
+        Define(input.Name, new Value(input.Name, shape) { Expr = param0 }, what);
+    }
+
+    /// <summary>The most elements a value may have (the DSL's tensors are arrays).</summary>
+    internal const long MaxElements = int.MaxValue;
+
+    /// <summary>The most elements a constant folded here may have.</summary>
+    internal const long MaxFoldedElements = 1 << 24;
+
+    private void Define(string name, Value value, string where)
+    {
+        if (name.Length == 0) return;
+        long count = 1;
+        foreach (int d in value.Shape)
+        {
+            if (d < 0) throw new OnnxFormatException($"{where}: value '{name}' would have shape {Format(value.Shape)}");
+            count *= d;
+            if (count > MaxElements) throw new OnnxUnsupportedException($"{where}: value '{name}' would have shape {Format(value.Shape)}, more than {MaxElements} elements");
+        }
+
+        if (!_values.TryAdd(name, value)) throw new OnnxFormatException($"{where}: value '{name}' is defined twice");
+    }
+
+    internal Value LookupFor(string name, NodeContext at) => Lookup(name, at.Describe);
+
+    private Value Lookup(string name, string where) =>
+        _values.TryGetValue(name, out var v)
+            ? v
+            : throw new OnnxFormatException($"{where}: value '{name}' is not a graph input, an initializer or the output of an earlier node");
+
+    private void Convert(OnnxNodeProto node, int index)
+    {
+        string describe = node.Describe(index);
+        if (node.Domain is not ("" or "ai.onnx"))
+        {
+            throw new OnnxUnsupportedException($"{describe}: domain '{node.Domain}' is not supported (only the default ONNX domain)");
+        }
+
+        if (!Handlers.TryGetValue(node.OpType, out var handler))
+        {
+            throw new OnnxUnsupportedException($"{describe}: operator '{node.OpType}' is not supported (supported: {string.Join(", ", Handlers.Keys.OrderBy(k => k, StringComparer.Ordinal))})");
+        }
+
+        var ctx = new NodeContext(this, node, describe);
+        try
+        {
+            handler(ctx);
+        }
+        catch (ArithmeticException e)
+        {
+            // A size or attribute value that overflows (e.g. a corrupted dimension): the model is not usable as is.
+            throw new OnnxFormatException($"{describe}: a size or attribute value is out of range ({e.Message})", e);
+        }
+
+        ctx.CheckAttributesUsed();
+        for (int o = 0; o < node.Outputs.Count; o++)
+        {
+            string name = node.Outputs[o];
+            if (name.Length > 0 && !_values.ContainsKey(name) && _used.Contains(name))
+            {
+                throw new OnnxUnsupportedException($"{describe}: output {o} ('{name}') is not supported");
+            }
+        }
+    }
+
+    // ---- emission ------------------------------------------------------------------------------------------------
+
+    /// <summary>A runtime operand: the value's expression; a float constant becomes a literal (one element, no effect
+    /// on the broadcast shape) or a [Weight].</summary>
+    internal string Operand(Value v, NodeContext at, int[]? otherShape = null)
+    {
+        if (v.Expr is not null) return v.Expr;
+        var c = v.Const!;
+        if (!c.IsFloat) throw at.Unsupported($"the Int64 tensor '{v.OnnxName}' {Format(v.Shape)} is used as a run-time operand; only shape arithmetic on integers is supported");
+        if (c.Length == 1 && otherShape is not null && v.Shape.Length <= otherShape.Length && float.IsFinite(c.Floats![0]))
+        {
+            return Literal(c.Floats[0]);
+        }
+
+        string member = _names.Member(v.OnnxName, "Weight");
+        _weights.Add((member, v.OnnxName, c));
+        v.Expr = member + "!";
+        return v.Expr;
+    }
+
+    internal static string Literal(float f)
+    {
+        if (!float.IsFinite(f)) throw new OnnxUnsupportedException($"the constant {f} is not finite");
+        string s = f.ToString("R", CultureInfo.InvariantCulture);
+        return s + "f";
+    }
+
+    internal void Statement(NodeContext at, string output, string expr, int[] shape)
+    {
+        string local = _names.Local(output, "t");
+        string name = new string(at.Node.Name.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+        _statements.Add($"        var {local} = {expr}; // {at.Node.OpType} '{name}' -> {Format(shape)}");
+        Define(output, new Value(output, shape) { Expr = local }, at.Describe);
+    }
+
+    internal void Alias(NodeContext at, string output, Value source, int[]? shape = null)
+    {
+        var value = new Value(output, shape ?? source.Shape) { Const = source.Const, Expr = source.Expr };
+        if (shape is not null && source.Const is { } c) value = new Value(output, shape) { Const = new ConstTensor(shape, c.Floats, c.Ints) };
+        Define(output, value, at.Describe);
+    }
+
+    internal void Constant(NodeContext at, string output, ConstTensor value) => Define(output, new Value(output, value.Shape) { Const = value }, at.Describe);
+
+    internal int Opset => _opset;
+
+    internal static string Format(IEnumerable<int> shape) => "[" + string.Join(", ", shape) + "]";
+
+    private string Emit(Value result)
+    {
+        var sb = new StringBuilder();
+        string source = _options.SourceName ?? "an ONNX model";
+        string producer = _model.ProducerName.Length == 0 ? "" : $", producer {_model.ProducerName} {_model.ProducerVersion}".TrimEnd();
+        sb.AppendLine($"// Imported from {source} (IR {_model.IrVersion}, opset {_opset}{producer}) by the Aot ONNX importer (src/OnnxImport).");
+        sb.AppendLine($"// The weights are in {_className}.safetensors, under their ONNX names: model.LoadWeights(\"{_className}.safetensors\").");
+        sb.AppendLine("#nullable enable");
+        sb.AppendLine("using Aot.Dsl;");
+        sb.AppendLine("using static Aot.Dsl.Ops;");
+        sb.AppendLine();
+        if (_namespace is not null)
+        {
+            sb.AppendLine($"namespace {_namespace};");
+            sb.AppendLine();
+        }
+
+        sb.AppendLine("[Model]");
+        sb.AppendLine($"public partial class {_className}");
+        sb.AppendLine("{");
+        foreach (var (member, onnxName, data) in _weights)
+        {
+            string dims = string.Join(", ", data.Shape);
+            string sep = dims.Length > 0 ? ", " : "";
+            sb.AppendLine($"    [Weight({dims}{sep}Name = \"{Escape(onnxName)}\")] public Tensor? {member} {{ get; set; }}");
+        }
+
+        if (_weights.Count > 0) sb.AppendLine();
+        string parameters = string.Join(", ", _inputs.Select(i => $"[Input({string.Join(", ", i.Shape)})] Tensor {i.Param}"));
+        sb.AppendLine($"    public Tensor Forward({parameters})");
+        sb.AppendLine("    {");
+        foreach (var s in _statements) sb.AppendLine(s);
+        sb.AppendLine($"        return {result.Expr};");
+        sb.AppendLine("    }");
+        sb.AppendLine("}");
+        return sb.ToString();
+    }
+
+    private static string Escape(string s)
+    {
+        var sb = new StringBuilder();
+        foreach (char c in s)
+        {
+            if (c == '"' || c == '\\') sb.Append('\\').Append(c);
+            else if (c < 32 || c > 126) sb.Append($"\\u{(int)c:X4}");
+            else sb.Append(c);
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Aot.Onnx;
+using Aot.Runtime;
+
+// aot-onnx-import model.onnx --class Ns.Name --out dir [--dim name=value]...
+// Writes dir/Name.cs and dir/Name.safetensors. Exit codes: 0 done, 1 the model is malformed or unsupported (the message
+// says where, in MSBuild's error format so the build lists it), 2 bad command line.
+const string Usage = "usage: Aot.OnnxImport model.onnx --class Namespace.ClassName --out directory [--dim name=value]...";
+
+string? model = null, className = null, outDir = null;
+var dims = new Dictionary<string, int>(StringComparer.Ordinal);
+for (int i = 0; i < args.Length; i++)
+{
+    string arg = args[i];
+    string? Next() => i + 1 < args.Length ? args[++i] : null;
+    switch (arg)
+    {
+        case "--class": className = Next(); break;
+        case "--out": outDir = Next(); break;
+        case "--dim":
+            string? dim = Next();
+            int eq = dim?.IndexOf('=') ?? -1;
+            if (dim is null || eq <= 0 || !int.TryParse(dim.AsSpan(eq + 1), out int size) || size < 1)
+            {
+                Console.Error.WriteLine($"--dim expects name=positive-size, got '{dim}'\n{Usage}");
+                return 2;
+            }
+
+            dims[dim.Substring(0, eq)] = size;
+            break;
+        case "-h":
+        case "--help":
+            Console.WriteLine(Usage);
+            return 0;
+        default:
+            if (arg.StartsWith("--", StringComparison.Ordinal) || model is not null)
+            {
+                Console.Error.WriteLine($"unexpected argument '{arg}'\n{Usage}");
+                return 2;
+            }
+
+            model = arg;
+            break;
+    }
+}
+
+if (model is null || className is null || outDir is null)
+{
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+try
+{
+    var result = OnnxImporter.ImportFile(model, new OnnxImportOptions { ClassName = className, Dimensions = dims });
+    Directory.CreateDirectory(outDir);
+    string source = Path.Combine(outDir, result.ClassName + ".cs");
+    string weights = Path.Combine(outDir, result.ClassName + ".safetensors");
+    result.WriteWeights(weights);
+    File.WriteAllText(source, result.Source);
+    Console.WriteLine($"{model} -> {source} ({result.Weights.Count} weights in {weights}), output {string.Join("x", result.OutputShape)}");
+    return 0;
+}
+catch (Exception e) when (e is OnnxException or WeightsException or ArgumentException or IOException or UnauthorizedAccessException)
+{
+    // "file: error CODE: message" is picked up by MSBuild's Exec task as an error located in the model file.
+    string code = e is OnnxUnsupportedException ? "AOT2001" : e is OnnxFormatException ? "AOT2000" : "AOT2002";
+    Console.Error.WriteLine($"{model}: error {code}: {e.Message}");
+    return 1;
+}

@@ -1,0 +1,133 @@
+using System.Reflection;
+using Aot.Dsl;
+using Aot.Onnx;
+using Aot.Runtime;
+using Generator.Tests.EndToEnd;
+using Generator.Tests.Frontend;
+using Microsoft.CodeAnalysis;
+
+namespace Onnx.Tests;
+
+/// <summary>
+/// Imports every <see cref="OpCases"/> model and compiles all the generated classes in one in-memory generator run (one
+/// Roslyn compilation for the whole suite instead of one per case), then loads the assembly once.
+/// </summary>
+public sealed class ImportedModels
+{
+    private readonly Dictionary<string, (OnnxCase Case, byte[] Model, OnnxImportResult? Import, Exception? Error)> _cases = new();
+    private readonly Assembly? _assembly;
+    private readonly string _compileErrors = "";
+
+    public ImportedModels()
+    {
+        var sources = new List<string>();
+        foreach (var c in OpCases.All)
+        {
+            byte[] model = c.Model();
+            try
+            {
+                var import = OnnxImporter.Import(model, new OnnxImportOptions { ClassName = c.ClassName, SourceName = c.Name + ".onnx" });
+                _cases[c.Name] = (c, model, import, null);
+                sources.Add(import.Source);
+            }
+            catch (Exception e)
+            {
+                _cases[c.Name] = (c, model, null, e);
+            }
+        }
+
+        var run = GeneratorHarness.Run(sources.ToArray());
+        var errors = run.Diagnostics.Concat(run.Output.GetDiagnostics()).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        if (errors.Count > 0 || run.Exceptions.Length > 0)
+        {
+            _compileErrors = string.Join("\n", errors.Select(e => $"{e.Location.SourceTree?.FilePath}: {e}").Concat(run.Exceptions.Select(e => e.ToString())));
+            return;
+        }
+
+        _assembly = GeneratedModels.Load(run);
+    }
+
+    /// <summary>The source the case imported to (for failure messages and the readability test).</summary>
+    internal OnnxImportResult Import(string name)
+    {
+        var entry = _cases[name];
+        if (entry.Error is not null) throw new InvalidOperationException($"importing {name} failed: {entry.Error}");
+        return entry.Import!;
+    }
+
+    internal (OnnxCase Case, byte[] Model, Type Type, OnnxImportResult Import) Get(string name)
+    {
+        var import = Import(name);
+        Assert.True(_assembly is not null, $"the generated sources did not compile:\n{_compileErrors}");
+        var entry = _cases[name];
+        return (entry.Case, entry.Model, _assembly!.GetType(entry.Case.ClassName, throwOnError: true)!, import);
+    }
+
+    /// <summary>Deterministic inputs for the model's graph inputs (its shapes read back from the file).</summary>
+    internal static List<(string Name, Tensor Value)> Inputs(OnnxCase c, byte[] model)
+    {
+        var graph = OnnxParser.Parse(model).Graph!;
+        var initializers = graph.Initializers.Select(i => i.Name).ToHashSet();
+        int seed = 7;
+        return graph.Inputs.Where(i => !initializers.Contains(i.Name))
+            .Select(i => (i.Name, Tensor.Random(seed++, c.Low, c.High, i.Shape!.Select(d => (int)d.Value!.Value).ToArray())))
+            .ToList();
+    }
+}
+
+public class OperatorTests : IClassFixture<ImportedModels>
+{
+    private readonly ImportedModels _models;
+
+    public OperatorTests(ImportedModels models) => _models = models;
+
+    public static IEnumerable<object[]> Cases => OpCases.All.Select(c => new object[] { c.Name });
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CompiledAndEagerMatchOnnxRuntime(string name)
+    {
+        var (c, model, type, import) = _models.Get(name);
+        var inputs = ImportedModels.Inputs(c, model);
+        var expected = Ort.Run(model, inputs);
+
+        var instance = Activator.CreateInstance(type)!;
+        using (var weights = SafeTensorsFile.Parse(import.SerializeWeights()))
+        {
+            type.GetMethod("LoadWeights", new[] { typeof(SafeTensorsFile) })!.Invoke(instance, new object[] { weights });
+        }
+
+        var args = inputs.Select(i => (object)i.Value).ToArray();
+        var eager = (Tensor)type.GetMethod("Forward")!.Invoke(instance, args)!;
+        Tolerance.AssertClose(expected, eager, $"{name} eager\n{import.Source}");
+
+        using var compiled = (IDisposable)type.GetMethod("Compile")!.Invoke(instance, new object[] { 1 })!;
+        var run = compiled.GetType().GetMethods().Single(m => m.Name == "Run" && m.ReturnType == typeof(Tensor));
+        var ours = (Tensor)run.Invoke(compiled, args)!;
+        Tolerance.AssertClose(expected, ours, $"{name} compiled\n{import.Source}");
+    }
+
+    [Fact]
+    public void GeneratedSourceIsReadable()
+    {
+        var import = _models.Import("Mlp_Gemm_Relu_Gemm_Softmax");
+        string source = import.Source;
+        Assert.Contains("namespace Imported;", source);
+        Assert.Contains("[Weight(16, 8, Name = \"fc1.weight\")] public Tensor? Fc1Weight { get; set; }", source);
+        Assert.Contains("public Tensor Forward([Input(2, 8)] Tensor input)", source);
+        Assert.Contains("Gemm(input, Fc1Weight!, Fc1Bias!, transB: true)", source);
+        // One statement per node: Gemm, Relu, Gemm, Softmax.
+        Assert.Equal(4, source.Split('\n').Count(l => l.TrimStart().StartsWith("var ", StringComparison.Ordinal)));
+        Assert.Equal(new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" }, import.Weights.Select(w => w.Key));
+    }
+
+    [Fact]
+    public void ShapeArithmeticLeavesNoStatement()
+    {
+        var source = _models.Import("Shape_Gather_Unsqueeze_Concat_Reshape").Source;
+        var statements = source.Split('\n').Where(l => l.TrimStart().StartsWith("var ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, statements.Length);
+        Assert.Contains("Reshape(x, 2, 12)", statements[0]);
+        Assert.DoesNotContain("Shape", statements[1].Split("//")[0]);
+    }
+}

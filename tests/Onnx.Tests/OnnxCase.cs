@@ -1,0 +1,68 @@
+using Aot.Dsl;
+using Aot.Tests.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Tensor = Aot.Dsl.Tensor;
+
+namespace Onnx.Tests;
+
+/// <summary>A single-op (or small) ONNX model built by a test: its graph, opset and input ranges.</summary>
+internal sealed class OnnxCase
+{
+    private readonly Action<OnnxGraph> _build;
+
+    public OnnxCase(string name, Action<OnnxGraph> build, int opset = 17, float low = -1f, float high = 1f)
+    {
+        Name = name;
+        _build = build;
+        Opset = opset;
+        Low = low;
+        High = high;
+    }
+
+    public string Name { get; }
+    public int Opset { get; }
+    public float Low { get; }
+    public float High { get; }
+
+    /// <summary>The class the case imports as: Imported.&lt;sanitized name&gt;.</summary>
+    public string ClassName => "Imported." + new string(Name.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
+
+    public byte[] Model()
+    {
+        var g = new OnnxGraph(Name);
+        _build(g);
+        return g.ToModel(Opset);
+    }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Runs a model in ONNX Runtime (CPU, one thread, no graph optimizations that change arithmetic order beyond its own kernels).</summary>
+internal static class Ort
+{
+    public static Tensor Run(byte[] model, IReadOnlyList<(string Name, Tensor Value)> inputs)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+        using var session = new InferenceSession(model, options);
+        var values = inputs.Select(i => NamedOnnxValue.CreateFromTensor(i.Name, new DenseTensor<float>(i.Value.Floats.ToArray(), i.Value.ShapeArray()))).ToList();
+        using var results = session.Run(values);
+        var output = results.First().AsTensor<float>();
+        return Tensor.FromArray(output.ToArray(), output.Dimensions.ToArray());
+    }
+}
+
+/// <summary>The issue's tolerance: |a - b| &lt;= 1e-4 + 1e-3 * |b| per element, b from ONNX Runtime.</summary>
+internal static class Tolerance
+{
+    public static void AssertClose(Tensor expected, Tensor actual, string what)
+    {
+        Assert.True(expected.ShapeArray().SequenceEqual(actual.ShapeArray()), $"{what}: shape [{string.Join(", ", actual.ShapeArray())}], ONNX Runtime [{string.Join(", ", expected.ShapeArray())}]");
+        var e = expected.Floats;
+        var a = actual.Floats;
+        for (int i = 0; i < e.Length; i++)
+        {
+            Assert.True(Math.Abs(a[i] - e[i]) <= 1e-4 + 1e-3 * Math.Abs(e[i]), $"{what}[{i}]: {a[i]}, ONNX Runtime {e[i]}");
+        }
+    }
+}

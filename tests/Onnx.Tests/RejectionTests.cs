@@ -1,0 +1,172 @@
+using Aot.Onnx;
+using Aot.Tests.Onnx;
+using static Aot.Tests.Onnx.OnnxAttr;
+
+namespace Onnx.Tests;
+
+/// <summary>Unsupported models are <see cref="OnnxUnsupportedException"/>s naming the node, op and value; malformed
+/// files are <see cref="OnnxFormatException"/>s naming the field and offset; nothing else ever escapes.</summary>
+public class RejectionTests
+{
+    private static readonly OnnxImportOptions Options = new() { ClassName = "Ns.M" };
+
+    private static byte[] Model(Action<OnnxGraph> build, int opset = 17)
+    {
+        var g = new OnnxGraph("g");
+        build(g);
+        return g.ToModel(opset);
+    }
+
+    private static string Unsupported(byte[] model) => Assert.Throws<OnnxUnsupportedException>(() => OnnxImporter.Import(model, Options)).Message;
+
+    private static string Malformed(byte[] model) => Assert.Throws<OnnxFormatException>(() => OnnxImporter.Import(model, Options)).Message;
+
+    /// <summary>A small valid model with nodes, attributes and initializers: the base of the corruption tests.</summary>
+    private static byte[] Valid() => Model(g =>
+    {
+        var h = g.Op("Conv", new[] { g.Input("x", 1, 2, 5, 5), g.Initializer("w", new float[2 * 2 * 9], 2, 2, 3, 3) }, List("pads", 1, 1, 1, 1), Str("auto_pad", "NOTSET"));
+        var f = g.Op("Reshape", h, g.Int64s(1, -1));
+        g.Output(g.Op("Gemm", new[] { f, g.Initializer("fc", new float[3 * 50], 3, 50) }, Int("transB", 1), Float("alpha", 0.5f)), 1, 3);
+    });
+
+    [Fact]
+    public void TheValidBaseModelImports() => Assert.Contains("Conv2d(x, W!, padding: 1)", OnnxImporter.Import(Valid(), Options).Source);
+
+    [Fact]
+    public void UnknownOperatorNamesNodeAndOp()
+    {
+        string message = Unsupported(Model(g => g.Output(g.Op("Hardmax", g.Input("x", 2, 3)))));
+        Assert.Contains("'n0_Hardmax'", message);
+        Assert.Contains("operator 'Hardmax' is not supported", message);
+    }
+
+    [Fact]
+    public void UnsupportedAttributeValueNamesIt()
+    {
+        string message = Unsupported(Model(g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 1, 5, 5), g.Initializer("w", new float[9], 1, 1, 3, 3) }, List("pads", 0, 1, 0, 1)))));
+        Assert.Contains("(Conv)", message);
+        Assert.Contains("'pads' = [0, 1, 0, 1]", message);
+    }
+
+    [Fact]
+    public void UnknownAttributeIsNotIgnored()
+    {
+        string message = Unsupported(Model(g => g.Output(g.Op("Relu", g.Input("x", 2), Int("alpha", 1)))));
+        Assert.Contains("attribute 'alpha' is not supported", message);
+    }
+
+    [Fact]
+    public void CeilModeThatChangesTheSizeIsRejected()
+    {
+        string message = Unsupported(Model(g => g.Output(g.Op("MaxPool", g.Input("x", 1, 1, 5, 5), List("kernel_shape", 2, 2), List("strides", 2, 2), Int("ceil_mode", 1)))));
+        Assert.Contains("ceil_mode 1", message);
+    }
+
+    [Fact]
+    public void OneDimensionalConvIsRejected() =>
+        Assert.Contains("only 2-D convolutions", Unsupported(Model(g => g.Output(g.Op("Conv", g.Input("x", 1, 1, 5), g.Initializer("w", new float[3], 1, 1, 3))))));
+
+    [Theory]
+    [InlineData(6)]
+    [InlineData(22)]
+    public void OpsetOutOfRangeIsNamed(int opset) =>
+        Assert.Contains($"opset {opset}", Unsupported(Model(g => g.Output(g.Op("Relu", g.Input("x", 2))), opset)));
+
+    [Fact]
+    public void SymbolicDimensionNeedsAValue()
+    {
+        byte[] model = Model(g => g.Output(g.Op("Relu", g.SymbolicInput("x", new[] { 0, 4 }, new[] { "batch", null }))));
+        Assert.Contains("symbolic ('batch')", Unsupported(model));
+        var import = OnnxImporter.Import(model, new OnnxImportOptions { ClassName = "M", Dimensions = new Dictionary<string, int> { ["batch"] = 3 } });
+        Assert.Contains("[Input(3, 4)] Tensor x", import.Source);
+        Assert.DoesNotContain("namespace", import.Source);
+    }
+
+    [Fact]
+    public void ComputedShapeIsRejected()
+    {
+        string message = Unsupported(Model(g => g.Output(g.Op("Reshape", g.Input("x", 2, 3), g.Input("s", 2)))));
+        Assert.Contains("'s' is computed at run time", message);
+    }
+
+    [Fact]
+    public void SeveralOutputsAreRejected() =>
+        Assert.Contains("2 outputs", Unsupported(Model(g =>
+        {
+            var x = g.Input("x", 2);
+            g.Output(g.Op("Relu", x));
+            g.Output(g.Op("Neg", x));
+        })));
+
+    [Fact]
+    public void UsedSecondOutputIsRejected()
+    {
+        string message = Unsupported(Model(g =>
+        {
+            g.Node("MaxPool", new[] { g.Input("x", 1, 1, 4, 4) }, new[] { "y", "indices" }, List("kernel_shape", 2, 2));
+            g.Output("indices");
+        }));
+        Assert.Contains("output 1 ('indices') is not supported", message);
+    }
+
+    [Fact]
+    public void MissingValueIsMalformed() =>
+        Assert.Contains("value 'nope' is not", Malformed(Model(g => g.Output(g.Op("Add", g.Input("x", 2), "nope")))));
+
+    [Fact]
+    public void ShortRawDataIsMalformed()
+    {
+        var t = OnnxTensor.Of(new float[5], 2, 3);
+        string message = Malformed(Model(g => g.Output(g.Op("Add", g.Input("x", 2, 3), g.Initializer("w", t)))));
+        Assert.Contains("raw_data has 20 bytes", message);
+    }
+
+    [Fact]
+    public void WrongOutputShapeIsMalformed() =>
+        Assert.Contains("declared [2, 4]", Malformed(Model(g => g.Output(g.Op("Relu", g.Input("x", 2, 3)), 2, 4))));
+
+    [Fact]
+    public void EveryTruncationIsAFormatOrUnsupportedError()
+    {
+        byte[] model = Valid();
+        for (int length = 0; length < model.Length; length++)
+        {
+            var prefix = model.AsMemory(0, length);
+            var e = Record.Exception(() => OnnxImporter.Import(prefix, Options));
+            Assert.True(e is OnnxException, $"truncated to {length} of {model.Length} bytes: {e?.GetType().Name ?? "no exception"}: {e?.Message}");
+        }
+
+        Assert.Contains("byte offset", Malformed(model.AsSpan(0, model.Length / 2).ToArray()));
+    }
+
+    [Fact]
+    public void CorruptedBytesNeverEscapeAsAnotherException()
+    {
+        byte[] model = Valid();
+        var rng = new Random(12345);
+        foreach (byte value in new byte[] { 0x00, 0x07, 0x7F, 0x80, 0xFF })
+        {
+            for (int i = 0; i < model.Length; i++)
+            {
+                var copy = (byte[])model.Clone();
+                copy[i] = value == 0x07 ? (byte)rng.Next(256) : value;
+                var e = Record.Exception(() => OnnxImporter.Import(copy, Options));
+                Assert.True(e is null or OnnxException, $"byte {i} set to 0x{copy[i]:X2}: {e?.GetType().Name}: {e}");
+            }
+        }
+    }
+
+    [Fact]
+    public void WrongWireTypeNamesTheField()
+    {
+        // ModelProto field 7 (graph) written as a varint instead of a message.
+        byte[] model = { 0x08, 0x08, 0x38, 0x01 };
+        string message = Malformed(model);
+        Assert.Contains("field 7 (graph)", message);
+        Assert.Contains("wire type 0", message);
+        Assert.Contains("byte offset 2", message);
+    }
+
+    [Fact]
+    public void NoGraphIsMalformed() => Assert.Contains("no graph", Malformed(new byte[] { 0x08, 0x08 }));
+}
