@@ -45,6 +45,21 @@ internal sealed partial class Converter
         ["Identity"] = Identity,
         ["Dropout"] = Dropout,
         ["Constant"] = Constant,
+        ["Clip"] = Clip,
+        ["LeakyRelu"] = LeakyRelu,
+        ["PRelu"] = PRelu,
+        ["HardSigmoid"] = HardSigmoid,
+        ["HardSwish"] = HardSwish,
+        ["Elu"] = Elu,
+        ["BatchNormalization"] = BatchNormalization,
+        ["ReduceSum"] = n => Reduce(n, "ReduceSum", 13),
+        ["ReduceMean"] = n => Reduce(n, "ReduceMean", 18),
+        ["ReduceMax"] = n => Reduce(n, "ReduceMax", 18),
+        ["ReduceMin"] = n => Reduce(n, "ReduceMin", 18),
+        ["ReduceSumSquare"] = n => Reduce(n, "ReduceSumSquare", 18),
+        ["ReduceL2"] = n => Reduce(n, "ReduceL2", 18),
+        ["Slice"] = Slice,
+        ["Split"] = Split,
     };
 
     // ---- shapes ---------------------------------------------------------------------------------------------------
@@ -309,13 +324,19 @@ internal sealed partial class Converter
         if (bias is not null && (bias.Shape.Length != 1 || bias.Shape[0] != k)) throw n.Malformed($"bias {Format(bias.Shape)} must be [{k}]");
         int oh = (x.Shape[2] + 2 * padding - window[0]) / stride + 1, ow = (x.Shape[3] + 2 * padding - window[1]) / stride + 1;
         if (x.Shape[2] + 2 * padding < window[0] || x.Shape[3] + 2 * padding < window[1]) throw n.Malformed("the kernel is larger than the padded input");
+        string? note = null;
+        if (n.Converter.FoldBatchNorm(n, w, bias) is var (foldedWeight, foldedBias, foldNote))
+        {
+            (w, bias, note) = (foldedWeight, foldedBias, foldNote);
+        }
+
         var args = new List<string> { n.Operand(x), n.Operand(w) };
         if (bias is not null) args.Add(n.Operand(bias));
         if (stride != 1) args.Add($"stride: {stride}");
         if (padding != 0) args.Add($"padding: {padding}");
         if (dilation != 1) args.Add($"dilation: {dilation}");
         if (groups != 1) args.Add($"groups: {groups}");
-        n.Emit($"Conv2d({string.Join(", ", args)})", new[] { x.Shape[0], k, oh, ow });
+        n.Emit($"Conv2d({string.Join(", ", args)})", new[] { x.Shape[0], k, oh, ow }, note);
     }
 
     private static void Pool(NodeContext n, bool max)

@@ -63,7 +63,19 @@ internal sealed class NodeContext
     /// <summary>The operand expression of a value (constants become literals or weights).</summary>
     public string Operand(Value v, int[]? otherShape = null) => _converter.Operand(v, this, otherShape);
 
-    public void Emit(string expr, int[] shape) => _converter.Statement(this, Output(), expr, shape);
+    public void Emit(string expr, int[] shape, string? note = null) => _converter.Statement(this, Output(), expr, shape, note);
+
+    /// <summary>A statement for output <paramref name="i"/> (ops with several outputs).</summary>
+    public void EmitOutput(int i, string expr, int[] shape) => _converter.Statement(this, Output(i), expr, shape);
+
+    public void ConstantOutput(int i, ConstTensor value) => _converter.Constant(this, Output(i), value);
+
+    public void AliasOutput(int i, Value source) => _converter.Alias(this, Output(i), source);
+
+    /// <summary>Whether output <paramref name="i"/> is named and read by a later node or the graph.</summary>
+    public bool OutputUsed(int i) => i < Node.Outputs.Count && _converter.IsUsed(Node.Outputs[i]);
+
+    public Converter Converter => _converter;
 
     public void Alias(Value source, int[]? shape = null) => _converter.Alias(this, Output(), source, shape);
 

@@ -170,6 +170,7 @@ internal sealed partial class Converter
         }
 
         foreach (var o in graph.Outputs) _used.Add(o.Name);
+        FindBatchNormsAfterConv(graph);
 
         for (int i = 0; i < graph.Nodes.Count; i++) Convert(graph.Nodes[i], i);
 
@@ -344,13 +345,17 @@ internal sealed partial class Converter
         return s + "f";
     }
 
-    internal void Statement(NodeContext at, string output, string expr, int[] shape)
+    internal void Statement(NodeContext at, string output, string expr, int[] shape, string? note = null)
     {
         string local = _names.Local(output, "t");
-        string name = new string(at.Node.Name.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
-        _statements.Add($"        var {local} = {expr}; // {at.Node.OpType} '{name}' -> {Format(shape)}");
+        string name = Printable(at.Node.Name);
+        _statements.Add($"        var {local} = {expr}; // {at.Node.OpType} '{name}' -> {Format(shape)}{(note is null ? "" : " " + Printable(note))}");
         Define(output, new Value(output, shape) { Expr = local }, at.Describe);
     }
+
+    internal static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+
+    internal bool IsUsed(string name) => name.Length > 0 && _used.Contains(name);
 
     internal void Alias(NodeContext at, string output, Value source, int[]? shape = null)
     {

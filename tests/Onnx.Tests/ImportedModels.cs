@@ -130,4 +130,41 @@ public class OperatorTests : IClassFixture<ImportedModels>
         Assert.Contains("Reshape(x, 2, 12)", statements[0]);
         Assert.DoesNotContain("Shape", statements[1].Split("//")[0]);
     }
+
+    private static string[] Statements(string source) => source.Split('\n').Where(l => l.TrimStart().StartsWith("var ", StringComparison.Ordinal)).ToArray();
+
+    [Fact]
+    public void BatchNormalizationIsFoldedIntoTheConvWeights()
+    {
+        var import = _models.Import("BatchNorm_folded_into_conv_bias");
+        var statements = Statements(import.Source);
+        Assert.Equal(2, statements.Length); // Conv2d (BatchNormalization folded), Relu
+        Assert.Contains("Conv2d(x, ConvWeightBnFolded!, ConvBiasBnFolded!, padding: 1)", statements[0]);
+        Assert.Contains("folded into the weight and bias", statements[0]);
+        Assert.Equal(new[] { "conv.weight.bn_folded", "conv.bias.bn_folded" }, import.Weights.Select(w => w.Key));
+
+        var noBias = _models.Import("BatchNorm_folded_into_conv_no_bias_opset7");
+        Assert.Single(Statements(noBias.Source));
+        Assert.Equal(new[] { "conv.weight.bn_folded", "conv.weight.bias.bn_folded" }, noBias.Weights.Select(w => w.Key));
+    }
+
+    [Fact]
+    public void BatchNormalizationAfterASharedConvIsMulAdd()
+    {
+        var import = _models.Import("BatchNorm_conv_has_other_reader");
+        var statements = Statements(import.Source);
+        Assert.Equal(3, statements.Length); // Conv2d, Add(Mul(conv, scale), shift), Add
+        Assert.Contains("Add(Mul(", statements[1]);
+        Assert.Contains(import.Weights, w => w.Key.EndsWith(".scale_folded", StringComparison.Ordinal) && w.Value.ShapeArray().SequenceEqual(new[] { 3, 1, 1 }));
+    }
+
+    [Fact]
+    public void SliceAndSplitBecomeDslSlices()
+    {
+        Assert.Contains("Slice(Slice(x, axis: 1, start: 0, end: 5, step: 2), axis: 2, start: 1, end: 8, step: 3)", _models.Import("Slice_inputs_steps_two_axes").Source);
+        var split = Statements(_models.Import("Split_num_outputs_uneven_opset18").Source);
+        Assert.Contains("Slice(x, axis: 1, start: 6, end: 7)", split[2]);
+        Assert.Single(Statements(_models.Import("Split_unused_output").Source), s => s.Contains("Slice(", StringComparison.Ordinal));
+        Assert.Single(Statements(_models.Import("Slice_of_shape_folded").Source)); // Reshape only: the Slice of Shape is folded
+    }
 }

@@ -13,6 +13,26 @@ internal static class OpCases
 
     private static string W(OnnxGraph g, string name, params int[] shape) => g.Initializer(name, Rand(shape), shape);
 
+    /// <summary>A weight with values in [0.5, 1.5] (BatchNormalization variances and scales).</summary>
+    private static string Positive(OnnxGraph g, string name, params int[] shape) => g.Initializer(name, Rand(shape).Select(v => 1f + v / 2f).ToArray(), shape);
+
+    /// <summary>Conv -> BatchNormalization with constant statistics.</summary>
+    private static string ConvBn(OnnxGraph g, string x, int channels, int outChannels, bool bias, string prefix = "")
+    {
+        var inputs = new List<string> { x, W(g, prefix + "conv.weight", outChannels, channels, 3, 3) };
+        if (bias) inputs.Add(W(g, prefix + "conv.bias", outChannels));
+        var conv = g.Op("Conv", inputs.ToArray(), List("pads", 1, 1, 1, 1));
+        return g.Op("BatchNormalization", new[] { conv, Positive(g, prefix + "bn.weight", outChannels), W(g, prefix + "bn.bias", outChannels), W(g, prefix + "bn.running_mean", outChannels), Positive(g, prefix + "bn.running_var", outChannels) }, Float("epsilon", 1e-3f));
+    }
+
+    /// <summary>Split's outputs, concatenated in reverse order (one graph output).</summary>
+    private static void SplitCase(OnnxGraph g, string x, int parts, int axis, string? sizes, params OnnxAttr[] attrs)
+    {
+        var outputs = Enumerable.Range(0, parts).Select(i => $"part{i}").ToArray();
+        g.Node("Split", sizes is null ? new[] { x } : new[] { x, sizes }, outputs, attrs);
+        g.Output(g.Op("Concat", outputs.Reverse().ToArray(), Int("axis", axis)));
+    }
+
     private static OnnxCase Unary(string op, float low = -2f, float high = 2f) => new(op, g =>
     {
         var x = g.Input("x", 2, 5);
@@ -107,6 +127,76 @@ internal static class OpCases
             var batch = g.Op("Gather", shape, g.Initializer("zero", OnnxTensor.Of(new long[] { 0 })), Int("axis", 0));
             var dims = g.Op("Concat", new[] { g.Op("Unsqueeze", batch, g.Int64s(0)), g.Int64s(-1) }, Int("axis", 0));
             g.Output(g.Op("Relu", g.Op("Reshape", x, dims)), 2, 12);
+        }),
+
+        // Activations written as DSL compositions.
+        new("Clip_attributes_opset7", g => g.Output(g.Op("Clip", g.Input("x", 2, 5), Float("min", -0.5f), Float("max", 0.6f)), 2, 5), opset: 7, low: -2f, high: 2f),
+        new("Clip_attribute_max_only_opset9", g => g.Output(g.Op("Clip", g.Input("x", 2, 5), Float("max", 0.3f)), 2, 5), opset: 9),
+        new("Clip_inputs_opset13", g => g.Output(g.Op("Clip", new[] { g.Input("x", 2, 5), g.Scalar(-0.5f), g.Scalar(0.6f) }), 2, 5), opset: 13),
+        new("Clip_min_input_only_opset11", g => g.Output(g.Op("Clip", new[] { g.Input("x", 2, 5), g.Scalar(0f) }), 2, 5), opset: 11),
+        new("Clip_max_input_only_opset13", g => g.Output(g.Op("Relu", g.Op("Clip", new[] { g.Input("x", 2, 5), "", g.Scalar(0.25f) })), 2, 5), opset: 13),
+        new("Clip_no_bounds_opset13", g => g.Output(g.Op("Relu", g.Op("Clip", g.Input("x", 2, 5))), 2, 5), opset: 13),
+        new("LeakyRelu_default", g => g.Output(g.Op("LeakyRelu", g.Input("x", 2, 5)), 2, 5)),
+        new("LeakyRelu_alpha", g => g.Output(g.Op("LeakyRelu", g.Input("x", 2, 5), Float("alpha", 0.2f)), 2, 5)),
+        new("LeakyRelu_alpha_above_one", g => g.Output(g.Op("LeakyRelu", g.Input("x", 2, 5), Float("alpha", 2.5f)), 2, 5)),
+        new("PRelu_channel_slope", g => g.Output(g.Op("PRelu", g.Input("x", 1, 3, 4, 4), W(g, "prelu.weight", 3, 1, 1)), 1, 3, 4, 4)),
+        new("HardSigmoid_default", g => g.Output(g.Op("HardSigmoid", g.Input("x", 2, 5)), 2, 5), low: -4f, high: 4f),
+        new("HardSigmoid_alpha_beta", g => g.Output(g.Op("HardSigmoid", g.Input("x", 2, 5), Float("alpha", 0.5f), Float("beta", 0.4f)), 2, 5), low: -3f, high: 3f),
+        new("HardSwish_opset14", g => g.Output(g.Op("HardSwish", g.Input("x", 2, 5)), 2, 5), opset: 14, low: -4f, high: 4f),
+        new("Elu_default", g => g.Output(g.Op("Elu", g.Input("x", 2, 5)), 2, 5), low: -3f, high: 3f),
+        new("Elu_alpha", g => g.Output(g.Op("Elu", g.Input("x", 2, 5), Float("alpha", 0.5f)), 2, 5), low: -3f, high: 3f),
+
+        // BatchNormalization: folded into the Conv before it when that Conv has no other reader, else Mul/Add.
+        new("BatchNorm_folded_into_conv_bias", g => g.Output(g.Op("Relu", ConvBn(g, g.Input("x", 1, 3, 6, 6), 3, 4, bias: true)), 1, 4, 6, 6)),
+        new("BatchNorm_folded_into_conv_no_bias_opset7", g => g.Output(ConvBn(g, g.Input("x", 2, 2, 5, 5), 2, 3, bias: false), 2, 3, 5, 5), opset: 7),
+        new("BatchNorm_conv_has_other_reader", g =>
+        {
+            var conv = g.Op("Conv", new[] { g.Input("x", 1, 2, 5, 5), W(g, "conv.weight", 3, 2, 1, 1) });
+            var bn = g.Op("BatchNormalization", new[] { conv, Positive(g, "bn.weight", 3), W(g, "bn.bias", 3), W(g, "bn.running_mean", 3), Positive(g, "bn.running_var", 3) });
+            g.Output(g.Op("Add", bn, conv), 1, 3, 5, 5);
+        }),
+        new("BatchNorm_standalone_nchw_opset15", g => g.Output(g.Op("BatchNormalization", new[] { g.Input("x", 2, 3, 4, 5), Positive(g, "s", 3), W(g, "b", 3), W(g, "m", 3), Positive(g, "v", 3) }, Float("epsilon", 1e-4f), Float("momentum", 0.9f)), 2, 3, 4, 5), opset: 15),
+        new("BatchNorm_1d_nc_opset9", g => g.Output(g.Op("BatchNormalization", new[] { g.Input("x", 4, 3), Positive(g, "s", 3), W(g, "b", 3), W(g, "m", 3), Positive(g, "v", 3) }), 4, 3), opset: 9),
+        new("BatchNorm_spatial_attribute_opset7", g => g.Output(g.Op("BatchNormalization", new[] { g.Input("x", 2, 3, 5), Positive(g, "s", 3), W(g, "b", 3), W(g, "m", 3), Positive(g, "v", 3) }, Int("spatial", 1)), 2, 3, 5), opset: 7),
+
+        // Reductions: axes as attribute (ReduceSum < 13, the others < 18) or input, keepdims, noop_with_empty_axes.
+        new("ReduceMean_axes_attribute_keepdims", g => g.Output(g.Op("ReduceMean", g.Input("x", 2, 3, 4, 5), List("axes", 2, 3)), 2, 3, 1, 1), opset: 13),
+        new("ReduceMean_axes_input_opset18", g => g.Output(g.Op("ReduceMean", new[] { g.Input("x", 2, 3, 4), g.Int64s(-1) }, Int("keepdims", 0)), 2, 3), opset: 18),
+        new("ReduceMax_axes_attribute_opset11", g => g.Output(g.Op("ReduceMax", g.Input("x", 2, 3, 4), List("axes", 1), Int("keepdims", 0)), 2, 4), opset: 11),
+        new("ReduceMax_all_axes_opset18", g => g.Output(g.Op("ReduceMax", g.Input("x", 2, 3, 4)), 1, 1, 1), opset: 18),
+        new("ReduceSum_axes_attribute_opset11", g => g.Output(g.Op("ReduceSum", g.Input("x", 2, 3, 4), List("axes", 0, 2)), 1, 3, 1), opset: 11),
+        new("ReduceSum_axes_input_opset13", g => g.Output(g.Op("ReduceSum", new[] { g.Input("x", 2, 3, 4), g.Int64s(1) }, Int("keepdims", 0)), 2, 4), opset: 13),
+        new("ReduceSum_noop_empty_axes_opset13", g => g.Output(g.Op("Relu", g.Op("ReduceSum", g.Input("x", 2, 3), Int("noop_with_empty_axes", 1))), 2, 3), opset: 13),
+        new("ReduceMin_axes_input_opset18", g => g.Output(g.Op("ReduceMin", new[] { g.Input("x", 2, 3, 4), g.Int64s(0, -1) }), 1, 3, 1), opset: 18),
+        new("ReduceSumSquare_opset13", g => g.Output(g.Op("ReduceSumSquare", g.Input("x", 2, 3, 4), List("axes", 2), Int("keepdims", 0)), 2, 3), opset: 13),
+        new("ReduceL2_opset13", g => g.Output(g.Op("ReduceL2", g.Input("x", 2, 3, 4), List("axes", 1)), 2, 1, 4), opset: 13),
+
+        // Slice (attributes before opset 10, inputs from 10) and Split (attribute, input, num_outputs).
+        new("Slice_attributes_opset9", g => g.Output(g.Op("Slice", g.Input("x", 3, 4, 5), List("starts", 1), List("ends", 3), List("axes", 1)), 3, 2, 5), opset: 9),
+        new("Slice_attributes_no_axes_opset9", g => g.Output(g.Op("Slice", g.Input("x", 3, 4), List("starts", 1, -3), List("ends", 1000, -1)), 2, 2), opset: 9),
+        new("Slice_inputs_negative_indices", g => g.Output(g.Op("Slice", new[] { g.Input("x", 3, 6), g.Int64s(-4), g.Int64s(-1), g.Int64s(-1) }), 3, 3), opset: 13),
+        new("Slice_inputs_steps_two_axes", g => g.Output(g.Op("Slice", new[] { g.Input("x", 3, 6, 8), g.Int64s(0, 1), g.Int64s(5, long.MaxValue), g.Int64s(1, 2), g.Int64s(2, 3) }), 3, 3, 3), opset: 13),
+        new("Slice_inputs_no_axes_opset10", g => g.Output(g.Op("Slice", new[] { g.Input("x", 4, 5), g.Int64s(1, 0), g.Int64s(long.MaxValue, 2) }), 3, 2), opset: 10),
+        new("Slice_of_shape_folded", g =>
+        {
+            var x = g.Input("x", 2, 3, 4);
+            var tail = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s(-1), g.Int64s(long.MaxValue) });
+            g.Output(g.Op("Reshape", x, g.Op("Concat", new[] { g.Int64s(-1), tail }, Int("axis", 0))), 6, 4);
+        }, opset: 13),
+        new("Slice_negative_step_on_shape_folded", g =>
+        {
+            var x = g.Input("x", 2, 3, 4);
+            var reversed = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s(-1), g.Int64s(long.MinValue), g.Int64s(0), g.Int64s(-1) });
+            g.Output(g.Op("Reshape", x, reversed), 4, 3, 2);
+        }, opset: 13),
+        new("Split_equal_opset11", g => SplitCase(g, g.Input("x", 2, 6), 3, 1, null, Int("axis", 1)), opset: 11),
+        new("Split_sizes_attribute_opset11", g => SplitCase(g, g.Input("x", 6, 2), 3, 0, null, List("split", 1, 2, 3)), opset: 11),
+        new("Split_sizes_input_opset13", g => SplitCase(g, g.Input("x", 3, 6), 2, -1, g.Int64s(4, 2), Int("axis", -1)), opset: 13),
+        new("Split_num_outputs_uneven_opset18", g => SplitCase(g, g.Input("x", 2, 7), 3, 1, null, Int("axis", 1), Int("num_outputs", 3)), opset: 18),
+        new("Split_unused_output", g =>
+        {
+            g.Node("Split", new[] { g.Input("x", 4, 3) }, new[] { "a", "b" });
+            g.Output(g.Op("Relu", "b"), 2, 3);
         }),
 
         // Small whole models.

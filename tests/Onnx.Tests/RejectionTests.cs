@@ -169,4 +169,69 @@ public class RejectionTests
 
     [Fact]
     public void NoGraphIsMalformed() => Assert.Contains("no graph", Malformed(new byte[] { 0x08, 0x08 }));
+
+    private static string[] BatchNormParams(OnnxGraph g, int channels) =>
+        new[] { "s", "b", "m", "v" }.Select(name => g.Initializer(name, Enumerable.Repeat(1f, channels).ToArray(), channels)).ToArray();
+
+    [Fact]
+    public void NegativeSliceStepOnARunTimeTensorIsRejected()
+    {
+        string message = Unsupported(Model(g => g.Output(g.Op("Slice", new[] { g.Input("x", 4), g.Int64s(-1), g.Int64s(-5), g.Int64s(0), g.Int64s(-1) }))));
+        Assert.Contains("(Slice)", message);
+        Assert.Contains("steps [-1]: negative steps", message);
+    }
+
+    [Fact]
+    public void ComputedSliceBoundsAreRejected() =>
+        Assert.Contains("starts 's' is computed at run time", Unsupported(Model(g => g.Output(g.Op("Slice", new[] { g.Input("x", 4), g.Input("s", 1), g.Int64s(3) })))));
+
+    [Fact]
+    public void EmptySliceIsRejected() =>
+        Assert.Contains("is empty", Unsupported(Model(g => g.Output(g.Op("Slice", new[] { g.Input("x", 4, 2), g.Int64s(3), g.Int64s(1) })))));
+
+    [Fact]
+    public void BatchNormalizationInTrainingModeIsRejected()
+    {
+        string message = Unsupported(Model(g => g.Output(g.Op("BatchNormalization", new[] { g.Input("x", 1, 2, 3, 3) }.Concat(BatchNormParams(g, 2)).ToArray(), Int("training_mode", 1))), opset: 15));
+        Assert.Contains("(BatchNormalization)", message);
+        Assert.Contains("'training_mode' = 1", message);
+    }
+
+    [Fact]
+    public void BatchNormalizationWithRunTimeStatisticsIsRejected()
+    {
+        string message = Unsupported(Model(g =>
+        {
+            var p = BatchNormParams(g, 2);
+            p[2] = g.Input("mean", 2);
+            g.Output(g.Op("BatchNormalization", new[] { g.Input("x", 1, 2, 3, 3) }.Concat(p).ToArray()));
+        }));
+        Assert.Contains("must be constants", message);
+    }
+
+    [Fact]
+    public void SplitNumOutputsBeforeOpset18IsNotIgnored()
+    {
+        string message = Unsupported(Model(g =>
+        {
+            g.Node("Split", new[] { g.Input("x", 4) }, new[] { "a", "b" }, Int("num_outputs", 2));
+            g.Output("a");
+        }, opset: 13));
+        Assert.Contains("attribute 'num_outputs' is not supported", message);
+    }
+
+    [Fact]
+    public void UnevenSplitWithoutSizesIsMalformed()
+    {
+        string message = Malformed(Model(g =>
+        {
+            g.Node("Split", new[] { g.Input("x", 5) }, new[] { "a", "b" });
+            g.Output("a");
+        }));
+        Assert.Contains("does not split into 2 equal parts", message);
+    }
+
+    [Fact]
+    public void NaNClipBoundIsRejected() =>
+        Assert.Contains("NaN", Unsupported(Model(g => g.Output(g.Op("Clip", g.Input("x", 3), Float("min", float.NaN))), opset: 9)));
 }

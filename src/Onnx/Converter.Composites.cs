@@ -1,0 +1,471 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Aot.Onnx;
+
+// Operators with no DSL op of their own, written as compositions of DSL ops in the generated source (Clip, LeakyRelu,
+// PRelu, HardSigmoid, HardSwish, Elu, BatchNormalization), the reductions, and Slice/Split as DSL Slices (one axis
+// each, chained), folded when the input is a constant.
+internal sealed partial class Converter
+{
+    // ---- activations ----------------------------------------------------------------------------------------------
+
+    private static void Clip(NodeContext n)
+    {
+        var x = n.In(0);
+        string? low = null, high = null;
+        if (n.Opset < 11)
+        {
+            n.RequireInputs(1, 1);
+            float min = n.Float("min", float.NegativeInfinity), max = n.Float("max", float.PositiveInfinity);
+            if (float.IsNaN(min) || float.IsNaN(max)) throw n.Unsupported($"attribute min = {min}, max = {max}: NaN bounds are not supported");
+            if (min > float.MinValue) low = Literal(min); // the opset 6 defaults are +-FLT_MAX: no bound
+            if (max < float.MaxValue) high = Literal(max);
+        }
+        else
+        {
+            n.RequireInputs(1, 3);
+            low = ClipBound(n, n.OptionalIn(1), x, "min");
+            high = ClipBound(n, n.OptionalIn(2), x, "max");
+        }
+
+        if (low is null && high is null)
+        {
+            n.Alias(x);
+            return;
+        }
+
+        string expr = n.Operand(x);
+
+        if (low is not null) expr = $"Max({expr}, {low})";
+        if (high is not null) expr = $"Min({expr}, {high})";
+        n.Emit(expr, x.Shape);
+    }
+
+    /// <summary>A Clip bound input (opset >= 11): a one-element tensor, a literal when constant.</summary>
+    private static string? ClipBound(NodeContext n, Value? bound, Value x, string role)
+    {
+        if (bound is null) return null;
+        if (bound.Shape.Aggregate(1L, (p, d) => p * d) != 1 || bound.Shape.Length > x.Shape.Length)
+        {
+            throw n.Malformed($"{role} '{bound.OnnxName}' has shape {Format(bound.Shape)}; a scalar is expected");
+        }
+
+        if (bound.Const is { } c)
+        {
+            if (!c.IsFloat) throw n.Unsupported($"{role} '{bound.OnnxName}' is an integer tensor; only Float is supported");
+            float f = c.Floats![0];
+            if (float.IsNaN(f)) throw n.Unsupported($"{role} '{bound.OnnxName}' = NaN is not supported");
+            if (float.IsInfinity(f)) return (f < 0) == (role == "min") ? null : throw n.Unsupported($"{role} '{bound.OnnxName}' = {f} is not supported");
+        }
+
+        return n.Operand(bound, x.Shape);
+    }
+
+    private static void LeakyRelu(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        float alpha = n.Float("alpha", 0.01f);
+        string v = n.Operand(x);
+        // max(x, alpha x) when 0 <= alpha <= 1; otherwise relu(x) + alpha min(x, 0).
+        n.Emit(alpha is >= 0f and <= 1f ? $"Max({v}, Mul({v}, {Literal(alpha)}))" : $"Add(Relu({v}), Mul(Min({v}, 0f), {Literal(alpha)}))", x.Shape);
+    }
+
+    private static void PRelu(NodeContext n)
+    {
+        n.RequireInputs(2, 2);
+        var x = n.In(0);
+        var slope = n.In(1);
+        if (!Broadcast(n, x.Shape, slope.Shape).SequenceEqual(x.Shape)) throw n.Malformed($"slope {Format(slope.Shape)} does not broadcast to the input {Format(x.Shape)}");
+        string v = n.Operand(x);
+        n.Emit($"Add(Relu({v}), Mul(Min({v}, 0f), {n.Operand(slope, x.Shape)}))", x.Shape);
+    }
+
+    private static void HardSigmoid(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        float alpha = n.Float("alpha", 0.2f), beta = n.Float("beta", 0.5f);
+        n.Emit(HardSigmoidExpr(n.Operand(x), alpha, beta), x.Shape);
+    }
+
+    private static string HardSigmoidExpr(string x, float alpha, float beta)
+    {
+        string scaled = alpha == 1f ? x : $"Mul({x}, {Literal(alpha)})";
+        string shifted = beta == 0f ? scaled : $"Add({scaled}, {Literal(beta)})";
+        return $"Min(Max({shifted}, 0f), 1f)";
+    }
+
+    private static void HardSwish(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        string v = n.Operand(x);
+        n.Emit($"Mul({v}, {HardSigmoidExpr(v, 1f / 6f, 0.5f)})", x.Shape);
+    }
+
+    private static void Elu(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        float alpha = n.Float("alpha", 1f);
+        string v = n.Operand(x);
+        // x for x > 0, alpha (exp(x) - 1) otherwise: relu(x) + alpha (exp(min(x, 0)) - 1).
+        string negative = $"Sub(Exp(Min({v}, 0f)), 1f)";
+        n.Emit($"Add(Relu({v}), {(alpha == 1f ? negative : $"Mul({negative}, {Literal(alpha)})")})", x.Shape);
+    }
+
+    // ---- BatchNormalization ---------------------------------------------------------------------------------------
+
+    private readonly Dictionary<OnnxNodeProto, OnnxNodeProto> _batchNormAfterConv = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<OnnxNodeProto> _foldedBatchNorms = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Conv -> BatchNormalization pairs where the BatchNormalization is the Conv output's only reader.</summary>
+    private void FindBatchNormsAfterConv(OnnxGraphProto graph)
+    {
+        var uses = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var name in graph.Nodes.SelectMany(node => node.Inputs).Concat(graph.Outputs.Select(o => o.Name)))
+        {
+            uses[name] = uses.GetValueOrDefault(name) + 1;
+        }
+
+        var producers = new Dictionary<string, OnnxNodeProto>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            if (node.Domain is not ("" or "ai.onnx")) continue;
+            if (node.OpType == "BatchNormalization" && node.Inputs.Count > 0 && producers.TryGetValue(node.Inputs[0], out var conv)
+                && conv.OpType == "Conv" && conv.Outputs.Count == 1 && uses.GetValueOrDefault(node.Inputs[0]) == 1)
+            {
+                _batchNormAfterConv[conv] = node;
+            }
+
+            foreach (var o in node.Outputs) producers.TryAdd(o, node);
+        }
+    }
+
+    /// <summary>A name for a weight computed here that no initializer or earlier weight has.</summary>
+    private string FreshName(string wanted)
+    {
+        string name = wanted;
+        for (int i = 2; _values.ContainsKey(name) || _weights.Any(w => w.OnnxName == name); i++) name = $"{wanted}_{i}";
+        return name;
+    }
+
+    /// <summary>The constant float [C] parameters of a BatchNormalization node, or null when one is not constant.</summary>
+    private (float[] Scale, float[] Shift)? BatchNormAffine(OnnxNodeProto bn, int channels, float epsilon)
+    {
+        if (bn.Inputs.Count != 5) return null;
+        var p = new float[4][];
+        for (int i = 0; i < 4; i++)
+        {
+            if (!_values.TryGetValue(bn.Inputs[i + 1], out var v) || v.Const is not { Floats: { } f } || v.Shape.Length != 1 || v.Shape[0] != channels) return null;
+            p[i] = f;
+        }
+
+        var scale = new float[channels];
+        var shift = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double s = p[0][c] / Math.Sqrt((double)p[3][c] + epsilon);
+            scale[c] = (float)s;
+            shift[c] = (float)(p[1][c] - p[2][c] * s);
+        }
+
+        return (scale, shift);
+    }
+
+    private static float BatchNormEpsilon(OnnxNodeProto bn) =>
+        bn.Attributes.FirstOrDefault(a => a.Name == "epsilon" && a.Type == OnnxAttributeType.Float)?.F ?? 1e-5f;
+
+    /// <summary>Folds the BatchNormalization after this Conv (its only reader) into the Conv's weight and bias:
+    /// W' = W s[k], b' = (b - mean) s + B with s = scale / sqrt(var + eps). Null when it cannot (non-constant operands).</summary>
+    internal (Value Weight, Value Bias, string Note)? FoldBatchNorm(NodeContext conv, Value w, Value? bias)
+    {
+        if (!_batchNormAfterConv.TryGetValue(conv.Node, out var bn)) return null;
+        if (w.Const is not { Floats: { } weights } || (bias is not null && bias.Const is not { Floats: not null })) return null;
+        if (bn.Attributes.Any(a => a.Name == "training_mode" && a.I != 0)) return null;
+        int k = w.Shape[0];
+        if (BatchNormAffine(bn, k, BatchNormEpsilon(bn)) is not var (scale, shift)) return null;
+
+        long perChannel = weights.Length / k;
+        var folded = new float[weights.Length];
+        for (int i = 0; i < weights.Length; i++) folded[i] = weights[i] * scale[i / perChannel];
+        var foldedBias = new float[k];
+        for (int c = 0; c < k; c++) foldedBias[c] = (bias is null ? 0f : bias.Const!.Floats![c]) * scale[c] + shift[c];
+
+        _foldedBatchNorms.Add(bn);
+        string bnName = bn.Name.Length > 0 ? bn.Name : bn.Outputs.FirstOrDefault() ?? "BatchNormalization";
+        var weight = new Value(FreshName($"{w.OnnxName}.bn_folded"), w.Shape) { Const = new ConstTensor(w.Shape, folded, null) };
+        var b = new Value(FreshName($"{bias?.OnnxName ?? w.OnnxName + ".bias"}.bn_folded"), new[] { k }) { Const = new ConstTensor(new[] { k }, foldedBias, null) };
+        return (weight, b, $"(BatchNormalization '{bnName}' folded into the weight and bias)");
+    }
+
+    private static void BatchNormalization(NodeContext n)
+    {
+        n.RequireInputs(5, 5);
+        var x = n.In(0);
+        float epsilon = n.Float("epsilon", 1e-5f);
+        n.Ignore("momentum");
+        if (n.Opset < 9 && n.Int("spatial", 1) != 1) throw n.Unsupported("attribute 'spatial' = 0 (per-activation statistics) is not supported");
+        if (n.Opset >= 14 && n.Int("training_mode", 0) != 0) throw n.Unsupported("attribute 'training_mode' = 1: only inference is supported");
+        if (x.Shape.Length < 2) throw n.Malformed($"input {Format(x.Shape)} has no channel axis");
+        int channels = x.Shape[1];
+        for (int i = 1; i < 5; i++)
+        {
+            var p = n.In(i);
+            if (p.Shape.Length != 1 || p.Shape[0] != channels) throw n.Malformed($"input {i} '{p.OnnxName}' has shape {Format(p.Shape)}, expected [{channels}]");
+        }
+
+        if (n.Converter._foldedBatchNorms.Contains(n.Node))
+        {
+            n.Alias(x); // already applied by the Conv before it
+            return;
+        }
+
+        if (n.Converter.BatchNormAffine(n.Node, channels, epsilon) is not var (scale, shift))
+        {
+            throw n.Unsupported("scale, B, mean and var must be constants (initializers)");
+        }
+
+        // y = x * scale' + shift', per channel: [C, 1, ..., 1] broadcasts over [N, C, ...].
+        var shape = new[] { channels }.Concat(Enumerable.Repeat(1, x.Shape.Length - 2)).ToArray();
+        string bnName = n.Node.Name.Length > 0 ? n.Node.Name : n.Output();
+        var s = new Value(n.Converter.FreshName($"{bnName}.scale_folded"), shape) { Const = new ConstTensor(shape, scale, null) };
+        var t = new Value(n.Converter.FreshName($"{bnName}.shift_folded"), shape) { Const = new ConstTensor(shape, shift, null) };
+        n.Emit($"Add(Mul({n.Operand(x)}, {n.Operand(s)}), {n.Operand(t)})", x.Shape);
+    }
+
+    // ---- reductions -----------------------------------------------------------------------------------------------
+
+    /// <summary>ReduceSum/Mean/Max/Min/SumSquare/L2: axes as an attribute before <paramref name="axesInputOpset"/>, as
+    /// an input from it (13 for ReduceSum, 18 for the others), keepdims, noop_with_empty_axes.</summary>
+    private static void Reduce(NodeContext n, string op, int axesInputOpset)
+    {
+        var x = n.In(0);
+        long[]? axes;
+        bool noop = false;
+        if (n.Opset < axesInputOpset)
+        {
+            n.RequireInputs(1, 1);
+            axes = n.Ints("axes");
+        }
+        else
+        {
+            n.RequireInputs(1, 2);
+            axes = n.OptionalIn(1) is { } a ? n.ConstInts(a, "axes") : null;
+            noop = n.Int("noop_with_empty_axes", 0) != 0;
+        }
+
+        bool keepDims = n.Int("keepdims", 1) != 0;
+        int rank = x.Shape.Length;
+        if ((axes is null || axes.Length == 0) && (noop || rank == 0))
+        {
+            if (op is "ReduceSumSquare" or "ReduceL2") throw n.Unsupported($"{op} with no axes and noop_with_empty_axes is not supported");
+            n.Alias(x);
+            return;
+        }
+
+        var normalized = axes is null || axes.Length == 0
+            ? Enumerable.Range(0, rank).ToArray()
+            : axes.Select(a => Axis(n, a, rank, "axes")).OrderBy(a => a).ToArray();
+        if (normalized.Distinct().Count() != normalized.Length) throw n.Malformed($"axes [{string.Join(", ", axes!)}] repeat an axis");
+        if (normalized.Any(a => x.Shape[a] == 0)) throw n.Unsupported($"reducing an empty axis of {Format(x.Shape)} is not supported");
+        var shape = keepDims
+            ? x.Shape.Select((d, i) => normalized.Contains(i) ? 1 : d).ToArray()
+            : x.Shape.Where((_, i) => !normalized.Contains(i)).ToArray();
+        string v = n.Operand(x);
+        string axesArg = normalized.Length == 1 ? $"{normalized[0]}" : $"new[] {{ {Dims(normalized)} }}";
+        string Call(string dslOp, string operand) => $"{dslOp}({operand}, {axesArg}, keepDims: {(keepDims ? "true" : "false")})";
+        n.Emit(op switch
+        {
+            "ReduceMin" => $"Neg({Call("ReduceMax", $"Neg({v})")})",
+            "ReduceSumSquare" => Call("ReduceSum", $"Mul({v}, {v})"),
+            "ReduceL2" => $"Sqrt({Call("ReduceSum", $"Mul({v}, {v})")})",
+            _ => Call(op, v),
+        }, shape);
+    }
+
+    // ---- Slice and Split ------------------------------------------------------------------------------------------
+
+    private static void Slice(NodeContext n)
+    {
+        var x = n.In(0);
+        long[] starts, ends;
+        long[]? axes, steps = null;
+        if (n.Opset < 10)
+        {
+            n.RequireInputs(1, 1);
+            starts = n.Ints("starts") ?? throw n.Malformed("attribute 'starts' is missing");
+            ends = n.Ints("ends") ?? throw n.Malformed("attribute 'ends' is missing");
+            axes = n.Ints("axes");
+        }
+        else
+        {
+            n.RequireInputs(3, 5);
+            starts = n.ConstInts(n.In(1), "starts");
+            ends = n.ConstInts(n.In(2), "ends");
+            axes = n.OptionalIn(3) is { } a ? n.ConstInts(a, "axes") : null;
+            steps = n.OptionalIn(4) is { } s ? n.ConstInts(s, "steps") : null;
+        }
+
+        int rank = x.Shape.Length;
+        if (ends.Length != starts.Length || (axes is not null && axes.Length != starts.Length) || (steps is not null && steps.Length != starts.Length))
+        {
+            throw n.Malformed($"starts, ends, axes and steps have different lengths ({starts.Length}, {ends.Length}, {axes?.Length}, {steps?.Length})");
+        }
+
+        var begin = new int[rank];
+        var step = Enumerable.Repeat(1, rank).ToArray();
+        var shape = (int[])x.Shape.Clone();
+        var seen = new bool[rank];
+        for (int i = 0; i < starts.Length; i++)
+        {
+            int axis = Axis(n, axes?[i] ?? i, rank, "axes");
+            if (seen[axis]) throw n.Malformed($"axes [{string.Join(", ", axes!)}] repeat axis {axis}");
+            seen[axis] = true;
+            long st = steps?[i] ?? 1;
+            if (st == 0) throw n.Malformed($"step 0 on axis {axis}");
+            long dim = x.Shape[axis];
+            long first = starts[i] < 0 ? starts[i] + dim : starts[i], last = ends[i] < 0 ? ends[i] + dim : ends[i];
+            long count;
+            if (st > 0)
+            {
+                first = Math.Clamp(first, 0, dim);
+                last = Math.Clamp(last, 0, dim);
+                count = last > first ? 1 + (last - first - 1) / st : 0;
+            }
+            else
+            {
+                first = Math.Clamp(first, 0, dim - 1);
+                last = Math.Clamp(last, -1, dim - 1);
+                count = first > last ? 1 + (first - last - 1) / -st : 0;
+            }
+
+            begin[axis] = (int)first;
+            shape[axis] = (int)count;
+            step[axis] = count > 1 ? (int)st : 1;
+        }
+
+        if (x.Const is { } c)
+        {
+            n.Constant(SliceConst(c, begin, step, shape));
+            return;
+        }
+
+        if (shape.Contains(0)) throw n.Unsupported($"the slice of {Format(x.Shape)} is empty ({Format(shape)}); empty tensors are not supported");
+        if (step.Any(s => s < 0)) throw n.Unsupported($"steps [{string.Join(", ", steps!)}]: negative steps are supported only on constants");
+        string expr = n.Operand(x);
+        for (int axis = 0; axis < rank; axis++)
+        {
+            if (begin[axis] == 0 && shape[axis] == x.Shape[axis] && step[axis] == 1) continue;
+            expr = SliceExpr(expr, axis, begin[axis], shape[axis], step[axis]);
+        }
+
+        if (expr == n.Operand(x)) n.Alias(x);
+        else n.Emit(expr, shape);
+    }
+
+    private static string SliceExpr(string x, int axis, int begin, int count, int step)
+    {
+        int end = begin + (count - 1) * step + 1;
+        return $"Slice({x}, axis: {axis}, start: {begin}, end: {end}{(step != 1 ? $", step: {step}" : "")})";
+    }
+
+    /// <summary>Elements begin[d] + i step[d] (i &lt; shape[d]) of a constant.</summary>
+    private static ConstTensor SliceConst(ConstTensor c, int[] begin, int[] step, int[] shape)
+    {
+        int rank = shape.Length;
+        var strides = new long[rank];
+        long stride = 1;
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            strides[d] = stride;
+            stride *= c.Shape[d];
+        }
+
+        long count = Product(shape, 0, rank);
+        var source = new long[count];
+        for (long flat = 0; flat < count; flat++)
+        {
+            long rest = flat, offset = 0;
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                offset += (begin[d] + rest % shape[d] * step[d]) * strides[d];
+                rest /= shape[d];
+            }
+
+            source[flat] = offset;
+        }
+
+        return c.IsFloat
+            ? new ConstTensor(shape, source.Select(i => c.Floats![i]).ToArray(), null)
+            : new ConstTensor(shape, null, source.Select(i => c.Ints![i]).ToArray());
+    }
+
+    private static void Split(NodeContext n)
+    {
+        var x = n.In(0);
+        int rank = x.Shape.Length;
+        int axis = Axis(n, n.Int("axis", 0), rank);
+        int outputs = n.Node.Outputs.Count;
+        long[]? sizes;
+        if (n.Opset < 13)
+        {
+            n.RequireInputs(1, 1);
+            sizes = n.Ints("split");
+        }
+        else
+        {
+            n.RequireInputs(1, 2);
+            sizes = n.OptionalIn(1) is { } s ? n.ConstInts(s, "split") : null;
+        }
+
+        long? parts = n.Opset >= 18 && n.Has("num_outputs") ? n.Int("num_outputs", 0) : null;
+        int dim = x.Shape[axis];
+        if (outputs == 0) throw n.Malformed("Split has no outputs");
+        if (sizes is not null && parts is not null) throw n.Malformed("both 'split' and 'num_outputs' are given");
+        if (sizes is null && parts is { } p)
+        {
+            if (p != outputs) throw n.Malformed($"num_outputs {p} but {outputs} outputs");
+            long chunk = (dim + p - 1) / p;
+            sizes = Enumerable.Range(0, outputs).Select(i => Math.Max(0, Math.Min(chunk, dim - i * chunk))).ToArray();
+        }
+        else if (sizes is null)
+        {
+            if (dim % outputs != 0) throw n.Malformed($"axis {axis} of {Format(x.Shape)} does not split into {outputs} equal parts");
+            sizes = Enumerable.Repeat((long)(dim / outputs), outputs).ToArray();
+        }
+
+        if (sizes.Length != outputs || sizes.Any(v => v < 0) || sizes.Sum() != dim)
+        {
+            throw n.Malformed($"split [{string.Join(", ", sizes)}] does not divide axis {axis} of {Format(x.Shape)} into {outputs} outputs");
+        }
+
+        int start = 0;
+        for (int i = 0; i < outputs; i++)
+        {
+            int size = (int)sizes[i];
+            var shape = (int[])x.Shape.Clone();
+            shape[axis] = size;
+            var begin = new int[rank];
+            begin[axis] = start;
+            start += size;
+            if (!n.OutputUsed(i)) continue;
+            if (x.Const is { } c)
+            {
+                n.ConstantOutput(i, SliceConst(c, begin, Enumerable.Repeat(1, rank).ToArray(), shape));
+            }
+            else if (size == dim)
+            {
+                n.AliasOutput(i, x);
+            }
+            else
+            {
+                if (size == 0) throw n.Unsupported($"output {i} of the split of {Format(x.Shape)} is empty; empty tensors are not supported");
+                n.EmitOutput(i, SliceExpr(n.Operand(x), axis, begin[axis], size, 1), shape);
+            }
+        }
+    }
+}
