@@ -60,6 +60,15 @@ internal sealed partial class Converter
         ["ReduceL2"] = n => Reduce(n, "ReduceL2", 18),
         ["Slice"] = Slice,
         ["Split"] = Split,
+        ["Equal"] = n => Compare(n, "Equal", static (a, b) => a == b),
+        ["Greater"] = n => Compare(n, "Greater", static (a, b) => a > b),
+        ["GreaterOrEqual"] = n => Compare(n, "GreaterOrEqual", static (a, b) => a >= b),
+        ["Less"] = n => Compare(n, "Less", static (a, b) => a < b),
+        ["LessOrEqual"] = n => Compare(n, "LessOrEqual", static (a, b) => a <= b),
+        ["Not"] = Not,
+        ["Where"] = Where,
+        ["ConstantOfShape"] = ConstantOfShape,
+        ["Expand"] = Expand,
     };
 
     // ---- shapes ---------------------------------------------------------------------------------------------------
@@ -639,6 +648,9 @@ internal sealed partial class Converter
                 case OnnxDataType.Int64:
                 case OnnxDataType.Int32:
                     n.Constant(c.IsFloat ? new ConstTensor(c.Shape, null, c.Floats!.Select(v => (long)v).ToArray()) : c);
+                    return;
+                case OnnxDataType.Bool:
+                    n.Constant(new ConstTensor(c.Shape, null, c.IsFloat ? c.Floats!.Select(v => v != 0 ? 1L : 0L).ToArray() : c.Ints!.Select(v => v != 0 ? 1L : 0L).ToArray()));
                     return;
             }
 

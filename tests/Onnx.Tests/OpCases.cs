@@ -199,6 +199,37 @@ internal static class OpCases
             g.Output(g.Op("Relu", "b"), 2, 3);
         }),
 
+        // Comparisons, Not, Where, ConstantOfShape, Expand: evaluated on the constants of shape arithmetic.
+        new("Where_Equal_on_shape_folded", g =>
+        {
+            var x = g.Input("x", 2, 3, 4);
+            var s = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s(0), g.Int64s(2) });
+            var c = g.Int64s(0, -1);
+            g.Output(g.Op("Reshape", x, g.Op("Where", new[] { g.Op("Equal", c, g.Int64s(0)), s, c })), 2, 12);
+        }, opset: 13),
+        new("Greater_Less_Not_Where_folded", g =>
+        {
+            var x = g.Input("x", 2, 3, 4);
+            var s = g.Op("Slice", new[] { g.Op("Shape", x), g.Int64s(0), g.Int64s(2) });
+            var a = g.Op("Where", new[] { g.Op("Not", g.Op("Greater", s, g.Int64s(2))), g.Int64s(-1), s }); // [-1, 3]
+            var b = g.Op("Where", new[] { g.Op("Less", a, g.Int64s(0)), g.Int64s(-1), a });
+            var c = g.Op("Where", new[] { g.Op("GreaterOrEqual", b, g.Int64s(0)), b, g.Int64s(-1) });
+            var d = g.Op("Where", new[] { g.Op("LessOrEqual", c, g.Int64s(-1)), c, c });
+            g.Output(g.Op("Reshape", x, d), 8, 3);
+        }, opset: 13),
+        new("ConstantOfShape_Expand_folded", g =>
+        {
+            var x = g.Input("x", 2, 3);
+            var ones = g.Op("ConstantOfShape", g.Op("Shape", x), Tensor("value", OnnxTensor.Of(new[] { 0.5f }, 1)));
+            var row = g.Op("Expand", W(g, "row", 3), g.Int64s(2, 3));
+            g.Output(g.Op("Add", g.Op("Mul", x, ones), row), 2, 3);
+        }, opset: 13),
+        new("Where_constant_condition_picks_input", g =>
+        {
+            var cond = g.Op("Cast", g.Int64s(1), Int("to", 9));
+            g.Output(g.Op("Where", new[] { cond, g.Input("x", 2, 3), g.Input("y", 2, 3) }), 2, 3);
+        }, opset: 13),
+
         // Small whole models.
         new("Mlp_Gemm_Relu_Gemm_Softmax", g =>
         {

@@ -234,4 +234,12 @@ public class RejectionTests
     [Fact]
     public void NaNClipBoundIsRejected() =>
         Assert.Contains("NaN", Unsupported(Model(g => g.Output(g.Op("Clip", g.Input("x", 3), Float("min", float.NaN))), opset: 9)));
+
+    [Fact]
+    public void ComparisonOfARunTimeTensorIsRejected()
+    {
+        string message = Unsupported(Model(g => g.Output(g.Op("Where", new[] { g.Op("Equal", g.Input("x", 3), g.Initializer("z", new float[3], 3)), g.Input("a", 3), g.Input("b", 3) }))));
+        Assert.Contains("(Equal)", message);
+        Assert.Contains("Equal of the run-time tensor 'x' is not supported: the DSL has no boolean tensors", message);
+    }
 }
