@@ -106,8 +106,19 @@ internal static partial class CpuKernels
             w.Line($"// y{Fmt(outShape)} = {node.Op}({args}), elementwise{broadcast}");
         }
 
-        EmitElementwise(w, outShape, operands, program);
+        EmitElementwise(w, outShape, operands, program, parallel: node.Inputs.All(v => graph.TypeOf(v).DType == DType.Float32) && graph.TypeOf(node.Output).DType == DType.Float32);
     }
+
+    /// <summary>Most operands a threaded elementwise kernel passes to <c>ParallelLoops.Elementwise</c>.</summary>
+    private const int MaxParallelOperands = 6;
+
+    /// <summary>Output elements from which an elementwise kernel is split between threads (the runtime's
+    /// <c>ParallelLoops.MinElements</c>; below it the loops are emitted inline).</summary>
+    private const int ParallelMinElements = 1 << 15;
+
+    /// <summary>Flat rows split between threads are cut at multiples of this many elements (a multiple of every
+    /// vector width), so each chunk's vector loop covers it whole and the results do not depend on the split.</summary>
+    private const int ParallelAlign = 64;
 
     private static ElementwiseExpr ConstantExpr(float value) => new(Lit(value), $"new {Vec}({Lit(value)})");
 
@@ -122,7 +133,13 @@ internal static partial class CpuKernels
     /// the function has a vector form and each operand is either contiguous or constant along the row, the scalar
     /// loop otherwise.
     /// </summary>
-    internal static void EmitElementwise(CodeWriter w, int[] outShape, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f)
+    /// <para>
+    /// With <paramref name="parallel"/> (the operands are the kernel's float spans x0, x1, ... and y), a large output
+    /// runs through <c>ParallelLoops.Elementwise</c>: the loop nest becomes a non-capturing lambda over a range of its
+    /// outermost dimension (or of the elements of a single flat row, cut at multiples of <see cref="ParallelAlign"/>),
+    /// which the runtime splits between the pool's threads; one thread runs the whole range in one call.
+    /// </para>
+    internal static void EmitElementwise(CodeWriter w, int[] outShape, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f, bool parallel = false)
     {
         var strides = new List<int[]> { RowMajorStrides(outShape) };
         strides.AddRange(operands.Select(o => BroadcastStrides(o.Shape, outShape)));
@@ -140,6 +157,31 @@ internal static partial class CpuKernels
         var outerViews = names.Select((name, k) => new View(name, coalesced[k].Take(rank - 1).ToArray())).ToArray();
         var rowStrides = coalesced.Select(s => s[rank - 1]).ToArray();
         if (rank > 1) w.Line($"// {Lit(shape.Take(rank - 1).Aggregate(1L, (p, d) => p * d))} rows of {Lit(shape[rank - 1])}");
+        long elements = shape.Aggregate(1L, (p, d) => p * d);
+        if (parallel && operands.Count <= MaxParallelOperands && elements >= ParallelMinElements
+            && operands.Select((o, k) => o.Span == "x" + Lit(k)).All(ok => ok))
+        {
+            var parameters = Enumerable.Range(0, MaxParallelOperands).Select(k => "x" + Lit(k)).ToArray();
+            var arguments = Enumerable.Range(0, MaxParallelOperands).Select(k => k < operands.Count ? "x" + Lit(k) : "default").ToArray();
+            int units = shape[0];
+            int align = rank > 1 ? 1 : ParallelAlign;
+            w.Line($"// Split between threads over {(rank > 1 ? "rows of the outermost loop" : "chunks of " + Lit(align) + " elements")} when there is a pool.");
+            w.Line($"global::Aot.Runtime.Cpu.ParallelLoops.Elementwise(_pool, {Lit(units)}, {Lit(align)}, {Lit(elements)}, static ({string.Join(", ", parameters)}, y, first, last) =>");
+            using (w.Block("", suffix: ", " + string.Join(", ", arguments) + ", y);"))
+            {
+                if (rank > 1)
+                {
+                    EmitLoops(w, shape.Take(rank - 1).ToArray(), outerViews, offsets => EmitElementwiseRow(w, shape[rank - 1], offsets, rowStrides, operands, f), outerRange: ("first", "last"));
+                }
+                else
+                {
+                    EmitElementwiseRow(w, shape[0], names.Select(_ => "0").ToArray(), rowStrides, operands, f, range: ("first", "last"));
+                }
+            }
+
+            return;
+        }
+
         EmitLoops(w, shape.Take(rank - 1).ToArray(), outerViews, offsets => EmitElementwiseRow(w, shape[rank - 1], offsets, rowStrides, operands, f));
     }
 
@@ -148,8 +190,10 @@ internal static partial class CpuKernels
 
     /// <summary>One row of <paramref name="n"/> outputs, contiguous in y; operand k starts at offsets[k + 1] and
     /// steps by rowStrides[k + 1] (offsets[0] is y's).</summary>
-    private static void EmitElementwiseRow(CodeWriter w, int n, string[] offsets, int[] rowStrides, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f)
+    /// <param name="range">When set, only elements [first, second) of the row (a chunk run by one thread).</param>
+    private static void EmitElementwiseRow(CodeWriter w, int n, string[] offsets, int[] rowStrides, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f, (string From, string To)? range = null)
     {
+        var (from, to) = range ?? ("0", Lit(n));
         string oy = offsets[0];
         bool vector = f.Vectorizable && n >= MinVectorLength && rowStrides.Skip(1).All(s => s is 0 or 1);
         var scalars = operands.Select((_, k) => OperandName(k)).ToArray();
@@ -177,8 +221,8 @@ internal static partial class CpuKernels
 
         if (vector)
         {
-            w.Line("int j = 0;");
-            using (w.Block($"for (; j <= {Lit(n)} - {Lanes}; j += {Lanes})"))
+            w.Line($"int j = {from};");
+            using (w.Block($"for (; j <= {to} - {Lanes}; j += {Lanes})"))
             {
                 LoadRowElements(asVectors: true);
                 string result = f.Emit(w, vectors, vector: true);
@@ -186,7 +230,7 @@ internal static partial class CpuKernels
             }
         }
 
-        using (w.Block(vector ? $"for (; j < {Lit(n)}; j++)" : $"for (int j = 0; j < {Lit(n)}; j++)"))
+        using (w.Block(vector ? $"for (; j < {to}; j++)" : $"for (int j = {from}; j < {to}; j++)"))
         {
             LoadRowElements(asVectors: false);
             w.Line($"y[{Plus(oy, "j")}] = {f.Emit(w, scalars, vector: false)};");

@@ -84,8 +84,9 @@ internal static partial class CpuKernels
         w.Line($"// Softmax of x0{Fmt(shape)} along axis {axis}: rows of {n} elements with stride {inner}; exp(x - max) / sum");
         if (inner == 1)
         {
-            EmitLoops(w, loops, new[] { new View("row", strides) }, offsets =>
-                w.Line($"{RowKernels}.Softmax(x0.Slice({offsets[0]}, {Lit(n)}), y.Slice({offsets[0]}, {Lit(n)}));"), index: "q");
+            // Contiguous rows: one runtime call over all of them, split between the pool's threads when large enough.
+            int rows = Product(shape, 0, axis);
+            w.Line($"{RowKernels}.Softmax(x0, y, {Lit(rows)}, {Lit(n)}, _pool);");
             return;
         }
 
@@ -113,9 +114,8 @@ internal static partial class CpuKernels
         var shape = Shapes.Of(graph, node.Inputs[0]);
         int axis = (int)node.Attrs.Int(AttrNames.Axis);
         float epsilon = node.Attrs.Float(AttrNames.Epsilon);
-        var (n, _, loops, strides) = Rows(shape, axis, shape.Length);
+        int n = Product(shape, axis, shape.Length), rows = Product(shape, 0, axis);
         w.Line($"// LayerNorm of x0{Fmt(shape)} over axes {axis}..{shape.Length - 1} ({n} elements per row): (x - mean) / sqrt(biased var + {Lit(epsilon)}) * x1 + x2");
-        EmitLoops(w, loops, new[] { new View("row", strides) }, offsets =>
-            w.Line($"{RowKernels}.LayerNorm(x0.Slice({offsets[0]}, {Lit(n)}), x1, x2, {Lit(epsilon)}, y.Slice({offsets[0]}, {Lit(n)}));"), index: "q");
+        w.Line($"{RowKernels}.LayerNorm(x0, x1, x2, {Lit(epsilon)}, y, {Lit(rows)}, {Lit(n)}, _pool);");
     }
 }

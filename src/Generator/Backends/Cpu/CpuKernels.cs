@@ -136,7 +136,9 @@ internal static partial class CpuKernels
     /// element offset as a C# expression. Offsets are accumulated per depth (a local per view and loop whose stride
     /// is not 0), so the innermost body adds one term. A rank-0 shape emits the body once, unlooped.
     /// </summary>
-    internal static void EmitLoops(CodeWriter w, int[] shape, IReadOnlyList<View> views, Action<string[]> body, string index = "i")
+    /// <param name="outerRange">When set, the outermost loop runs from its first to its second expression instead of
+    /// over the whole dimension (a chunk of rows run by one thread).</param>
+    internal static void EmitLoops(CodeWriter w, int[] shape, IReadOnlyList<View> views, Action<string[]> body, string index = "i", (string From, string To)? outerRange = null)
     {
         Nest(0, views.Select(v => v.Base).ToArray());
 
@@ -149,7 +151,8 @@ internal static partial class CpuKernels
             }
 
             string i = index + Lit(d);
-            using (w.Block($"for (int {i} = 0; {i} < {Lit(shape[d])}; {i}++)"))
+            var (from, to) = d == 0 && outerRange is { } range ? range : ("0", Lit(shape[d]));
+            using (w.Block($"for (int {i} = {from}; {i} < {to}; {i}++)"))
             {
                 var inner = (string[])offsets.Clone();
                 for (int k = 0; k < views.Count; k++)
