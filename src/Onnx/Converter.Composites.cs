@@ -117,6 +117,111 @@ internal sealed partial class Converter
         n.Emit($"Add(Relu({v}), {(alpha == 1f ? negative : $"Mul({negative}, {Literal(alpha)})")})", x.Shape);
     }
 
+    private static void Softplus(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        string v = n.Operand(x);
+        // log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|)), without overflow.
+        n.Emit($"Add(Relu({v}), Log(Add(Exp(Neg(Abs({v}))), 1f)))", x.Shape);
+    }
+
+    private static void Softsign(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        string v = n.Operand(x);
+        n.Emit($"Div({v}, Add(Abs({v}), 1f))", x.Shape);
+    }
+
+    private static void Gelu(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        string mode = n.String("approximate") ?? "none";
+        n.Emit(mode switch
+        {
+            "none" => $"Gelu({n.Operand(x)})",
+            "tanh" => $"Gelu({n.Operand(x)}, GeluMode.Tanh)",
+            _ => throw n.Unsupported($"attribute 'approximate' = '{mode}' is not supported (none, tanh)"),
+        }, x.Shape);
+    }
+
+    /// <summary>Sum, Mean, Max, Min of any number of inputs (numpy broadcasting), chained pairwise.</summary>
+    private static void Variadic(NodeContext n, string op)
+    {
+        if (n.InputCount == 2 && op is "Max" or "Min")
+        {
+            Binary(n, op, op == "Max" ? MathF.Max : MathF.Min, op == "Max" ? Math.Max : Math.Min);
+            return;
+        }
+
+        if (n.InputCount < 1) throw n.Malformed($"{op} needs at least one input");
+        var inputs = Enumerable.Range(0, n.InputCount).Select(n.In).ToArray();
+        var shape = inputs.Skip(1).Aggregate(inputs[0].Shape, (s, v) => Broadcast(n, s, v.Shape));
+        if (inputs.Length == 1)
+        {
+            n.Alias(inputs[0]);
+            return;
+        }
+
+        string pairwise = op switch { "Sum" or "Mean" => "Add", _ => op };
+        string expr = n.Operand(inputs[0], shape);
+        foreach (var v in inputs.Skip(1)) expr = $"{pairwise}({expr}, {n.Operand(v, shape)})";
+        if (op == "Mean") expr = $"Div({expr}, {Literal(inputs.Length)})";
+        n.Emit(expr, shape);
+    }
+
+    private static void LogSoftmax(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        int rank = x.Shape.Length;
+        bool coerce2d = n.Opset < 13;
+        int axis = Axis(n, n.Int("axis", coerce2d ? 1 : -1), rank);
+        string v = n.Operand(x);
+        int reduced = axis;
+        if (coerce2d && axis != rank - 1)
+        {
+            v = $"Reshape({v}, {Product(x.Shape, 0, axis)}, {Product(x.Shape, axis, rank)})";
+            reduced = 1;
+        }
+
+        // x - max - log(sum(exp(x - max))) over the axis.
+        string max = $"ReduceMax({v}, {reduced}, keepDims: true)";
+        string expr = $"Sub(Sub({v}, {max}), Log(ReduceSum(Exp(Sub({v}, {max})), {reduced}, keepDims: true)))";
+        n.Emit(coerce2d && axis != rank - 1 ? $"Reshape({expr}, {Dims(x.Shape)})" : expr, x.Shape);
+    }
+
+    private static void LayerNormalization(NodeContext n)
+    {
+        n.RequireInputs(2, 3);
+        var x = n.In(0);
+        var scale = n.In(1);
+        var bias = n.OptionalIn(2);
+        int rank = x.Shape.Length;
+        int axis = Axis(n, n.Int("axis", -1), rank);
+        float epsilon = n.Float("epsilon", 1e-5f);
+        if (n.Int("stash_type", 1) != 1) throw n.Unsupported("attribute 'stash_type' other than 1 (float) is not supported");
+        var trailing = x.Shape[axis..];
+        foreach (var (p, role) in new[] { (scale, "Scale"), (bias, "B") })
+        {
+            if (p is not null && !p.Shape.SequenceEqual(trailing))
+            {
+                throw n.Unsupported($"{role} '{p.OnnxName}' has shape {Format(p.Shape)}; only the normalized shape {Format(trailing)} is supported");
+            }
+        }
+
+        if (bias is null)
+        {
+            int count = checked((int)Product(trailing, 0, trailing.Length));
+            bias = new Value(n.Converter.FreshName($"{scale.OnnxName}.zero_bias"), trailing) { Const = new ConstTensor(trailing, new float[count], null) };
+        }
+
+        string eps = epsilon == 1e-5f ? "" : $", epsilon: {Literal(epsilon)}";
+        n.Emit($"LayerNorm({n.Operand(x)}, {n.Operand(scale)}, {n.Operand(bias)}{eps})", x.Shape);
+    }
+
     // ---- BatchNormalization ---------------------------------------------------------------------------------------
 
     private readonly Dictionary<OnnxNodeProto, OnnxNodeProto> _batchNormAfterConv = new(ReferenceEqualityComparer.Instance);

@@ -15,8 +15,10 @@ internal sealed partial class Converter
         ["Mul"] = n => Binary(n, "Mul", static (a, b) => a * b, static (a, b) => a * b),
         ["Div"] = n => Binary(n, "Div", static (a, b) => a / b, static (a, b) => b == 0 ? throw new DivideByZeroException() : a / b),
         ["Pow"] = n => Binary(n, "Pow", MathF.Pow, null),
-        ["Max"] = n => Binary(n, "Max", MathF.Max, Math.Max),
-        ["Min"] = n => Binary(n, "Min", MathF.Min, Math.Min),
+        ["Max"] = n => Variadic(n, "Max"),
+        ["Min"] = n => Variadic(n, "Min"),
+        ["Sum"] = n => Variadic(n, "Sum"),
+        ["Mean"] = n => Variadic(n, "Mean"),
         ["Relu"] = n => Unary(n, "Relu"),
         ["Sigmoid"] = n => Unary(n, "Sigmoid"),
         ["Tanh"] = n => Unary(n, "Tanh"),
@@ -69,6 +71,11 @@ internal sealed partial class Converter
         ["Where"] = Where,
         ["ConstantOfShape"] = ConstantOfShape,
         ["Expand"] = Expand,
+        ["Softplus"] = Softplus,
+        ["Softsign"] = Softsign,
+        ["Gelu"] = Gelu,
+        ["LogSoftmax"] = LogSoftmax,
+        ["LayerNormalization"] = LayerNormalization,
     };
 
     // ---- shapes ---------------------------------------------------------------------------------------------------

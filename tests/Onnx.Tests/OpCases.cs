@@ -146,6 +146,29 @@ internal static class OpCases
         new("Elu_default", g => g.Output(g.Op("Elu", g.Input("x", 2, 5)), 2, 5), low: -3f, high: 3f),
         new("Elu_alpha", g => g.Output(g.Op("Elu", g.Input("x", 2, 5), Float("alpha", 0.5f)), 2, 5), low: -3f, high: 3f),
 
+        new("Softplus", g => g.Output(g.Op("Softplus", g.Input("x", 2, 5)), 2, 5), low: -6f, high: 6f),
+        new("Softsign", g => g.Output(g.Op("Softsign", g.Input("x", 2, 5)), 2, 5), low: -3f, high: 3f),
+        new("Gelu_opset20", g => g.Output(g.Op("Gelu", g.Input("x", 2, 5)), 2, 5), opset: 20, low: -3f, high: 3f),
+        new("Gelu_tanh_opset20", g => g.Output(g.Op("Gelu", g.Input("x", 2, 5), Str("approximate", "tanh")), 2, 5), opset: 20, low: -3f, high: 3f),
+        new("Sum_three_inputs_broadcast", g => g.Output(g.Op("Sum", new[] { g.Input("a", 2, 3), g.Input("b", 3), W(g, "c", 2, 1) }), 2, 3)),
+        new("Mean_three_inputs", g => g.Output(g.Op("Mean", new[] { g.Input("a", 2, 3), g.Input("b", 2, 3), g.Input("c", 1, 3) }), 2, 3)),
+        new("Max_three_inputs", g => g.Output(g.Op("Max", new[] { g.Input("a", 2, 3), g.Input("b", 2, 3), g.Scalar(0.1f) }), 2, 3), opset: 13),
+        new("Min_one_input", g => g.Output(g.Op("Relu", g.Op("Min", new[] { g.Input("a", 2, 3) })), 2, 3)),
+        new("LogSoftmax_default_opset13", g => g.Output(g.Op("LogSoftmax", g.Input("x", 2, 5)), 2, 5), opset: 13, low: -5f, high: 5f),
+        new("LogSoftmax_axis1_opset13", g => g.Output(g.Op("LogSoftmax", g.Input("x", 2, 3, 4), Int("axis", 1)), 2, 3, 4), opset: 13),
+        new("LogSoftmax_axis1_opset11_coerced", g => g.Output(g.Op("LogSoftmax", g.Input("x", 2, 3, 4), Int("axis", 1)), 2, 3, 4), opset: 11),
+        new("LayerNormalization_opset17", g => g.Output(g.Op("LayerNormalization", new[] { g.Input("x", 2, 3, 8), W(g, "ln.weight", 8), W(g, "ln.bias", 8) }), 2, 3, 8), opset: 17),
+        new("LayerNormalization_two_axes_no_bias", g => g.Output(g.Op("LayerNormalization", new[] { g.Input("x", 2, 3, 4), W(g, "ln.weight", 3, 4) }, Int("axis", -2), Float("epsilon", 1e-3f)), 2, 3, 4), opset: 17),
+        new("LayerNorm_decomposed_opset13", g =>
+        {
+            var x = g.Input("x", 2, 3, 8);
+            var mean = g.Op("ReduceMean", x, List("axes", -1));
+            var centered = g.Op("Sub", x, mean);
+            var variance = g.Op("ReduceMean", g.Op("Pow", centered, g.Scalar(2f)), List("axes", -1));
+            var normalized = g.Op("Div", centered, g.Op("Sqrt", g.Op("Add", variance, g.Scalar(1e-5f))));
+            g.Output(g.Op("Add", g.Op("Mul", normalized, W(g, "ln.weight", 8)), W(g, "ln.bias", 8)), 2, 3, 8);
+        }, opset: 13),
+
         // BatchNormalization: folded into the Conv before it when that Conv has no other reader, else Mul/Add.
         new("BatchNorm_folded_into_conv_bias", g => g.Output(g.Op("Relu", ConvBn(g, g.Input("x", 1, 3, 6, 6), 3, 4, bias: true)), 1, 4, 6, 6)),
         new("BatchNorm_folded_into_conv_no_bias_opset7", g => g.Output(ConvBn(g, g.Input("x", 2, 2, 5, 5), 2, 3, bias: false), 2, 3, 5, 5), opset: 7),

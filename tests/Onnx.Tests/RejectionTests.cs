@@ -242,4 +242,8 @@ public class RejectionTests
         Assert.Contains("(Equal)", message);
         Assert.Contains("Equal of the run-time tensor 'x' is not supported: the DSL has no boolean tensors", message);
     }
+
+    [Fact]
+    public void UnknownGeluApproximationIsNamed() =>
+        Assert.Contains("'approximate' = 'erf2'", Unsupported(Model(g => g.Output(g.Op("Gelu", g.Input("x", 3), Str("approximate", "erf2"))), opset: 20)));
 }
