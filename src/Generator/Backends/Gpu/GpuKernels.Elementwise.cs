@@ -186,7 +186,7 @@ internal static partial class GpuKernels
             w.Line($"var vy = {VectorView("y")};");
             var views = coalesced.Skip(1).Select((s, k) => new StridedView("x" + Lit(k), s)).ToArray();
             var broadcastViews = Enumerable.Range(0, kinds.Length).Where(k => kinds[k] != OperandAccess.Same).Select(k => views[k]).ToArray();
-            UnrolledGridStride(w, vectors, groups, groupSize, target.ElementwiseUnroll,
+            UnrolledGridStride(w, vectors, groups, groupSize, target.VectorUnroll,
                 (i, sfx) =>
                 {
                     string[] offsets = Array.Empty<string>();

@@ -35,6 +35,11 @@ internal sealed record GpuTarget(
     /// flight per thread: one resident wave of threads cannot cover the memory latency with one load each).</summary>
     public int ElementwiseUnroll { get; init; } = 4;
 
+    /// <summary>The same for the vectorized elementwise kernels, whose steps are 4 elements each: 2 (8 elements, two
+    /// 128-bit loads per operand in flight) measured faster than 4 and 1 on an H200 for the benchmark's chain (0.186 ms
+    /// against 0.214 and 0.195), the fewer registers leaving room for more resident threads.</summary>
+    public int VectorUnroll { get; init; } = 2;
+
     /// <summary>Let matrix products read and write through Transposes with strides instead of launching copies (<see cref="GpuViews"/>).</summary>
     public bool FoldTransposes { get; init; } = true;
 
@@ -123,6 +128,8 @@ internal static class GpuTiling
     public static IReadOnlyList<GemmTile> Candidates { get; } = new[]
     {
         new GemmTile(128, 128, 8, 8, 8),
+        new GemmTile(64, 128, 8, 8, 8), // 128 threads of 8 x 8: measured fastest for the transformer's 768- and 64-wide products
+        new GemmTile(128, 64, 8, 8, 8),
         new GemmTile(128, 64, 8, 8, 4),
         new GemmTile(64, 128, 8, 4, 8),
         new GemmTile(64, 64, 8, 4, 4),
@@ -152,11 +159,19 @@ internal static class GpuTiling
             .ToList();
         if (scored.Count == 0) throw new InvalidOperationException("no GEMM tile fits the target " + target.Name);
 
-        // Ties (common for tiny problems, which are latency-bound whatever the tile): less padded work, then fewer threads.
-        var best = scored
-            .OrderBy(s => s.Cycles)
-            .ThenBy(s => PaddedWork(s.Tile, batch, m, n, k))
-            .ThenBy(s => s.Tile.Threads)
+        // Ties (common: the estimate is about FMA throughput and waves, which many tiles reach alike). Over a long K loop
+        // (at least LongK steps) the steady state dominates: the tile that loads the fewest operand values per FMA,
+        // (BM + BN) / (BM * BN). Over a short one the groups' start and end (first loads, epilogue) weigh more, and
+        // more, smaller groups overlap them better: the least padded work, then groups closest to 128 threads, then
+        // the fewest operand loads per FMA. Measured on an H200 (docs/results/gpu-h200-2026-11-27b.md): 128 x 128 wins at
+        // 4096^3 (3.47 ms against 3.85 for 64 x 128), 64 x 128 and 128 x 64 with 8 x 8 per thread win for the
+        // transformer block's products with K = 64 to 3072 (e.g. 4096 x 768 x 768: 0.143 ms against 0.195 for
+        // 64 x 64 x 16 and 0.184 for 128 x 128).
+        bool longK = Shapes.CeilDiv(k, 8) >= LongK;
+        var ordered = scored.OrderBy(s => s.Cycles);
+        var best = (longK
+                ? ordered.ThenBy(s => OperandLoadsPerFma(s.Tile)).ThenBy(s => PaddedWork(s.Tile, batch, m, n, k)).ThenBy(s => s.Tile.Threads)
+                : ordered.ThenBy(s => PaddedWork(s.Tile, batch, m, n, k)).ThenBy(s => Math.Abs(s.Tile.Threads - 128)).ThenBy(s => OperandLoadsPerFma(s.Tile)))
             .First();
         var runnersUp = scored.Where(s => s.Tile != best.Tile).OrderBy(s => s.Cycles).Take(2)
             .Select(s => $"{s.Tile.BM}x{s.Tile.BN}x{s.Tile.BK}/{s.Tile.TM}x{s.Tile.TN} ~{Cycles(s.Cycles)}");
@@ -198,6 +213,12 @@ internal static class GpuTiling
         double l2 = (double)tiles * (t.BM + t.BN) * kSteps * t.BK * sizeof(float) / target.L2BytesPerClock;
         return Math.Max(compute, l2);
     }
+
+    /// <summary>K steps of 8 from which a GEMM counts as long (see <see cref="Choose"/>): K of 2048 and more.</summary>
+    public const int LongK = 256;
+
+    /// <summary>Operand values a group loads into shared memory per FMA: (BM + BN) / (BM * BN).</summary>
+    private static double OperandLoadsPerFma(GemmTile t) => (double)(t.BM + t.BN) / (t.BM * t.BN);
 
     private static long PaddedWork(GemmTile t, long batch, int m, int n, int k) =>
         batch * Shapes.CeilDiv(m, t.BM) * t.BM * Shapes.CeilDiv(n, t.BN) * t.BN * (long)Math.Max(1, Shapes.CeilDiv(k, t.BK) * t.BK);
