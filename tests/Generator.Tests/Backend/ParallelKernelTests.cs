@@ -7,7 +7,7 @@ using static Aot.Tests.Shared.CaseKit;
 namespace Generator.Tests.Backend;
 
 /// <summary>
-/// Kernels that split their work between threads once large enough (softmax and layer norm rows, elementwise loops):
+/// Kernels that split their work between threads once large enough (softmax and layer norm rows, elementwise loops, transposes):
 /// at 1 and 2 threads each matches the eager reference, and the 2-thread result is bit-identical to the 1-thread one
 /// (every element is computed by the same instructions whatever the split). Shapes straddle the thresholds and leave
 /// ragged ends (rows not a multiple of the task count, flat lengths not a multiple of the vector width).
@@ -47,6 +47,13 @@ public class ParallelKernelTests
         cases.Add(Case("[300,257]", OpKind.Sigmoid, Attrs(), new[] { s }, Ops.Sigmoid(s), Tolerance.Elementwise));
         cases.Add(FusedChain(seed));
 
+        // Transposes of attention heads: rows copied whole ([0,2,1,3]) and element by element ([0,2,3,1]).
+        var heads = Rand(seed++, 1, 128, 4, 64);
+        foreach (var perm in new[] { new[] { 0, 2, 1, 3 }, new[] { 0, 2, 3, 1 } })
+        {
+            cases.Add(Case(S(perm), OpKind.Transpose, Attrs(Attr.OfInts(AttrNames.Perm, perm)), new[] { heads }, Ops.Transpose(heads, perm), Tolerance.Exact));
+        }
+
         using var compiled = CompiledGraphs.Compile(cases.Select(c => c.Graph).ToArray());
         var failures = new StringBuilder();
         for (int i = 0; i < cases.Count; i++)
@@ -73,11 +80,13 @@ public class ParallelKernelTests
             Case("", OpKind.Softmax, Attrs(Attr.OfInt(AttrNames.Axis, 1L)), new[] { x }, x, Tolerance.Exact).Graph,
             Case("", OpKind.Relu, Attrs(), new[] { x }, x, Tolerance.Exact).Graph,
             Case("", OpKind.Relu, Attrs(), new[] { Rand(2, 10, 10) }, x, Tolerance.Exact).Graph,
+            Case("", OpKind.Transpose, Attrs(Attr.OfInts(AttrNames.Perm, 1, 0)), new[] { x }, x, Tolerance.Exact).Graph,
         };
         using var compiled = CompiledGraphs.Compile(graphs);
         Assert.Contains("RowKernels.Softmax(x0, y, 64, 1030, _pool);", compiled.Sources[0]);
         Assert.Contains("ParallelLoops.Elementwise(_pool, 65920, 64, 65920", compiled.Sources[1]);
         Assert.DoesNotContain("ParallelLoops", compiled.Sources[2]);
+        Assert.Contains("ParallelLoops.Elementwise(_pool, 1030, 1, 65920", compiled.Sources[3]);
     }
 
     /// <summary>y = relu(x * a + b) * sigmoid(x) + c, a, b, c broadcast rows: the benchmark's elementwise chain.</summary>

@@ -161,28 +161,39 @@ internal static partial class CpuKernels
         if (parallel && operands.Count <= MaxParallelOperands && elements >= ParallelMinElements
             && operands.Select((o, k) => o.Span == "x" + Lit(k)).All(ok => ok))
         {
-            var parameters = Enumerable.Range(0, MaxParallelOperands).Select(k => "x" + Lit(k)).ToArray();
-            var arguments = Enumerable.Range(0, MaxParallelOperands).Select(k => k < operands.Count ? "x" + Lit(k) : "default").ToArray();
-            int units = shape[0];
             int align = rank > 1 ? 1 : ParallelAlign;
             w.Line($"// Split between threads over {(rank > 1 ? "rows of the outermost loop" : "chunks of " + Lit(align) + " elements")} when there is a pool.");
-            w.Line($"global::Aot.Runtime.Cpu.ParallelLoops.Elementwise(_pool, {Lit(units)}, {Lit(align)}, {Lit(elements)}, static ({string.Join(", ", parameters)}, y, first, last) =>");
-            using (w.Block("", suffix: ", " + string.Join(", ", arguments) + ", y);"))
+            EmitParallelLoops(w, shape[0], align, elements, operands.Count, range =>
             {
                 if (rank > 1)
                 {
-                    EmitLoops(w, shape.Take(rank - 1).ToArray(), outerViews, offsets => EmitElementwiseRow(w, shape[rank - 1], offsets, rowStrides, operands, f), outerRange: ("first", "last"));
+                    EmitLoops(w, shape.Take(rank - 1).ToArray(), outerViews, offsets => EmitElementwiseRow(w, shape[rank - 1], offsets, rowStrides, operands, f), outerRange: range);
                 }
                 else
                 {
-                    EmitElementwiseRow(w, shape[0], names.Select(_ => "0").ToArray(), rowStrides, operands, f, range: ("first", "last"));
+                    EmitElementwiseRow(w, shape[0], names.Select(_ => "0").ToArray(), rowStrides, operands, f, range: range);
                 }
-            }
-
+            });
             return;
         }
 
         EmitLoops(w, shape.Take(rank - 1).ToArray(), outerViews, offsets => EmitElementwiseRow(w, shape[rank - 1], offsets, rowStrides, operands, f));
+    }
+
+    /// <summary>
+    /// <c>ParallelLoops.Elementwise(_pool, units, ...)</c> around <paramref name="body"/>, which emits the loops over the
+    /// range (first, last) of the outermost dimension as the body of a non-capturing lambda over the kernel's float
+    /// spans x0 .. x{operands - 1} and y (cached by the compiler: no allocation per call).
+    /// </summary>
+    private static void EmitParallelLoops(CodeWriter w, int units, int align, long elements, int operands, System.Action<(string From, string To)> body)
+    {
+        var parameters = Enumerable.Range(0, MaxParallelOperands).Select(k => "x" + Lit(k)).ToArray();
+        var arguments = Enumerable.Range(0, MaxParallelOperands).Select(k => k < operands ? "x" + Lit(k) : "default").ToArray();
+        w.Line($"global::Aot.Runtime.Cpu.ParallelLoops.Elementwise(_pool, {Lit(units)}, {Lit(align)}, {Lit(elements)}, static ({string.Join(", ", parameters)}, y, first, last) =>");
+        using (w.Block("", suffix: ", " + string.Join(", ", arguments) + ", y);"))
+        {
+            body(("first", "last"));
+        }
     }
 
     /// <summary>a, b, c, ...: the local holding operand k's element inside a row (v + that for its vector).</summary>

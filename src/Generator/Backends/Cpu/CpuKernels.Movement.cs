@@ -12,9 +12,24 @@ internal static partial class CpuKernels
     /// Copies a strided view of <paramref name="src"/> into a strided view of y, both walked over
     /// <paramref name="shape"/>. After coalescing, a row that is contiguous on both sides is one span copy.
     /// </summary>
-    private static void EmitStridedCopy(CodeWriter w, int[] shape, string src, int[] srcStrides, int srcBase, int[] dstStrides, int dstBase)
+    /// <param name="parallel">Whether a large float copy may be split between threads over its outermost loop (the
+    /// source must then be x0; see <see cref="EmitParallelLoops"/>).</param>
+    private static void EmitStridedCopy(CodeWriter w, int[] shape, string src, int[] srcStrides, int srcBase, int[] dstStrides, int dstBase, bool parallel = false)
     {
         var (loops, strides) = Coalesce(shape, new[] { dstStrides, srcStrides });
+        long elements = loops.Aggregate(1L, (p, d) => p * d);
+        if (parallel && src == "x0" && loops.Length > 1 && elements >= ParallelMinElements)
+        {
+            w.Line($"// Split between threads over the outermost loop when there is a pool.");
+            EmitParallelLoops(w, loops[0], 1, elements, 1, range => EmitStridedCopyLoops(w, loops, strides, src, srcBase, dstBase, range));
+            return;
+        }
+
+        EmitStridedCopyLoops(w, loops, strides, src, srcBase, dstBase, null);
+    }
+
+    private static void EmitStridedCopyLoops(CodeWriter w, int[] loops, int[][] strides, string src, int srcBase, int dstBase, (string From, string To)? outerRange)
+    {
         if (loops.Length == 0)
         {
             w.Line($"y[{Lit(dstBase)}] = {src}[{Lit(srcBase)}];");
@@ -39,7 +54,7 @@ internal static partial class CpuKernels
             {
                 w.Line($"for (int j = 0; j < {Lit(n)}; j++) y[{Plus(offsets[0], Times("j", dstStep))}] = {src}[{Plus(offsets[1], Times("j", srcStep))}];");
             }
-        });
+        }, outerRange: outerRange);
     }
 
     private static void EmitTranspose(CodeWriter w, Graph graph, Node node)
@@ -49,7 +64,8 @@ internal static partial class CpuKernels
         var perm = node.Attrs.Ints(AttrNames.Perm);
         var inStrides = RowMajorStrides(inShape);
         w.Line($"// Transpose x0{Fmt(inShape)} by {Fmt(perm)} -> y{Fmt(outShape)}: y walked in order, x0 with permuted strides");
-        EmitStridedCopy(w, outShape, "x0", perm.Select(p => inStrides[p]).ToArray(), 0, RowMajorStrides(outShape), 0);
+        EmitStridedCopy(w, outShape, "x0", perm.Select(p => inStrides[p]).ToArray(), 0, RowMajorStrides(outShape), 0,
+            parallel: graph.TypeOf(node.Inputs[0]).DType == DType.Float32);
     }
 
     private static void EmitSlice(CodeWriter w, Graph graph, Node node)
