@@ -574,3 +574,123 @@ internal sealed partial class Converter
         }
     }
 }
+
+// Pad (constant, reflect, edge, wrap) as Concats of constant blocks and Slices of the input, axis by axis (as numpy.pad);
+// negative pads crop with Slice.
+internal sealed partial class Converter
+{
+    private static bool IsSimple(string expr) => expr.All(c => char.IsLetterOrDigit(c) || c == '_' || c == '!');
+
+    private static void Pad(NodeContext n)
+    {
+        var x = n.In(0);
+        int rank = x.Shape.Length;
+        string mode = n.String("mode") ?? "constant";
+        long[] pads;
+        long[]? axes = null;
+        float value = 0f;
+        if (n.Opset < 11)
+        {
+            n.RequireInputs(1, 1);
+            pads = n.Ints("pads") ?? throw n.Malformed("attribute 'pads' is missing");
+            value = n.Float("value", 0f);
+        }
+        else
+        {
+            n.RequireInputs(2, n.Opset >= 18 ? 4 : 3);
+            pads = n.ConstInts(n.In(1), "pads");
+            if (n.OptionalIn(2) is { } v)
+            {
+                if (v.Const is not { Floats: { Length: 1 } f }) throw n.Unsupported($"constant_value '{v.OnnxName}' must be a one-element float constant");
+                value = f[0];
+            }
+
+            if (n.OptionalIn(3) is { } a) axes = n.ConstInts(a, "axes");
+        }
+
+        var padded = axes?.Select(a => Axis(n, a, rank, "axes")).ToArray() ?? Enumerable.Range(0, rank).ToArray();
+        if (padded.Distinct().Count() != padded.Length) throw n.Malformed($"axes [{string.Join(", ", axes!)}] repeat an axis");
+        if (pads.Length != 2 * padded.Length) throw n.Malformed($"pads has {pads.Length} values, expected {2 * padded.Length}");
+        var before = new long[rank];
+        var after = new long[rank];
+        for (int i = 0; i < padded.Length; i++)
+        {
+            before[padded[i]] = pads[i];
+            after[padded[i]] = pads[i + padded.Length];
+        }
+
+        if (mode is not ("constant" or "reflect" or "edge" or "wrap") || (mode == "wrap" && n.Opset < 19)) throw n.Unsupported($"attribute 'mode' = '{mode}' is not supported");
+        string operand = n.Operand(x);
+        var (expr, shape) = PadExpr(n, operand, x.Shape, before, after, mode, value);
+        if (expr == operand) n.Alias(x);
+        else n.Emit(expr, shape);
+    }
+
+    /// <summary>The expression (and shape) of <paramref name="x"/> padded by before/after per axis.</summary>
+    internal static (string Expr, int[] Shape) PadExpr(NodeContext n, string x, int[] inputShape, long[] before, long[] after, string mode, float value)
+    {
+        int rank = inputShape.Length;
+        var shape = (int[])inputShape.Clone();
+        string cur = x;
+        for (int d = 0; d < rank; d++)
+        {
+            if (before[d] >= 0 && after[d] >= 0) continue;
+            long start = Math.Max(0, -before[d]), end = shape[d] - Math.Max(0, -after[d]);
+            if (end <= start) throw n.Unsupported($"pads crop axis {d} of {Format(inputShape)} to nothing; empty tensors are not supported");
+            cur = $"Slice({cur}, axis: {d}, start: {start}, end: {end})";
+            shape[d] = (int)(end - start);
+        }
+
+        string label = n.Node.Name.Length > 0 ? n.Node.Name : n.Output();
+        for (int d = 0; d < rank; d++)
+        {
+            long b = Math.Max(0, before[d]), a = Math.Max(0, after[d]);
+            if (b == 0 && a == 0) continue;
+            int size = shape[d];
+            if (mode == "reflect" && (b > size - 1 || a > size - 1)) throw n.Unsupported($"reflect pads {b}, {a} on axis {d} of size {size}: at most {size - 1} are supported");
+            if (mode == "wrap" && (b > size || a > size)) throw n.Unsupported($"wrap pads {b}, {a} on axis {d} of size {size}: at most {size} are supported");
+            if (b + a + size > int.MaxValue / 2) throw n.Malformed($"pads {b}, {a} on axis {d} are out of range");
+            if (mode != "constant" && !IsSimple(cur)) cur = n.Converter.Temporary(n, n.Output() + "_part", cur, shape);
+            string One(int i) => $"Slice({cur}, axis: {d}, start: {i}, end: {i + 1})";
+            string Block(long count, string side)
+            {
+                var blockShape = (int[])shape.Clone();
+                blockShape[d] = (int)count;
+                long elements = Product(blockShape, 0, rank);
+                if (elements > MaxFoldedElements) throw n.Unsupported($"a padding block {Format(blockShape)} has more than {MaxFoldedElements} elements");
+                var block = new Value(n.Converter.FreshName($"{label}.pad{d}_{side}"), blockShape) { Const = new ConstTensor(blockShape, Enumerable.Repeat(value, (int)elements).ToArray(), null) };
+                return n.Converter.Operand(block, n);
+            }
+
+            var parts = new List<string>();
+            switch (mode)
+            {
+                case "constant":
+                    if (b > 0) parts.Add(Block(b, "before"));
+                    parts.Add(cur);
+                    if (a > 0) parts.Add(Block(a, "after"));
+                    break;
+                case "reflect":
+                    for (long i = b; i >= 1; i--) parts.Add(One((int)i));
+                    parts.Add(cur);
+                    for (long i = 1; i <= a; i++) parts.Add(One(size - 1 - (int)i));
+                    break;
+                case "edge":
+                    for (long i = 0; i < b; i++) parts.Add(One(0));
+                    parts.Add(cur);
+                    for (long i = 0; i < a; i++) parts.Add(One(size - 1));
+                    break;
+                default: // wrap
+                    if (b > 0) parts.Add($"Slice({cur}, axis: {d}, start: {size - b}, end: {size})");
+                    parts.Add(cur);
+                    if (a > 0) parts.Add($"Slice({cur}, axis: {d}, start: 0, end: {a})");
+                    break;
+            }
+
+            cur = $"Concat(new[] {{ {string.Join(", ", parts)} }}, axis: {d})";
+            shape[d] = checked(size + (int)b + (int)a);
+        }
+
+        return (cur, shape);
+    }
+}

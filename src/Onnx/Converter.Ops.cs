@@ -76,6 +76,7 @@ internal sealed partial class Converter
         ["Gelu"] = Gelu,
         ["LogSoftmax"] = LogSoftmax,
         ["LayerNormalization"] = LayerNormalization,
+        ["Pad"] = Pad,
     };
 
     // ---- shapes ---------------------------------------------------------------------------------------------------

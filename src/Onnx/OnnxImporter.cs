@@ -353,6 +353,14 @@ internal sealed partial class Converter
         Define(output, new Value(output, shape) { Expr = local }, at.Describe);
     }
 
+    /// <summary>An intermediate statement of a node that needs several (its local's name, from <paramref name="hint"/>).</summary>
+    internal string Temporary(NodeContext at, string hint, string expr, int[] shape)
+    {
+        string local = _names.Local(hint, "t");
+        _statements.Add($"        var {local} = {expr}; // {at.Node.OpType} '{Printable(at.Node.Name)}' (part) -> {Format(shape)}");
+        return local;
+    }
+
     internal static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
 
     internal bool IsUsed(string name) => name.Length > 0 && _used.Contains(name);

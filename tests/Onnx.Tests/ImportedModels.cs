@@ -167,4 +167,16 @@ public class OperatorTests : IClassFixture<ImportedModels>
         Assert.Single(Statements(_models.Import("Split_unused_output").Source), s => s.Contains("Slice(", StringComparison.Ordinal));
         Assert.Single(Statements(_models.Import("Slice_of_shape_folded").Source)); // Reshape only: the Slice of Shape is folded
     }
+
+    [Fact]
+    public void PadIsConcatOfConstantBlocksAndSlices()
+    {
+        var constant = _models.Import("Pad_constant_attributes_opset7");
+        Assert.Single(Statements(constant.Source));
+        Assert.All(constant.Weights, w => Assert.All(w.Value.Floats.ToArray(), v => Assert.Equal(0.5f, v)));
+        // Reflect on two axes: the first axis's result is a local, so the second does not repeat its expression.
+        var reflect = Statements(_models.Import("Pad_reflect_opset13").Source);
+        Assert.Equal(2, reflect.Length);
+        Assert.Contains("(part)", reflect[0]);
+    }
 }

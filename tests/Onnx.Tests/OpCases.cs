@@ -222,6 +222,14 @@ internal static class OpCases
             g.Output(g.Op("Relu", "b"), 2, 3);
         }),
 
+        // Pad: attributes before opset 11, inputs (pads, constant_value, axes from 18); constant/reflect/edge/wrap, negative pads.
+        new("Pad_constant_attributes_opset7", g => g.Output(g.Op("Pad", g.Input("x", 1, 2, 3, 3), List("pads", 0, 0, 1, 2, 0, 0, 2, 1), Float("value", 0.5f)), 1, 2, 6, 6), opset: 7),
+        new("Pad_reflect_opset13", g => g.Output(g.Op("Pad", new[] { g.Input("x", 1, 2, 4, 5), g.Int64s(0, 0, 1, 2, 0, 0, 2, 1) }, Str("mode", "reflect")), 1, 2, 7, 8), opset: 13),
+        new("Pad_edge_opset11", g => g.Output(g.Op("Pad", new[] { g.Input("x", 3, 4), g.Int64s(0, 1, 2, 2) }, Str("mode", "edge")), 5, 7), opset: 11),
+        new("Pad_constant_value_input_opset13", g => g.Output(g.Op("Pad", new[] { g.Input("x", 2, 3), g.Int64s(1, 0, 0, 2), g.Scalar(-1f) }), 3, 5), opset: 13),
+        new("Pad_negative_crops_opset13", g => g.Output(g.Op("Pad", new[] { g.Input("x", 3, 5), g.Int64s(0, -1, 0, 2) }), 3, 6), opset: 13),
+        new("Pad_axes_wrap_opset19", g => g.Output(g.Op("Pad", new[] { g.Input("x", 2, 5), g.Int64s(2, 1), "", g.Int64s(-1) }, Str("mode", "wrap")), 2, 8), opset: 19),
+
         // Comparisons, Not, Where, ConstantOfShape, Expand: evaluated on the constants of shape arithmetic.
         new("Where_Equal_on_shape_folded", g =>
         {
