@@ -312,14 +312,59 @@ internal sealed partial class Converter
         if (x.Shape.Length != 4) throw n.Unsupported($"input {Format(x.Shape)}: only 2-D (NCHW, rank 4) inputs are supported");
     }
 
+    /// <summary>Per-side pads [begin..., end...] from auto_pad / pads (SAME_UPPER puts the odd one at the end).</summary>
+    private static long[] ConvPads(NodeContext n, int[] spatial, int[] window, int stride)
+    {
+        int r = spatial.Length;
+        string autoPad = n.String("auto_pad") ?? "NOTSET";
+        var pads = n.Ints("pads");
+        var result = new long[2 * r];
+        switch (autoPad)
+        {
+            case "NOTSET":
+                if (pads is null) return result;
+                if (pads.Length != 2 * r) throw n.Malformed($"attribute 'pads' has {pads.Length} values, expected {2 * r}");
+                if (pads.Any(p => p < 0 || p > 1 << 20)) throw n.Malformed($"attribute 'pads' = [{string.Join(", ", pads)}] is out of range");
+                return pads;
+            case "VALID":
+                if (pads is not null && pads.Any(p => p != 0)) throw n.Malformed("auto_pad VALID with non-zero pads");
+                return result;
+            case "SAME_UPPER":
+            case "SAME_LOWER":
+                for (int i = 0; i < r; i++)
+                {
+                    int output = (spatial[i] + stride - 1) / stride;
+                    int total = Math.Max(0, (output - 1) * stride + window[i] - spatial[i]);
+                    int small = total / 2, big = total - small;
+                    result[i] = autoPad == "SAME_UPPER" ? small : big;
+                    result[i + r] = autoPad == "SAME_UPPER" ? big : small;
+                }
+
+                return result;
+            default:
+                throw n.Unsupported($"auto_pad '{autoPad}' is not supported");
+        }
+    }
+
     private static void Conv(NodeContext n)
     {
         n.RequireInputs(2, 3);
         var x = n.In(0);
         var w = n.In(1);
         var bias = n.OptionalIn(2);
-        if (w.Shape.Length != 4) throw n.Unsupported($"weight {Format(w.Shape)}: only 2-D convolutions (weight [K, C/groups, R, S]) are supported");
-        RequireNchw(n, x);
+        bool oneD = w.Shape.Length == 3;
+        if (w.Shape.Length != 4 && !oneD) throw n.Unsupported($"weight {Format(w.Shape)}: only 1-D and 2-D convolutions (weight [K, C/groups, R] or [K, C/groups, R, S]) are supported");
+        if (oneD)
+        {
+            if (x.Shape.Length != 3) throw n.Malformed($"input {Format(x.Shape)} does not fit the 1-D weight {Format(w.Shape)}");
+            if (w.Const is null) throw n.Unsupported($"a 1-D convolution needs a constant weight ('{w.OnnxName}' is computed at run time)");
+        }
+        else
+        {
+            RequireNchw(n, x);
+        }
+
+        int r = oneD ? 1 : 2;
         int groups = checked((int)n.Int("group", 1));
         var kernelShape = n.Ints("kernel_shape");
         if (kernelShape is not null && !kernelShape.SequenceEqual(w.Shape[2..].Select(d => (long)d)))
@@ -327,11 +372,11 @@ internal sealed partial class Converter
             throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] differs from the weight {Format(w.Shape)}");
         }
 
-        int stride = Uniform(n, n.Ints("strides"), 2, 1, "strides");
-        int dilation = Uniform(n, n.Ints("dilations"), 2, 1, "dilations");
+        int stride = Uniform(n, n.Ints("strides"), r, 1, "strides");
+        int dilation = Uniform(n, n.Ints("dilations"), r, 1, "dilations");
         if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
-        int[] window = { dilation * (w.Shape[2] - 1) + 1, dilation * (w.Shape[3] - 1) + 1 };
-        int padding = Padding(n, x.Shape[2..], window, stride);
+        int[] window = w.Shape[2..].Select(k => dilation * (k - 1) + 1).ToArray();
+        long[] pads = ConvPads(n, x.Shape[2..], window, stride);
         int k = w.Shape[0];
         if (groups < 1 || x.Shape[1] % groups != 0 || k % groups != 0 || w.Shape[1] * groups != x.Shape[1])
         {
@@ -339,21 +384,52 @@ internal sealed partial class Converter
         }
 
         if (bias is not null && (bias.Shape.Length != 1 || bias.Shape[0] != k)) throw n.Malformed($"bias {Format(bias.Shape)} must be [{k}]");
-        int oh = (x.Shape[2] + 2 * padding - window[0]) / stride + 1, ow = (x.Shape[3] + 2 * padding - window[1]) / stride + 1;
-        if (x.Shape[2] + 2 * padding < window[0] || x.Shape[3] + 2 * padding < window[1]) throw n.Malformed("the kernel is larger than the padded input");
+        var spatialOut = new int[r];
+        for (int i = 0; i < r; i++)
+        {
+            long padded = x.Shape[2 + i] + pads[i] + pads[i + r];
+            if (padded < window[i]) throw n.Malformed("the kernel is larger than the padded input");
+            spatialOut[i] = checked((int)((padded - window[i]) / stride + 1));
+        }
+
         string? note = null;
         if (n.Converter.FoldBatchNorm(n, w, bias) is var (foldedWeight, foldedBias, foldNote))
         {
             (w, bias, note) = (foldedWeight, foldedBias, foldNote);
         }
 
-        var args = new List<string> { n.Operand(x), n.Operand(w) };
+        // As 2-D: a 1-D convolution runs on [N, C, 1, L] with the weight [K, C/g, 1, R] (reshaped here).
+        string input = n.Operand(x);
+        int[] shape2d = x.Shape;
+        long[] pads2d = pads; // top, left, bottom, right
+        if (oneD)
+        {
+            shape2d = new[] { x.Shape[0], x.Shape[1], 1, x.Shape[2] };
+            input = $"Reshape({input}, {Dims(shape2d)})";
+            pads2d = new[] { 0, pads[0], 0, pads[1] };
+            var w2 = new[] { w.Shape[0], w.Shape[1], 1, w.Shape[2] };
+            string name = w.Expr is null && !w.OnnxName.EndsWith(".bn_folded", StringComparison.Ordinal) ? n.Converter.FreshName(w.OnnxName + ".2d") : w.OnnxName;
+            w = new Value(name, w2) { Const = new ConstTensor(w2, w.Const!.Floats, null) };
+        }
+
+        // The DSL pads all sides alike: the common part is its padding, the rest zero blocks concatenated first.
+        int padding = (int)pads2d.Min();
+        if (pads2d.Any(p => p != padding))
+        {
+            var before = new long[] { 0, 0, pads2d[0] - padding, pads2d[1] - padding };
+            var after = new long[] { 0, 0, pads2d[2] - padding, pads2d[3] - padding };
+            (input, _) = PadExpr(n, input, shape2d, before, after, "constant", 0f);
+        }
+
+        var args = new List<string> { input, n.Operand(w) };
         if (bias is not null) args.Add(n.Operand(bias));
         if (stride != 1) args.Add($"stride: {stride}");
         if (padding != 0) args.Add($"padding: {padding}");
         if (dilation != 1) args.Add($"dilation: {dilation}");
         if (groups != 1) args.Add($"groups: {groups}");
-        n.Emit($"Conv2d({string.Join(", ", args)})", new[] { x.Shape[0], k, oh, ow }, note);
+        string conv = $"Conv2d({string.Join(", ", args)})";
+        var outShape = new[] { x.Shape[0], k }.Concat(spatialOut).ToArray();
+        n.Emit(oneD ? $"Reshape({conv}, {Dims(outShape)})" : conv, outShape, note);
     }
 
     private static void Pool(NodeContext n, bool max)

@@ -89,6 +89,17 @@ internal static class OpCases
         new("Conv_stride2_dilation2_groups2", g => g.Output(g.Op("Conv", new[] { g.Input("x", 2, 4, 9, 9), W(g, "w", 6, 2, 3, 3) }, List("strides", 2, 2), List("dilations", 2, 2), Int("group", 2)))),
         new("Conv_depthwise_same_upper", g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 3, 7, 7), W(g, "w", 3, 1, 3, 3) }, Int("group", 3), Str("auto_pad", "SAME_UPPER")))),
         new("Conv_1x1_valid", g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 4, 5, 5), W(g, "w", 2, 4, 1, 1) }, Str("auto_pad", "VALID")))),
+        new("Conv_asymmetric_pads", g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 2, 6, 6), W(g, "w", 3, 2, 3, 3), W(g, "b", 3) }, List("pads", 0, 1, 1, 2)), 1, 3, 5, 7)),
+        new("Conv_same_upper_stride2_asymmetric", g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 2, 8, 8), W(g, "w", 3, 2, 3, 3) }, List("strides", 2, 2), Str("auto_pad", "SAME_UPPER")), 1, 3, 4, 4)),
+        new("Conv_same_lower_stride2_asymmetric", g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 2, 8, 8), W(g, "w", 3, 2, 3, 3) }, List("strides", 2, 2), Str("auto_pad", "SAME_LOWER")), 1, 3, 4, 4)),
+        new("Conv1d_pads_stride_bias", g => g.Output(g.Op("Conv", new[] { g.Input("x", 2, 3, 10), W(g, "w", 4, 3, 3), W(g, "b", 4) }, List("pads", 1, 2), List("strides", 2)), 2, 4, 6)),
+        new("Conv1d_depthwise_dilated_asymmetric", g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 4, 9), W(g, "w", 4, 1, 3) }, Int("group", 4), List("dilations", 2), List("pads", 2, 1)), 1, 4, 8)),
+        new("Conv1d_same_upper_stride2", g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 2, 8), W(g, "w", 3, 2, 3) }, List("strides", 2), Str("auto_pad", "SAME_UPPER")), 1, 3, 4)),
+        new("Conv1d_BatchNorm_folded", g =>
+        {
+            var conv = g.Op("Conv", new[] { g.Input("x", 1, 3, 8), W(g, "conv.weight", 4, 3, 3) }, List("pads", 1, 1));
+            g.Output(g.Op("BatchNormalization", new[] { conv, Positive(g, "bn.weight", 4), W(g, "bn.bias", 4), W(g, "bn.running_mean", 4), Positive(g, "bn.running_var", 4) }), 1, 4, 8);
+        }),
         new("MaxPool_2x2", g => g.Output(g.Op("MaxPool", g.Input("x", 1, 2, 6, 6), List("kernel_shape", 2, 2), List("strides", 2, 2)))),
         new("MaxPool_3x3_stride1_pad1", g => g.Output(g.Op("MaxPool", g.Input("x", 1, 2, 5, 5), List("kernel_shape", 3, 3), List("pads", 1, 1, 1, 1)))),
         new("AveragePool_exclude_pad", g => g.Output(g.Op("AveragePool", g.Input("x", 1, 2, 7, 7), List("kernel_shape", 3, 3), List("strides", 2, 2), List("pads", 1, 1, 1, 1)))),

@@ -43,8 +43,8 @@ public class RejectionTests
     [Fact]
     public void UnsupportedAttributeValueNamesIt()
     {
-        string message = Unsupported(Model(g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 1, 5, 5), g.Initializer("w", new float[9], 1, 1, 3, 3) }, List("pads", 0, 1, 0, 1)))));
-        Assert.Contains("(Conv)", message);
+        string message = Unsupported(Model(g => g.Output(g.Op("MaxPool", g.Input("x", 1, 1, 5, 5), List("kernel_shape", 3, 3), List("pads", 0, 1, 0, 1)))));
+        Assert.Contains("(MaxPool)", message);
         Assert.Contains("'pads' = [0, 1, 0, 1]", message);
     }
 
@@ -63,8 +63,8 @@ public class RejectionTests
     }
 
     [Fact]
-    public void OneDimensionalConvIsRejected() =>
-        Assert.Contains("only 2-D convolutions", Unsupported(Model(g => g.Output(g.Op("Conv", g.Input("x", 1, 1, 5), g.Initializer("w", new float[3], 1, 1, 3))))));
+    public void ThreeDimensionalConvIsRejected() =>
+        Assert.Contains("only 1-D and 2-D convolutions", Unsupported(Model(g => g.Output(g.Op("Conv", g.Input("x", 1, 1, 3, 3, 3), g.Initializer("w", new float[8], 1, 1, 2, 2, 2))))));
 
     [Theory]
     [InlineData(6)]
