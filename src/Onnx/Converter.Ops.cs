@@ -443,27 +443,53 @@ internal sealed partial class Converter
         int stride = Uniform(n, n.Ints("strides"), 2, 1, "strides");
         if (stride < 1) throw n.Malformed("strides must be positive");
         if (Uniform(n, n.Ints("dilations"), 2, 1, "dilations") != 1) throw n.Unsupported("dilated pooling is not supported");
-        int padding = Padding(n, x.Shape[2..], new[] { kernel, kernel }, stride);
-        if (padding > kernel / 2) throw n.Unsupported($"padding {padding} is more than half the kernel {kernel}");
+        bool includePad = max || n.Int("count_include_pad", 0) != 0;
         bool ceil = n.Int("ceil_mode", 0) != 0;
-        int[] output = x.Shape[2..].Select(d => (d + 2 * padding - kernel) / stride + 1).ToArray();
-        if (ceil)
+        int[] spatial = x.Shape[2..];
+        long[] pads;
+        if (includePad)
         {
-            int[] ceiled = x.Shape[2..].Select(d => (d + 2 * padding - kernel + stride - 1) / stride + 1).ToArray();
-            if (!ceiled.SequenceEqual(output)) throw n.Unsupported($"ceil_mode 1 changes the output size here ({Dims(output)} -> {Dims(ceiled)}); only floor sizes are supported");
+            pads = ConvPads(n, spatial, new[] { kernel, kernel }, stride);
+        }
+        else
+        {
+            // Excluded pads change the divisor: the DSL's own (symmetric) padding only.
+            int p = Padding(n, spatial, new[] { kernel, kernel }, stride);
+            if (p > kernel / 2) throw n.Unsupported($"padding {p} is more than half the kernel {kernel} (with count_include_pad 0)");
+            pads = new long[] { p, p, p, p };
         }
 
-        if (x.Shape[2] + 2 * padding < kernel || x.Shape[3] + 2 * padding < kernel) throw n.Malformed("the kernel is larger than the padded input");
-        var args = new List<string> { n.Operand(x), $"kernel: {kernel}", $"stride: {stride}" };
+        var output = new int[2];
+        for (int i = 0; i < 2; i++)
+        {
+            long total = spatial[i] + pads[i] + pads[i + 2];
+            if (total < kernel) throw n.Malformed("the kernel is larger than the padded input");
+            int floor = checked((int)((total - kernel) / stride + 1));
+            output[i] = floor;
+            if (!ceil) continue;
+            int ceiled = checked((int)((total - kernel + stride - 1) / stride + 1));
+            if (ceiled > floor && (long)(ceiled - 1) * stride >= spatial[i] + pads[i]) ceiled--; // a window must start inside
+            if (ceiled == floor) continue;
+            if (!max) throw n.Unsupported($"ceil_mode 1 changes the output size here ({floor} -> {ceiled} on axis {i + 2}); only floor sizes are supported for AveragePool");
+            output[i] = ceiled;
+            pads[i + 2] += (long)(ceiled - 1) * stride + kernel - total; // MaxPool: the partial last window, as -inf padding
+        }
+
+        // The DSL pads all sides alike (at most half the kernel): the rest are blocks concatenated first, -inf for
+        // MaxPool, zeros for AveragePool with count_include_pad (its divisor is always the kernel size).
+        int padding = (int)Math.Min(pads.Min(), kernel / 2);
+        string input = n.Operand(x);
+        if (pads.Any(p => p != padding))
+        {
+            var before = new long[] { 0, 0, pads[0] - padding, pads[1] - padding };
+            var after = new long[] { 0, 0, pads[2] - padding, pads[3] - padding };
+            (input, _) = PadExpr(n, input, x.Shape, before, after, "constant", max ? float.NegativeInfinity : 0f);
+        }
+
+        var args = new List<string> { input, $"kernel: {kernel}", $"stride: {stride}" };
         if (padding != 0) args.Add($"padding: {padding}");
-        if (max)
-        {
-            n.Ignore("storage_order"); // only the Indices output depends on it, and that output is not supported
-        }
-        else if (n.Int("count_include_pad", 0) == 0 && padding != 0)
-        {
-            args.Add("countIncludePad: false");
-        }
+        if (max) n.Ignore("storage_order"); // only the Indices output depends on it, and that output is not supported
+        else if (!includePad && padding != 0) args.Add("countIncludePad: false");
 
         n.Emit($"{(max ? "MaxPool2d" : "AvgPool2d")}({string.Join(", ", args)})", new[] { x.Shape[0], x.Shape[1], output[0], output[1] });
     }

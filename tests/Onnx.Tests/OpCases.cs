@@ -105,6 +105,12 @@ internal static class OpCases
         new("AveragePool_exclude_pad", g => g.Output(g.Op("AveragePool", g.Input("x", 1, 2, 7, 7), List("kernel_shape", 3, 3), List("strides", 2, 2), List("pads", 1, 1, 1, 1)))),
         new("AveragePool_include_pad", g => g.Output(g.Op("AveragePool", g.Input("x", 1, 2, 7, 7), List("kernel_shape", 3, 3), List("strides", 2, 2), List("pads", 1, 1, 1, 1), Int("count_include_pad", 1)))),
         new("AveragePool_ceil_mode_same_size", g => g.Output(g.Op("AveragePool", g.Input("x", 1, 2, 6, 6), List("kernel_shape", 2, 2), List("strides", 2, 2), Int("ceil_mode", 1)))),
+        new("MaxPool_ceil_mode_partial_window_pads", g => g.Output(g.Op("MaxPool", g.Input("x", 1, 2, 6, 6), List("kernel_shape", 3, 3), List("strides", 2, 2), List("pads", 1, 1, 1, 1), Int("ceil_mode", 1)), 1, 2, 4, 4)),
+        new("MaxPool_ceil_mode_window_in_padding_dropped", g => g.Output(g.Op("MaxPool", g.Input("x", 1, 2, 5, 5), List("kernel_shape", 2, 2), List("strides", 2, 2), List("pads", 1, 1, 1, 1), Int("ceil_mode", 1)))),
+        new("MaxPool_ceil_mode_squeezenet", g => g.Output(g.Op("MaxPool", g.Input("x", 1, 2, 8, 8), List("kernel_shape", 3, 3), List("strides", 2, 2), Int("ceil_mode", 1)), 1, 2, 4, 4)),
+        new("MaxPool_asymmetric_pads", g => g.Output(g.Op("MaxPool", g.Input("x", 1, 2, 6, 6), List("kernel_shape", 3, 3), List("strides", 2, 2), List("pads", 0, 0, 1, 1)), 1, 2, 3, 3), low: -3f, high: -1f),
+        new("MaxPool_same_upper", g => g.Output(g.Op("MaxPool", g.Input("x", 1, 2, 6, 6), List("kernel_shape", 2, 2), List("strides", 1, 1), Str("auto_pad", "SAME_UPPER")), 1, 2, 6, 6), low: -3f, high: -1f),
+        new("AveragePool_include_pad_asymmetric", g => g.Output(g.Op("AveragePool", g.Input("x", 1, 2, 6, 6), List("kernel_shape", 3, 3), List("pads", 1, 0, 2, 1), Int("count_include_pad", 1)), 1, 2, 7, 5)),
         new("GlobalAveragePool", g => g.Output(g.Op("GlobalAveragePool", g.Input("x", 2, 3, 5, 4)), 2, 3, 1, 1)),
 
         // Shapes and data movement.
