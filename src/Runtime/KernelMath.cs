@@ -118,9 +118,51 @@ public static class KernelMath
         return Avx.BlendVariable(x, result, Avx.CompareEqual(x, x));
     }
 
-    /// <summary>Lane-wise 1 / (1 + e^-x) with <see cref="Exp(Vector{float})"/>: absolute error below 1e-7.</summary>
+    /// <summary>Lane-wise max(x, 0) with the semantics of <c>MathF.Max(x, 0f)</c> (NaN stays NaN, -0 gives +0). On AVX it
+    /// is two instructions: vmaxps(0, x) returns its second operand x when x is NaN, and adding +0 turns -0 into +0 and
+    /// leaves every other value unchanged.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Sigmoid(Vector<float> x) => Vector<float>.One / (Vector<float>.One + Exp(-x));
+    public static Vector<float> Relu(Vector<float> x)
+    {
+        if (Vector<float>.Count == 8 && Avx.IsSupported) return Avx.Add(Avx.Max(Vector256<float>.Zero, x.AsVector256()), Vector256<float>.Zero).AsVector();
+        return Max(x, Vector<float>.Zero);
+    }
+
+    /// <summary>Lane-wise 1 / (1 + e^-x) with <see cref="Exp(Vector{float})"/>: absolute error below 1e-7. On AVX2 + FMA the
+    /// exponential skips <see cref="Exp(Vector{float})"/>'s range fix-ups: its argument is clamped to [-87.3, 87] (beyond
+    /// it the sigmoid is 1, or below 1.7e-38 and returned as at most that, never a denormal), with the operands of
+    /// min/max ordered so that a NaN passes through to the result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Sigmoid(Vector<float> x)
+    {
+        if (Vector<float>.Count == 8 && Fma.IsSupported && Avx2.IsSupported)
+        {
+            var e = ExpClamped256(Avx.Subtract(Vector256<float>.Zero, x.AsVector256()), 87f);
+            return Avx.Divide(Vector256.Create(1f), Avx.Add(Vector256.Create(1f), e)).AsVector();
+        }
+
+        return Vector<float>.One / (Vector<float>.One + Exp(-x));
+    }
+
+    /// <summary>e^x for x clamped to [-87.33655, <paramref name="high"/>] (high at most 88.72283), NaN propagated by the
+    /// operand order of vmaxps/vminps (they return the second operand when either is NaN); the polynomial and reduction
+    /// of <see cref="Exp256"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpClamped256(Vector256<float> x, float high)
+    {
+        var clamped = Avx.Min(Vector256.Create(high), Avx.Max(Vector256.Create(-87.33655f), x));
+        var n = Avx.RoundToNegativeInfinity(Fma.MultiplyAdd(clamped, Vector256.Create(1.44269504f), Vector256.Create(0.5f)));
+        var r = Fma.MultiplyAddNegated(n, Vector256.Create(0.693359375f), clamped);
+        r = Fma.MultiplyAddNegated(n, Vector256.Create(-2.12194440e-4f), r);
+        var p = Fma.MultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
+        p = Avx.Add(Fma.MultiplyAdd(Avx.Multiply(p, r), r, r), Vector256.Create(1f));
+        var scale = Avx2.ShiftLeftLogical(Avx2.Add(Avx.ConvertToVector256Int32(n), Vector256.Create(127)), 23).AsSingle();
+        return Avx.Multiply(p, scale);
+    }
 
     /// <summary>Lane-wise tanh x = sign(x) (1 - 2 / (e^(2|x|) + 1)): absolute error below 2e-7 (relative error grows
     /// near 0, where tanh x ~ x; the absolute bound is what the kernels' tolerance uses).</summary>

@@ -156,7 +156,7 @@ internal readonly unsafe struct PinnedEpilogue
 
     private struct ReluOp : IActivation
     {
-        public static Vector<float> Apply(Vector<float> v) => KernelMath.Max(v, Vector<float>.Zero);
+        public static Vector<float> Apply(Vector<float> v) => KernelMath.Relu(v);
 
         public static float Apply(float v) => MathF.Max(v, 0f);
     }

@@ -42,6 +42,28 @@ public class VectorMathTests
     public void SigmoidHasAbsoluteErrorBelow1e7() => Check(KernelMath.Sigmoid, x => 1 / (1 + Math.Exp(-x)), Grid(-30f, 30f, 200_001), 1e-7, 0);
 
     [Fact]
+    public void SigmoidSaturatesWithoutDenormalsAndKeepsNaN()
+    {
+        foreach (float x in new[] { -200f, -88f, -87.5f, float.NegativeInfinity })
+        {
+            float s = KernelMath.Sigmoid(new Vector<float>(x))[0];
+            Assert.True(s >= 0f && s < 2e-38f && (s == 0f || float.IsNormal(s)), $"sigmoid({x}) = {s}");
+        }
+
+        foreach (float x in new[] { 88f, 200f, float.PositiveInfinity }) Assert.Equal(1f, KernelMath.Sigmoid(new Vector<float>(x))[0]);
+        Assert.True(float.IsNaN(KernelMath.Sigmoid(new Vector<float>(float.NaN))[0]));
+    }
+
+    [Fact]
+    public void ReluMatchesMathFMaxBitForBit()
+    {
+        foreach (float x in new[] { 0f, -0f, 1.5f, -1.5f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon })
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(MathF.Max(x, 0f)), BitConverter.SingleToInt32Bits(KernelMath.Relu(new Vector<float>(x))[0]));
+        }
+    }
+
+    [Fact]
     public void TanhHasAbsoluteErrorBelow2e7() => Check(KernelMath.Tanh, Math.Tanh, Grid(-20f, 20f, 200_001), 2e-7, 0);
 
     [Fact]

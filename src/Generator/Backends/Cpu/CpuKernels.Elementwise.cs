@@ -26,7 +26,7 @@ internal static partial class CpuKernels
         OpKind.Max => new(FMath + ".Max({0}, {1})", KernelMath + ".Max({0}, {1})"),
         OpKind.Min => new(FMath + ".Min({0}, {1})", KernelMath + ".Min({0}, {1})"),
         OpKind.Pow => new(FMath + ".Pow({0}, {1})", null),
-        OpKind.Relu => new(FMath + ".Max({0}, 0f)", KernelMath + ".Max({0}, " + Vec + ".Zero)"),
+        OpKind.Relu => new(FMath + ".Max({0}, 0f)", KernelMath + ".Relu({0})"),
 
         // Exact Gelu as 0.5 x erfc(-x / sqrt 2) (= 0.5 x (1 + erf(x / sqrt 2)), without the cancellation for x << 0);
         // tanh Gelu as x / (1 + exp(-2u)) (= 0.5 x (1 + tanh u), u = sqrt(2/pi) (x + 0.044715 x^3), likewise).
