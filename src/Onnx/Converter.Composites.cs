@@ -126,6 +126,74 @@ internal sealed partial class Converter
         n.Emit($"Add(Relu({v}), Log(Add(Exp(Neg(Abs({v}))), 1f)))", x.Shape);
     }
 
+    private static void Selu(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        float alpha = n.Float("alpha", 1.67326319217681884765625f), gamma = n.Float("gamma", 1.05070102214813232421875f);
+        string v = n.Operand(x);
+        n.Emit($"Mul(Add(Relu({v}), Mul(Sub(Exp(Min({v}, 0f)), 1f), {Literal(alpha)})), {Literal(gamma)})", x.Shape);
+    }
+
+    private static void Celu(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        float alpha = n.Float("alpha", 1f);
+        if (alpha == 0f) throw n.Malformed("attribute 'alpha' = 0");
+        string v = n.Operand(x);
+        // max(0, x) + min(0, alpha (exp(x / alpha) - 1)) = relu(x) + alpha (exp(min(x, 0) / alpha) - 1) for alpha > 0.
+        if (alpha < 0f) throw n.Unsupported($"attribute 'alpha' = {alpha}: only positive values are supported");
+        string scaled = alpha == 1f ? $"Min({v}, 0f)" : $"Div(Min({v}, 0f), {Literal(alpha)})";
+        string negative = $"Sub(Exp({scaled}), 1f)";
+        n.Emit($"Add(Relu({v}), {(alpha == 1f ? negative : $"Mul({negative}, {Literal(alpha)})")})", x.Shape);
+    }
+
+    private static void Mish(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        string v = n.Operand(x);
+        n.Emit($"Mul({v}, Tanh(Add(Relu({v}), Log(Add(Exp(Neg(Abs({v}))), 1f)))))", x.Shape);
+    }
+
+    private static void Reciprocal(NodeContext n)
+    {
+        n.RequireInputs(1, 1);
+        var x = n.In(0);
+        n.Emit($"Div(1f, {n.Operand(x)})", x.Shape);
+    }
+
+    /// <summary>InstanceNormalization: per (n, c), over the spatial axes, then scale and B per channel.</summary>
+    private static void InstanceNormalization(NodeContext n)
+    {
+        n.RequireInputs(3, 3);
+        var x = n.In(0);
+        var scale = n.In(1);
+        var bias = n.In(2);
+        float epsilon = n.Float("epsilon", 1e-5f);
+        int rank = x.Shape.Length;
+        if (rank < 3) throw n.Malformed($"input {Format(x.Shape)} has no spatial axes");
+        int channels = x.Shape[1];
+        foreach (var p in new[] { scale, bias })
+        {
+            if (p.Shape.Length != 1 || p.Shape[0] != channels) throw n.Malformed($"'{p.OnnxName}' has shape {Format(p.Shape)}, expected [{channels}]");
+        }
+
+        var perChannel = new[] { channels }.Concat(Enumerable.Repeat(1, rank - 2)).ToArray();
+        string Channelwise(Value p, string suffix)
+        {
+            if (p.Const is { Floats: { } f }) return n.Operand(new Value(n.Converter.FreshName($"{p.OnnxName}.{suffix}"), perChannel) { Const = new ConstTensor(perChannel, f, null) });
+            return $"Reshape({n.Operand(p)}, {Dims(perChannel)})";
+        }
+
+        string axes = $"new[] {{ {Dims(Enumerable.Range(2, rank - 2))} }}";
+        var reducedShape = x.Shape.Select((d, i) => i < 2 ? d : 1).ToArray();
+        string centered = n.Converter.Temporary(n, n.Output() + "_centered", $"Sub({n.Operand(x)}, ReduceMean({n.Operand(x)}, {axes}, keepDims: true))", x.Shape);
+        string deviation = n.Converter.Temporary(n, n.Output() + "_std", $"Sqrt(Add(ReduceMean(Mul({centered}, {centered}), {axes}, keepDims: true), {Literal(epsilon)}))", reducedShape);
+        n.Emit($"Add(Mul(Div({centered}, {deviation}), {Channelwise(scale, "per_channel")}), {Channelwise(bias, "per_channel")})", x.Shape);
+    }
+
     private static void Softsign(NodeContext n)
     {
         n.RequireInputs(1, 1);

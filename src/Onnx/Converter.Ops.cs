@@ -77,6 +77,11 @@ internal sealed partial class Converter
         ["LogSoftmax"] = LogSoftmax,
         ["LayerNormalization"] = LayerNormalization,
         ["Pad"] = Pad,
+        ["Selu"] = Selu,
+        ["Celu"] = Celu,
+        ["Mish"] = Mish,
+        ["Reciprocal"] = Reciprocal,
+        ["InstanceNormalization"] = InstanceNormalization,
     };
 
     // ---- shapes ---------------------------------------------------------------------------------------------------

@@ -164,6 +164,13 @@ internal static class OpCases
         new("Elu_alpha", g => g.Output(g.Op("Elu", g.Input("x", 2, 5), Float("alpha", 0.5f)), 2, 5), low: -3f, high: 3f),
 
         new("Softplus", g => g.Output(g.Op("Softplus", g.Input("x", 2, 5)), 2, 5), low: -6f, high: 6f),
+        new("Selu_default", g => g.Output(g.Op("Selu", g.Input("x", 2, 5)), 2, 5), low: -3f, high: 3f),
+        new("Selu_alpha_gamma", g => g.Output(g.Op("Selu", g.Input("x", 2, 5), Float("alpha", 1.5f), Float("gamma", 2f)), 2, 5), low: -3f, high: 3f),
+        new("Celu_alpha_opset12", g => g.Output(g.Op("Celu", g.Input("x", 2, 5), Float("alpha", 2f)), 2, 5), opset: 12, low: -3f, high: 3f),
+        new("Mish_opset18", g => g.Output(g.Op("Mish", g.Input("x", 2, 5)), 2, 5), opset: 18, low: -4f, high: 4f),
+        new("Reciprocal", g => g.Output(g.Op("Reciprocal", g.Input("x", 2, 5)), 2, 5), low: 0.5f, high: 2f),
+        new("InstanceNormalization", g => g.Output(g.Op("InstanceNormalization", new[] { g.Input("x", 2, 3, 4, 5), W(g, "in.weight", 3), W(g, "in.bias", 3) }, Float("epsilon", 1e-3f)), 2, 3, 4, 5)),
+        new("InstanceNormalization_1d", g => g.Output(g.Op("InstanceNormalization", new[] { g.Input("x", 2, 3, 6), W(g, "in.weight", 3), W(g, "in.bias", 3) }), 2, 3, 6)),
         new("Softsign", g => g.Output(g.Op("Softsign", g.Input("x", 2, 5)), 2, 5), low: -3f, high: 3f),
         new("Gelu_opset20", g => g.Output(g.Op("Gelu", g.Input("x", 2, 5)), 2, 5), opset: 20, low: -3f, high: 3f),
         new("Gelu_tanh_opset20", g => g.Output(g.Op("Gelu", g.Input("x", 2, 5), Str("approximate", "tanh")), 2, 5), opset: 20, low: -3f, high: 3f),
