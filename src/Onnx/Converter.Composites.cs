@@ -249,15 +249,17 @@ internal sealed partial class Converter
         int axis = Axis(n, n.Int("axis", coerce2d ? 1 : -1), rank);
         string v = n.Operand(x);
         int reduced = axis;
+        var shape = x.Shape;
         if (coerce2d && axis != rank - 1)
         {
-            v = $"Reshape({v}, {Product(x.Shape, 0, axis)}, {Product(x.Shape, axis, rank)})";
+            shape = new[] { checked((int)Product(x.Shape, 0, axis)), checked((int)Product(x.Shape, axis, rank)) };
+            v = n.Converter.Temporary(n, n.Output() + "_2d", $"Reshape({v}, {Dims(shape)})", shape);
             reduced = 1;
         }
 
         // x - max - log(sum(exp(x - max))) over the axis.
-        string max = $"ReduceMax({v}, {reduced}, keepDims: true)";
-        string expr = $"Sub(Sub({v}, {max}), Log(ReduceSum(Exp(Sub({v}, {max})), {reduced}, keepDims: true)))";
+        string shifted = n.Converter.Temporary(n, n.Output() + "_shifted", $"Sub({v}, ReduceMax({v}, {reduced}, keepDims: true))", shape);
+        string expr = $"Sub({shifted}, Log(ReduceSum(Exp({shifted}), {reduced}, keepDims: true)))";
         n.Emit(coerce2d && axis != rank - 1 ? $"Reshape({expr}, {Dims(x.Shape)})" : expr, x.Shape);
     }
 
