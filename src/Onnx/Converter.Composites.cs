@@ -726,7 +726,7 @@ internal sealed partial class Converter
             {
                 var blockShape = (int[])shape.Clone();
                 blockShape[d] = (int)count;
-                long elements = Product(blockShape, 0, rank);
+                long elements = CheckedCount(blockShape);
                 if (elements > MaxFoldedElements) throw n.Unsupported($"a padding block {Format(blockShape)} has more than {MaxFoldedElements} elements");
                 var block = new Value(n.Converter.FreshName($"{label}.pad{d}_{side}"), blockShape) { Const = new ConstTensor(blockShape, Enumerable.Repeat(value, (int)elements).ToArray(), null) };
                 return n.Converter.Operand(block, n);

@@ -26,6 +26,14 @@ internal sealed partial class Converter
         n.Constant(new ConstTensor(shape, null, ia.Select((_, i) => compare(At(ca, ia[i]), At(cb, ib[i])) ? 1L : 0L).ToArray()));
     }
 
+    /// <summary>The element count of a shape; an OverflowException (a format error) when it does not fit a long.</summary>
+    private static long CheckedCount(int[] shape)
+    {
+        long count = 1;
+        foreach (int d in shape) count = checked(count * d);
+        return count;
+    }
+
     private static void Not(NodeContext n)
     {
         n.RequireInputs(1, 1);
@@ -74,7 +82,7 @@ internal sealed partial class Converter
         var dims = n.ConstInts(n.In(0), "shape");
         if (dims.Any(d => d < 0 || d > int.MaxValue)) throw n.Malformed($"shape [{string.Join(", ", dims)}] has a negative or huge dimension");
         var shape = dims.Select(d => (int)d).ToArray();
-        long count = Product(shape, 0, shape.Length);
+        long count = CheckedCount(shape);
         if (count > MaxFoldedElements) throw n.Unsupported($"ConstantOfShape [{Dims(shape)}]: more than {MaxFoldedElements} elements");
         var value = n.Tensor("value") is { } t ? TensorData.Decode(t, null, $"ConstantOfShape {n.Describe}, attribute 'value'") : new ConstTensor(new[] { 1 }, new[] { 0f }, null);
         if (value.Length != 1) throw n.Malformed($"attribute 'value' has {value.Length} elements, expected 1");
@@ -96,7 +104,7 @@ internal sealed partial class Converter
             return;
         }
 
-        if (x.Const is not { } c || Product(shape, 0, shape.Length) > MaxFoldedElements)
+        if (x.Const is not { } c || CheckedCount(shape) > MaxFoldedElements)
         {
             throw n.Unsupported($"Expand of the run-time tensor '{x.OnnxName}' {Format(x.Shape)} to {Format(shape)} is not supported (only constants are expanded)");
         }

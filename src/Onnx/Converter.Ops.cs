@@ -636,6 +636,30 @@ internal sealed partial class Converter
             return;
         }
 
+        if (x.Const is { } constant && constant.Length <= MaxFoldedElements)
+        {
+            // A transposed initializer (e.g. a weight stored [in, out]) becomes the transposed weight.
+            var strides = new long[rank];
+            for (int d = rank - 1, stride = 1; d >= 0; stride *= x.Shape[d], d--) strides[d] = stride;
+            var source = new long[constant.Length];
+            for (long flat = 0; flat < source.Length; flat++)
+            {
+                long rest = flat, offset = 0;
+                for (int d = rank - 1; d >= 0; d--)
+                {
+                    offset += rest % shape[d] * strides[perm[d]];
+                    rest /= shape[d];
+                }
+
+                source[flat] = offset;
+            }
+
+            n.Constant(constant.IsFloat
+                ? new ConstTensor(shape, source.Select(i => constant.Floats![i]).ToArray(), null)
+                : new ConstTensor(shape, null, source.Select(i => constant.Ints![i]).ToArray()));
+            return;
+        }
+
         n.Emit($"Transpose({n.Operand(x)}, {Dims(perm)})", shape);
     }
 

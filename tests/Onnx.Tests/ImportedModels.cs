@@ -179,4 +179,12 @@ public class OperatorTests : IClassFixture<ImportedModels>
         Assert.Equal(2, reflect.Length);
         Assert.Contains("(part)", reflect[0]);
     }
+
+    [Fact]
+    public void TransposedWeightIsFolded()
+    {
+        var import = _models.Import("Transpose_of_weight_folded");
+        Assert.Single(Statements(import.Source));
+        Assert.Equal(new[] { 4, 3 }, import.Weights.Single().Value.ShapeArray());
+    }
 }
