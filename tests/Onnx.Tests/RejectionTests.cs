@@ -29,6 +29,27 @@ public class RejectionTests
         g.Output(g.Op("Gemm", new[] { f, g.Initializer("fc", new float[3 * 50], 3, 50) }, Int("transB", 1), Float("alpha", 0.5f)), 1, 3);
     });
 
+    /// <summary>A second base for the corruption tests: the ops of the second slice (their int inputs and attributes).</summary>
+    private static byte[] ValidComposite() => Model(g =>
+    {
+        var x = g.Input("x", 1, 2, 6, 6);
+        var conv = g.Op("Conv", new[] { x, g.Initializer("w", new float[3 * 2 * 9], 3, 2, 3, 3) }, List("pads", 0, 1, 1, 1));
+        var bn = g.Op("BatchNormalization", new[] { conv }.Concat(new[] { "s", "b", "m", "v" }.Select(n => g.Initializer(n, new[] { 1f, 1f, 1f }, 3))).ToArray());
+        var clip = g.Op("Clip", new[] { bn, g.Scalar(0f), g.Scalar(6f) });
+        var padded = g.Op("Pad", new[] { clip, g.Int64s(0, 0, 1, 0, 0, 0, 0, 1) }, Str("mode", "reflect"));
+        var sliced = g.Op("Slice", new[] { padded, g.Int64s(1, -5), g.Int64s(3, long.MaxValue), g.Int64s(1, -1), g.Int64s(1, 2) });
+        g.Node("Split", new[] { sliced, g.Int64s(1, 1) }, new[] { "left", "right" }, Int("axis", 1));
+        var pooled = g.Op("MaxPool", "left", List("kernel_shape", 2, 2), List("strides", 2, 2), Int("ceil_mode", 1));
+        g.Output(g.Op("ReduceMean", new[] { g.Op("LeakyRelu", pooled, Float("alpha", 0.1f)), g.Int64s(2, 3) }, Int("keepdims", 0)));
+    }, opset: 18);
+
+    public static IEnumerable<object[]> BaseModels => new[] { new object[] { "conv" }, new object[] { "composite" } };
+
+    private static byte[] BaseModel(string name) => name == "conv" ? Valid() : ValidComposite();
+
+    [Fact]
+    public void TheCompositeBaseModelImports() => Assert.Contains("ReduceMean(", OnnxImporter.Import(ValidComposite(), Options).Source);
+
     [Fact]
     public void TheValidBaseModelImports() => Assert.Contains("Conv2d(x, W!, padding: 1)", OnnxImporter.Import(Valid(), Options).Source);
 
@@ -125,10 +146,11 @@ public class RejectionTests
     public void WrongOutputShapeIsMalformed() =>
         Assert.Contains("declared [2, 4]", Malformed(Model(g => g.Output(g.Op("Relu", g.Input("x", 2, 3)), 2, 4))));
 
-    [Fact]
-    public void EveryTruncationIsAFormatOrUnsupportedError()
+    [Theory]
+    [MemberData(nameof(BaseModels))]
+    public void EveryTruncationIsAFormatOrUnsupportedError(string baseModel)
     {
-        byte[] model = Valid();
+        byte[] model = BaseModel(baseModel);
         for (int length = 0; length < model.Length; length++)
         {
             var prefix = model.AsMemory(0, length);
@@ -139,10 +161,11 @@ public class RejectionTests
         Assert.Contains("byte offset", Malformed(model.AsSpan(0, model.Length / 2).ToArray()));
     }
 
-    [Fact]
-    public void CorruptedBytesNeverEscapeAsAnotherException()
+    [Theory]
+    [MemberData(nameof(BaseModels))]
+    public void CorruptedBytesNeverEscapeAsAnotherException(string baseModel)
     {
-        byte[] model = Valid();
+        byte[] model = BaseModel(baseModel);
         var rng = new Random(12345);
         foreach (byte value in new byte[] { 0x00, 0x07, 0x7F, 0x80, 0xFF })
         {
