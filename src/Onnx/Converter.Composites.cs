@@ -311,7 +311,7 @@ internal sealed partial class Converter
         {
             if (node.Domain is not ("" or "ai.onnx")) continue;
             if (node.OpType == "BatchNormalization" && node.Inputs.Count > 0 && producers.TryGetValue(node.Inputs[0], out var conv)
-                && conv.OpType == "Conv" && conv.Outputs.Count == 1 && uses.GetValueOrDefault(node.Inputs[0]) == 1)
+                && conv.OpType is "Conv" or "Gemm" && conv.Outputs.Count == 1 && uses.GetValueOrDefault(node.Inputs[0]) == 1)
             {
                 _batchNormAfterConv[conv] = node;
             }
@@ -375,6 +375,32 @@ internal sealed partial class Converter
         var weight = new Value(FreshName($"{w.OnnxName}.bn_folded"), w.Shape) { Const = new ConstTensor(w.Shape, folded, null) };
         var b = new Value(FreshName($"{bias?.OnnxName ?? w.OnnxName + ".bias"}.bn_folded"), new[] { k }) { Const = new ConstTensor(new[] { k }, foldedBias, null) };
         return (weight, b, $"(BatchNormalization '{bnName}' folded into the weight and bias)");
+    }
+
+    /// <summary>Folds the BatchNormalization after this Gemm (its only reader) into B and C: B' = B s per output column,
+    /// C' = beta C s + shift (then beta = 1). Null when it cannot (non-constant B or C, or C varying over rows).</summary>
+    internal (Value B, Value C, string Note)? FoldBatchNormIntoGemm(NodeContext gemm, Value b, Value? c, bool transB, float beta, int columns)
+    {
+        if (!_batchNormAfterConv.TryGetValue(gemm.Node, out var bn)) return null;
+        if (b.Const is not { Floats: { } weights }) return null;
+        if (c is not null && (c.Const is not { Floats: { } cf } || (cf.Length != 1 && !(c.Shape[^1] == columns && c.Shape[..^1].All(d => d == 1))))) return null; // C must not vary over rows
+        if (bn.Attributes.Any(a => a.Name == "training_mode" && a.I != 0)) return null;
+        if (BatchNormAffine(bn, columns, BatchNormEpsilon(bn)) is not var (scale, shift)) return null;
+
+        var folded = new float[weights.Length];
+        for (int i = 0; i < weights.Length; i++) folded[i] = weights[i] * scale[transB ? i / b.Shape[1] : i % b.Shape[1]];
+        var bias = new float[columns];
+        for (int j = 0; j < columns; j++)
+        {
+            float cj = c is null ? 0f : c.Const!.Floats!.Length == 1 ? c.Const.Floats[0] : c.Const.Floats[j];
+            bias[j] = beta * cj * scale[j] + shift[j];
+        }
+
+        _foldedBatchNorms.Add(bn);
+        string bnName = bn.Name.Length > 0 ? bn.Name : bn.Outputs.FirstOrDefault() ?? "BatchNormalization";
+        var weight = new Value(FreshName($"{b.OnnxName}.bn_folded"), b.Shape) { Const = new ConstTensor(b.Shape, folded, null) };
+        var cValue = new Value(FreshName($"{c?.OnnxName ?? b.OnnxName + ".bias"}.bn_folded"), new[] { columns }) { Const = new ConstTensor(new[] { columns }, bias, null) };
+        return (weight, cValue, $"(BatchNormalization '{bnName}' folded into B and C)");
     }
 
     private static void BatchNormalization(NodeContext n)

@@ -253,18 +253,21 @@ internal sealed partial class Converter
         int kb = transB ? b.Shape[1] : b.Shape[0], cols = transB ? b.Shape[0] : b.Shape[1];
         if (k != kb) throw n.Malformed($"inner dimensions differ: A {Format(a.Shape)}{(transA ? "^T" : "")}, B {Format(b.Shape)}{(transB ? "^T" : "")}");
         var shape = new[] { m, cols };
-        var args = new List<string> { n.Operand(a), n.Operand(b) };
-        if (c is not null)
+        if (c is not null && (c.Shape.Length > 2 || !Broadcast(n, c.Shape, shape).SequenceEqual(shape))) throw n.Malformed($"C {Format(c.Shape)} does not broadcast to [{m}, {cols}]");
+        string? note = null;
+        if (n.Converter.FoldBatchNormIntoGemm(n, b, c, transB, beta, cols) is var (foldedB, foldedC, foldNote))
         {
-            if (c.Shape.Length > 2 || !Broadcast(n, c.Shape, shape).SequenceEqual(shape)) throw n.Malformed($"C {Format(c.Shape)} does not broadcast to [{m}, {cols}]");
-            args.Add(n.Operand(c, shape));
+            (b, c, beta, note) = (foldedB, foldedC, 1f, foldNote);
         }
+
+        var args = new List<string> { n.Operand(a), n.Operand(b) };
+        if (c is not null) args.Add(n.Operand(c, shape));
 
         if (alpha != 1f) args.Add($"alpha: {Literal(alpha)}");
         if (beta != 1f && c is not null) args.Add($"beta: {Literal(beta)}");
         if (transA) args.Add("transA: true");
         if (transB) args.Add("transB: true");
-        n.Emit($"Gemm({string.Join(", ", args)})", shape);
+        n.Emit($"Gemm({string.Join(", ", args)})", shape, note);
     }
 
     // ---- convolution and pooling ----------------------------------------------------------------------------------

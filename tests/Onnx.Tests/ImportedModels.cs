@@ -187,4 +187,14 @@ public class OperatorTests : IClassFixture<ImportedModels>
         Assert.Single(Statements(import.Source));
         Assert.Equal(new[] { 4, 3 }, import.Weights.Single().Value.ShapeArray());
     }
+
+    [Fact]
+    public void BatchNormalizationIsFoldedIntoGemm()
+    {
+        var import = _models.Import("BatchNorm_folded_into_gemm_transB");
+        var statement = Assert.Single(Statements(import.Source));
+        Assert.Contains("Gemm(x, FcWeightBnFolded!, FcBiasBnFolded!, transB: true)", statement);
+        Assert.Equal(new[] { "fc.weight.bn_folded", "fc.bias.bn_folded" }, import.Weights.Select(w => w.Key));
+        Assert.Single(Statements(_models.Import("BatchNorm_folded_into_gemm_no_bias").Source));
+    }
 }

@@ -204,6 +204,16 @@ internal static class OpCases
             var bn = g.Op("BatchNormalization", new[] { conv, Positive(g, "bn.weight", 3), W(g, "bn.bias", 3), W(g, "bn.running_mean", 3), Positive(g, "bn.running_var", 3) });
             g.Output(g.Op("Add", bn, conv), 1, 3, 5, 5);
         }),
+        new("BatchNorm_folded_into_gemm_transB", g =>
+        {
+            var fc = g.Op("Gemm", new[] { g.Input("x", 3, 5), W(g, "fc.weight", 4, 5), W(g, "fc.bias", 4) }, Int("transB", 1), Float("beta", 0.5f));
+            g.Output(g.Op("BatchNormalization", new[] { fc, Positive(g, "bn.weight", 4), W(g, "bn.bias", 4), W(g, "bn.running_mean", 4), Positive(g, "bn.running_var", 4) }), 3, 4);
+        }),
+        new("BatchNorm_folded_into_gemm_no_bias", g =>
+        {
+            var fc = g.Op("Gemm", new[] { g.Input("x", 3, 5), W(g, "fc.weight", 5, 4) }, Float("alpha", 2f));
+            g.Output(g.Op("BatchNormalization", new[] { fc, Positive(g, "bn.weight", 4), W(g, "bn.bias", 4), W(g, "bn.running_mean", 4), Positive(g, "bn.running_var", 4) }), 3, 4);
+        }),
         new("BatchNorm_standalone_nchw_opset15", g => g.Output(g.Op("BatchNormalization", new[] { g.Input("x", 2, 3, 4, 5), Positive(g, "s", 3), W(g, "b", 3), W(g, "m", 3), Positive(g, "v", 3) }, Float("epsilon", 1e-4f), Float("momentum", 0.9f)), 2, 3, 4, 5), opset: 15),
         new("BatchNorm_1d_nc_opset9", g => g.Output(g.Op("BatchNormalization", new[] { g.Input("x", 4, 3), Positive(g, "s", 3), W(g, "b", 3), W(g, "m", 3), Positive(g, "v", 3) }), 4, 3), opset: 9),
         new("BatchNorm_spatial_attribute_opset7", g => g.Output(g.Op("BatchNormalization", new[] { g.Input("x", 2, 3, 5), Positive(g, "s", 3), W(g, "b", 3), W(g, "m", 3), Positive(g, "v", 3) }, Int("spatial", 1)), 2, 3, 5), opset: 7),
