@@ -1,3 +1,4 @@
+using System;
 using Aot.Dsl;
 using static Aot.Dsl.Ops;
 

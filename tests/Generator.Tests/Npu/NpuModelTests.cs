@@ -179,46 +179,8 @@ public sealed class NpuModelTests(ITestOutputHelper output)
     [InlineData(NpuPrecision.Int8, 5e-2)]
     public void Transformer_block_matches_eager(NpuPrecision precision, double tolerance)
     {
-        const string source = """
-            using System;
-            using Aot.Dsl;
-            using static Aot.Dsl.Ops;
-            namespace T;
-            [Model]
-            public partial class Block
-            {
-                public const int Seq = 128, DModel = 256, Heads = 4, HeadDim = 64, Ffn = 1024;
-                [Weight(DModel)] public Tensor? Ln1W { get; set; }
-                [Weight(DModel)] public Tensor? Ln1B { get; set; }
-                [Weight(DModel, DModel)] public Tensor? WQ { get; set; }
-                [Weight(DModel)] public Tensor? BQ { get; set; }
-                [Weight(DModel, DModel)] public Tensor? WK { get; set; }
-                [Weight(DModel)] public Tensor? BK { get; set; }
-                [Weight(DModel, DModel)] public Tensor? WV { get; set; }
-                [Weight(DModel)] public Tensor? BV { get; set; }
-                [Weight(DModel, DModel)] public Tensor? WO { get; set; }
-                [Weight(DModel)] public Tensor? BO { get; set; }
-                [Weight(DModel)] public Tensor? Ln2W { get; set; }
-                [Weight(DModel)] public Tensor? Ln2B { get; set; }
-                [Weight(Ffn, DModel)] public Tensor? W1 { get; set; }
-                [Weight(Ffn)] public Tensor? B1 { get; set; }
-                [Weight(DModel, Ffn)] public Tensor? W2 { get; set; }
-                [Weight(DModel)] public Tensor? B2 { get; set; }
-                public Tensor Forward([Input(1, Seq, DModel)] Tensor x)
-                {
-                    var h = LayerNorm(x, Ln1W!, Ln1B!);
-                    var q = Transpose(Reshape(Linear(h, WQ!, BQ), 1, Seq, Heads, HeadDim), 0, 2, 1, 3);
-                    var k = Transpose(Reshape(Linear(h, WK!, BK), 1, Seq, Heads, HeadDim), 0, 2, 3, 1);
-                    var v = Transpose(Reshape(Linear(h, WV!, BV), 1, Seq, Heads, HeadDim), 0, 2, 1, 3);
-                    var scores = MatMul(q, k) * (1f / MathF.Sqrt(HeadDim));
-                    var context = MatMul(Softmax(scores, axis: -1), v);
-                    var merged = Reshape(Transpose(context, 0, 2, 1, 3), 1, Seq, DModel);
-                    var x1 = x + Linear(merged, WO!, BO);
-                    var f = Linear(Gelu(Linear(LayerNorm(x1, Ln2W!, Ln2B!), W1!, B1)), W2!, B2);
-                    return x1 + f;
-                }
-            }
-            """;
-        RunAndCompare(Build(source), "T.Block", output, tolerance, precision, extraSamples: 1);
+        // samples/Npu's encoder block (read from the repository, with the sample's other model).
+        string source = File.ReadAllText(Path.Combine(DiagnosticTests.RepoRoot(), "samples", "Npu", "Models.cs"));
+        RunAndCompare(Build(source), "Samples.Npu.EncoderBlock", output, tolerance, precision, extraSamples: 1);
     }
 }
