@@ -518,7 +518,6 @@ internal sealed class NpuLowering
         NpuMatmul.Emit(_builder, spec, plan);
         long predicted = _builder.EndKernel();
         _kernels.Add(new NpuKernelInfo(spec.Name, $"{description}; tiles {plan.Tm}x{plan.Tn}{(plan.ResidentB ? ", weights resident" : "")}", predicted));
-        _builder.ReleaseSemaphores(0);
     }
 
     private void Conv(Node node, HashSet<int> done)
@@ -603,7 +602,6 @@ internal sealed class NpuLowering
             NpuAttention.Emit(_builder, spec, plan);
             long predicted = _builder.EndKernel();
             _kernels.Add(new NpuKernelInfo(spec.Name, $"attention {queries}x{keys}, d {d}; {plan.TileQueries} queries per tile", predicted));
-            _builder.ReleaseSemaphores(0);
         }
 
         NpuUnsupportedException Strided(string operand) => new($"{what}: attention operand {operand} is not a row-major matrix per head");
@@ -631,7 +629,6 @@ internal sealed class NpuLowering
         NpuRows.Emit(_builder, spec, plan);
         long predicted = _builder.EndKernel();
         _kernels.Add(new NpuKernelInfo(spec.Name, $"{kind} over [{RowsOf(t)}x{ColsOf(t)}]; {plan.TileRows} rows per tile", predicted));
-        _builder.ReleaseSemaphores(0);
     }
 
     private DramTensor ChannelsLast(int value, string user)
@@ -657,7 +654,6 @@ internal sealed class NpuLowering
         _builder.BeginKernel();
         NpuPool.EmitMaxPool(_builder, spec);
         _kernels.Add(new NpuKernelInfo(spec.Name, $"max pool {kernel[0]}x{kernel[0]} stride {strides[0]} over {xType}", _builder.EndKernel()));
-        _builder.ReleaseSemaphores(0);
     }
 
     private void GlobalAveragePool(Node node)
@@ -672,7 +668,6 @@ internal sealed class NpuLowering
         _builder.BeginKernel();
         NpuPool.EmitGlobalAverage(_builder, spec);
         _kernels.Add(new NpuKernelInfo(spec.Name, $"global average pool over {xType}", _builder.EndKernel()));
-        _builder.ReleaseSemaphores(0);
     }
 
     /// <summary>A Fused node or a single elementwise op: operands are activations of the output's shape, row vectors (weights of the last axis) or scalar constants.</summary>
@@ -705,7 +700,6 @@ internal sealed class NpuLowering
         NpuElementwise.Emit(_builder, spec, rows);
         long predicted = _builder.EndKernel();
         _kernels.Add(new NpuKernelInfo(spec.Name, $"{string.Join(" ", body.Select(b => b.Op))} over [{spec.Rows}x{spec.Cols}]; {rows} rows per tile", predicted));
-        _builder.ReleaseSemaphores(0);
     }
 
     private static int Blocks(int n) => (n + NpuTarget.ArraySize - 1) / NpuTarget.ArraySize;

@@ -27,11 +27,6 @@ internal sealed class NpuProgramBuilder
         return _semaphoresUsed++;
     }
 
-    /// <summary>Semaphores are reused across kernels: every kernel starts from the value its semaphores reached.</summary>
-    public void ReleaseSemaphores(int keep) => _semaphoresUsed = keep;
-
-    public int SemaphoresInUse => _semaphoresUsed;
-
     /// <summary>How many signals semaphore <paramref name="s"/> has received so far in program order.</summary>
     public uint Signals(int s) => _signals[s];
 
@@ -52,9 +47,13 @@ internal sealed class NpuProgramBuilder
         _kernelInitial = (uint[])_signals.Clone();
     }
 
-    /// <summary>Orders the kernel's instructions for the dispatcher (<see cref="NpuScheduler"/>) and returns its predicted cycles.</summary>
+    /// <summary>
+    /// Orders the kernel's instructions for the dispatcher (<see cref="NpuScheduler"/>) and returns its predicted
+    /// cycles. Its semaphores are free for the next kernel, which counts on from the values they reached.
+    /// </summary>
     public long EndKernel()
     {
+        _semaphoresUsed = 0;
         var kernel = _code.GetRange(_kernelStart, _code.Count - _kernelStart);
         long cycles = NpuScheduler.Schedule(kernel, _kernelInitial);
         _code.RemoveRange(_kernelStart, _code.Count - _kernelStart);
