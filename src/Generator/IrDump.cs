@@ -5,8 +5,9 @@ using Aot.Generator.Passes;
 
 namespace Aot.Generator;
 
-/// <summary>Renders the IR after every pass as a comment-only C# file (emitted when AotDumpIR is true; with
-/// EmitCompilerGeneratedFiles it lands under obj/ next to the generated model).</summary>
+/// <summary>Renders the IR after every pass as a C# file of comments, ending with the final graph in Graphviz form as a
+/// constant (emitted when AotDumpIR is true; with EmitCompilerGeneratedFiles it lands under obj/ next to the generated
+/// model; paste the constant into `dot -Tsvg` or any Graphviz viewer).</summary>
 internal static class IrDump
 {
     public static string Render(string model, IReadOnlyList<PassSnapshot> snapshots)
@@ -17,6 +18,17 @@ internal static class IrDump
         {
             sb.Append("//\n// ==== after ").Append(snapshot.PassName).Append(" ====\n");
             foreach (var line in IrPrinter.Print(snapshot.Graph).TrimEnd('\n').Split('\n')) sb.Append("// ").Append(line).Append('\n');
+        }
+
+        if (snapshots.Count > 0)
+        {
+            var final = snapshots[snapshots.Count - 1].Graph;
+            int dot = model.LastIndexOf('.');
+            string name = (dot > 0 ? model.Substring(dot + 1) : model) + "IrDump";
+            if (dot > 0) sb.Append("namespace ").Append(model.Substring(0, dot)).Append(";\n");
+            sb.Append("\n/// <summary>The final graph of ").Append(model).Append(" in Graphviz form (AotDumpIR).</summary>\n");
+            sb.Append("internal static class ").Append(name).Append("\n{\n    public const string FinalGraphDot = @\"");
+            sb.Append(IrDot.Render(final).Replace("\"", "\"\"")).Append("\";\n}\n");
         }
 
         return sb.ToString();

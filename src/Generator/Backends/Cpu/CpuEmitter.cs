@@ -65,7 +65,10 @@ internal static class CpuEmitter
 
     private static string DTypeLiteral(DType d) => $"{Dsl}.DType.{d}";
 
-    private static string Spec(string name, TensorType t) => $"new {Rt}.TensorSpec(\"{name}\", {DTypeLiteral(t.DType)}, {ShapeLiteral(t)})";
+    private static string Spec(string name, TensorType t) => $"new {Rt}.TensorSpec({Str(name)}, {DTypeLiteral(t.DType)}, {ShapeLiteral(t)})";
+
+    /// <summary>A C# string literal (weights-file names may hold quotes, backslashes or any other character).</summary>
+    private static string Str(string s) => Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatLiteral(s, quote: true);
 
     private static string ElementType(DType d) => d == DType.Int32 ? "int" : "float";
 
@@ -103,7 +106,7 @@ internal static class CpuEmitter
             foreach (var wt in model.Weights)
             {
                 var t = graph.TypeOf(wt.ValueId);
-                w.Line($"this.{wt.MemberName} = file.Read(\"{wt.FileName}\", {DTypeLiteral(t.DType)}, {ShapeLiteral(t)});");
+                w.Line($"this.{wt.MemberName} = file.Read({Str(wt.FileName)}, {DTypeLiteral(t.DType)}, {ShapeLiteral(t)});");
             }
         }
 
@@ -115,7 +118,7 @@ internal static class CpuEmitter
             w.Line("{");
             foreach (var wt in model.Weights)
             {
-                w.Line($"    new(\"{wt.FileName}\", {Rt}.WeightBinding.Require(this.{wt.MemberName}, \"{wt.MemberName}\")),");
+                w.Line($"    new({Str(wt.FileName)}, {Rt}.WeightBinding.Require(this.{wt.MemberName}, \"{wt.MemberName}\")),");
             }
 
             w.Line("});");
