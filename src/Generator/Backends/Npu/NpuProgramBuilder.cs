@@ -18,8 +18,6 @@ internal sealed class NpuProgramBuilder
 
     public IReadOnlyList<Instruction> Code => _code;
 
-    public int Count => _code.Count;
-
     /// <summary>A fresh semaphore (initial value 0). Kernels allocate their own; 32 exist in all.</summary>
     public int Semaphore()
     {
