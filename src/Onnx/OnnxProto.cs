@@ -64,6 +64,8 @@ public sealed class OnnxAttributeProto
     public long I { get; set; }
     public byte[] S { get; set; } = Array.Empty<byte>();
     public OnnxTensorProto? T { get; set; }
+    /// <summary>A subgraph (If's then_branch/else_branch, Loop's body).</summary>
+    public OnnxGraphProto? G { get; set; }
     public List<float> Floats { get; } = new();
     public List<long> Ints { get; } = new();
     public string RefAttrName { get; set; } = "";
@@ -204,6 +206,7 @@ public static class OnnxParser
                 case 3: a.I = r.Name("i").Int64(); break;
                 case 4: a.S = r.Name("s").Bytes().ToArray(); break;
                 case 5: a.T = Tensor(r.Name("t"), $"{r.Path}.t"); break;
+                case 6: a.G = Graph(r.Name("g").Message($"{r.Path}.g")); break;
                 case 7: r.Name("floats").Floats(a.Floats); break;
                 case 8: r.Name("ints").Int64s(a.Ints); break;
                 case 20:
