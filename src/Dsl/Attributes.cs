@@ -36,4 +36,12 @@ public sealed class InputAttribute : Attribute
     public int[] Shape { get; }
 
     public DType DType { get; set; } = DType.Float32;
+
+    /// <summary>
+    /// An axis whose size varies at run time, from 1 up to <c>Shape[DynamicAxis]</c> (the bound), e.g. a sequence
+    /// length: one compiled model then runs every size up to the bound, with its memory sized for the bound. Every
+    /// input with a dynamic axis shares the same size at run time (and must declare the same bound). Forward must
+    /// not depend on the bound itself (reshape with -1). -1 (the default): every axis is static.
+    /// </summary>
+    public int DynamicAxis { get; set; } = -1;
 }

@@ -9,6 +9,18 @@ internal sealed class CodeWriter
     private readonly StringBuilder _sb = new();
     private int _indent;
 
+    /// <param name="indent">The starting indentation level (a writer for a fragment inserted with <see cref="Raw"/>).</param>
+    public CodeWriter(int indent = 0) => _indent = indent;
+
+    public int Indent => _indent;
+
+    /// <summary>Appends text already indented and ending with a newline (a fragment from another writer).</summary>
+    public CodeWriter Raw(string text)
+    {
+        _sb.Append(text);
+        return this;
+    }
+
     public CodeWriter Line(string text = "")
     {
         if (text.Length > 0) _sb.Append(' ', _indent * 4).Append(text);

@@ -85,9 +85,10 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
             .Select(static (c, _) => c.GetTypeByMetadataName("ILGPU.Runtime.Accelerator") is not null
                                      && c.GetTypeByMetadataName("Aot.Runtime.Gpu.GpuRuntime") is not null)
             .WithTrackingName(TrackingNames.GpuAvailable);
+        // The GPU and NPU backends compile static shapes only: a model with a dynamic axis runs on the CPU.
         var gpuModels = models
             .Combine(gpuAvailable)
-            .Where(static input => input.Right && input.Left.Right.Targets.Gpu)
+            .Where(static input => input.Right && input.Left.Right.Targets.Gpu && input.Left.Left.Dynamic is null)
             .Select(static (input, _) => input.Left)
             .WithTrackingName(TrackingNames.GpuModels);
         context.RegisterSourceOutput(gpuModels, static (spc, input) => EmitGpu(spc, input.Left, input.Right));
@@ -105,9 +106,17 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
                 "AotTargets includes gpu, but this project does not reference ILGPU and Aot.Runtime.Gpu, so no GPU code is generated: add <PackageReference Include=\"Aot.Compiler.Gpu\" /> (which brings both), or remove gpu from AotTargets"));
         });
 
+        // Targets named explicitly that skip a model with a dynamic axis: say so where the model is.
+        var dynamicSkipped = models
+            .Where(static input => input.Left.Dynamic is not null && input.Right.Targets.Explicit && (input.Right.Targets.Gpu || input.Right.Targets.Npu))
+            .WithTrackingName(TrackingNames.DynamicSkipped);
+        context.RegisterSourceOutput(dynamicSkipped, static (spc, input) =>
+            spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.DynamicSizeCpuOnly, Location.None,
+                $"'{QualifiedName(input.Left)}' has a dynamic axis: the GPU and NPU backends compile static shapes only, so only its CPU code is generated")));
+
         // The NPU backend's entry point: models whose AotTargets include npu.
         var npuModels = models
-            .Where(static input => input.Right.Targets.Npu)
+            .Where(static input => input.Right.Targets.Npu && input.Left.Dynamic is null)
             .WithTrackingName(TrackingNames.NpuModels);
         context.RegisterSourceOutput(npuModels, static (spc, input) => EmitNpu(spc, input.Left, input.Right));
     }
@@ -155,11 +164,25 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
             var snapshots = options.DumpIR ? new List<PassSnapshot>() : null;
             // Without the cpu target there are no GEMM kernels to tune, so the tuning file is not checked either.
             var blocks = new AssignGemmBlocks(CpuTarget.Default, QualifiedName(model), options.Targets.Cpu ? tuning : EquatableArray<TuningEntry>.Empty);
-            var graph = PassPipeline.Run(model.Graph, options.DisabledSet, snapshots, spc.CancellationToken, PassPipeline.CpuPasses.Append(blocks).ToArray());
-            var plan = PlanMemory.Run(graph);
+            var passes = PassPipeline.CpuPasses.Append(blocks).ToArray();
+            var graph = PassPipeline.Run(model.Graph, options.DisabledSet, snapshots, spc.CancellationToken, passes);
+            var plan = PlanMemory.Run(graph); // for a dynamic size: at the bound, which holds every smaller size
             foreach (var stale in blocks.Stale) spc.ReportDiagnostic(stale.ToDiagnostic());
+            var probes = model.Dynamic?.Probes.Select(p => PassPipeline.Run(p, options.DisabledSet, null, spc.CancellationToken, passes)).ToArray();
             var cpu = new CpuOptions(options.Targets.Cpu, options.InstructionSet, options.InstructionSetName);
-            spc.AddSource(hint + ".g.cs", SourceText.From(CpuEmitter.Emit(model, graph, plan, cpu), Encoding.UTF8));
+            string code;
+            try
+            {
+                code = CpuEmitter.Emit(model, graph, plan, cpu, probes);
+            }
+            catch (DynamicSizeException e)
+            {
+                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.DynamicSizeUnsupported, Location.None,
+                    $"'{hint}' has a dynamic axis, but {e.Message}; give the axis a static size (remove DynamicAxis) or compute it another way"));
+                return;
+            }
+
+            spc.AddSource(hint + ".g.cs", SourceText.From(code, Encoding.UTF8));
             if (snapshots is not null) spc.AddSource(hint + ".ir.g.cs", SourceText.From(IrDump.Render(hint, snapshots), Encoding.UTF8));
         }
         catch (OperationCanceledException)
@@ -193,4 +216,5 @@ internal static class TrackingNames
     public const string CpuModels = "CpuModels";
     public const string GpuMissing = "GpuMissing";
     public const string NpuModels = "NpuModels";
+    public const string DynamicSkipped = "DynamicSkipped";
 }

@@ -32,4 +32,43 @@ public static class WeightBinding
             throw new ArgumentException($"input '{name}' is {input.DType}[{string.Join(", ", input.ShapeArray())}], the model expects {dtype}[{string.Join(", ", shape)}]", name);
         }
     }
+
+    /// <summary>
+    /// The size of a dynamic axis (<c>[Input(..., DynamicAxis = axis)]</c>) in an input tensor, after checking its
+    /// dtype, its other dimensions against <paramref name="shape"/> (the declared shape) and 1 &lt;= size &lt;= the bound.
+    /// </summary>
+    public static int DynamicSize(Tensor? input, string name, DType dtype, int[] shape, int axis)
+    {
+        if (input is null) throw new ArgumentNullException(name);
+        var actual = input.Shape;
+        bool ok = input.DType == dtype && actual.Length == shape.Length;
+        for (int d = 0; ok && d < shape.Length; d++) ok = d == axis ? actual[d] >= 1 && actual[d] <= shape[d] : actual[d] == shape[d];
+        if (!ok)
+        {
+            throw new ArgumentException($"input '{name}' is {input.DType}[{string.Join(", ", input.ShapeArray())}], the model expects {dtype}[{Describe(shape, axis)}]", name);
+        }
+
+        return actual[axis];
+    }
+
+    /// <summary>
+    /// The dynamic size an input span of <paramref name="length"/> elements holds: its declared shape has
+    /// <paramref name="perUnit"/> elements per unit of the dynamic axis, which takes 1 to <paramref name="bound"/> units.
+    /// </summary>
+    public static int DynamicSize(int length, string name, int perUnit, int bound)
+    {
+        if (length % perUnit != 0 || length / perUnit < 1 || length / perUnit > bound)
+        {
+            throw new ArgumentException($"input '{name}' must have {perUnit} x n elements for a dynamic size n from 1 to {bound}, got {length}", name);
+        }
+
+        return length / perUnit;
+    }
+
+    private static string Describe(int[] shape, int axis)
+    {
+        var dims = new string[shape.Length];
+        for (int d = 0; d < shape.Length; d++) dims[d] = d == axis ? "1.." + shape[d] : shape[d].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return string.Join(", ", dims);
+    }
 }

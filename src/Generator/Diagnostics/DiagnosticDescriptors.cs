@@ -31,6 +31,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor MalformedTuningLine = Warning("AOT0015", "Malformed line in a tuning file");
     public static readonly DiagnosticDescriptor StaleTuningEntry = Warning("AOT0016", "Tuning entry does not match the model");
     public static readonly DiagnosticDescriptor NpuUnsupported = Warning("AOT0017", "The NPU backend cannot compile this model");
+    public static readonly DiagnosticDescriptor DynamicSizeUnsupported = Error("AOT0018", "A dynamic axis cannot be compiled");
+    public static readonly DiagnosticDescriptor DynamicSizeCpuOnly = Warning("AOT0019", "A model with a dynamic axis runs on the CPU only");
 
     public static readonly DiagnosticDescriptor InternalError = Error("AOT9999", "Internal compiler error");
 
@@ -51,7 +53,8 @@ internal static class DiagnosticDescriptors
     [
         MatMulInnerDimension, NotBroadcastable, AxisOutOfRange, ReshapeElementCount, EmptyOutput, OperandShape, OperandDType,
         InvalidArgument, UnsupportedConstruct, UnboundedLoopOrRecursion, InvalidModelDeclaration, InvalidTensorDeclaration,
-        InvalidOption, GpuTargetUnavailable, MalformedTuningLine, StaleTuningEntry, InternalError,
+        InvalidOption, GpuTargetUnavailable, MalformedTuningLine, StaleTuningEntry, NpuUnsupported, DynamicSizeUnsupported,
+        DynamicSizeCpuOnly, InternalError,
     ];
 
     private static DiagnosticDescriptor Error(string id, string title) => Create(id, title, DiagnosticSeverity.Error);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Aot.Generator.Diagnostics;
@@ -75,6 +76,32 @@ internal static class ModelExtractor
         void Report(DiagnosticDescriptor d, Location? l, string m) => diagnostics.Add(DiagnosticInfo.Create(d, l ?? at, m));
 
         if (!CheckClass(type, at, Report)) return null;
+        var model = Lower(type, at, compilation, diagnostics, dynamicSize: null, ct);
+        if (model?.Dynamic is not { } dynamic) return model;
+
+        // A dynamic axis: lower Forward again at the probe sizes (ProbeSizes), so the CPU backend can tell which
+        // sizes in its code follow the dynamic size. Forward must lower the same way at every size.
+        var probes = new List<Graph>();
+        foreach (int size in DynamicSize.ProbeSizes(dynamic.Bound))
+        {
+            var problems = new List<DiagnosticInfo>();
+            var probe = Lower(type, at, compilation, problems, size, ct);
+            foreach (var p in problems)
+            {
+                diagnostics.Add(p with { Message = $"{p.Message} (with the dynamic axis at size {size}: Forward must work for every size of its dynamic axis, e.g. reshape with -1)" });
+            }
+
+            if (probe is null) return null;
+            probes.Add(probe.Graph);
+        }
+
+        return model with { Dynamic = dynamic with { Probes = new EquatableArray<Graph>(probes.ToImmutableArray()) } };
+    }
+
+    /// <summary>Lowers the model with each dynamic axis at <paramref name="dynamicSize"/> (null: at its bound).</summary>
+    private static ModelInfo? Lower(INamedTypeSymbol type, Location at, Compilation compilation, List<DiagnosticInfo> diagnostics, int? dynamicSize, CancellationToken ct)
+    {
+        void Report(DiagnosticDescriptor d, Location? l, string m) => diagnostics.Add(DiagnosticInfo.Create(d, l ?? at, m));
 
         var graph = new GraphBuilder(type.Name);
         var weightIds = new Dictionary<ISymbol, int>(SymbolEqualityComparer.Default);
@@ -116,6 +143,7 @@ internal static class ModelExtractor
         if (forward is null) return null;
 
         var inputs = new List<InputInfo>();
+        int? bound = null;
         var arguments = new Dictionary<ISymbol, FrontendValue>(SymbolEqualityComparer.Default);
         foreach (var parameter in forward.Parameters)
         {
@@ -136,9 +164,33 @@ internal static class ModelExtractor
 
             var tensorType = ReadTensorType(attribute, $"input '{parameter.Name}'", location, Report);
             if (tensorType is null) continue;
+            int axis = attribute.NamedArguments.FirstOrDefault(n => n.Key == "DynamicAxis").Value.Value is int a ? a : -1;
+            if (axis != -1)
+            {
+                var shape = tensorType.ShapeArray();
+                if (axis < 0 || axis >= shape.Length)
+                {
+                    Report(DiagnosticDescriptors.InvalidTensorDeclaration, location, $"input '{parameter.Name}': DynamicAxis {axis} is not an axis of shape {ShapeInference.Fmt(shape)} (0 to {shape.Length - 1}, or -1 for none)");
+                    continue;
+                }
+
+                if (bound is { } b && shape[axis] != b)
+                {
+                    Report(DiagnosticDescriptors.InvalidTensorDeclaration, location, $"input '{parameter.Name}': its dynamic axis has bound {shape[axis]}, another input's has {b}; inputs share one dynamic size, so their bounds must be equal");
+                    continue;
+                }
+
+                bound = shape[axis];
+                if (dynamicSize is { } size)
+                {
+                    shape[axis] = size;
+                    tensorType = tensorType.WithShape(shape);
+                }
+            }
+
             int id = graph.AddInput(parameter.Name, tensorType);
             arguments[parameter] = FrontendValue.Tensor(id);
-            inputs.Add(new InputInfo(Identifier(parameter.Name), id));
+            inputs.Add(new InputInfo(Identifier(parameter.Name), id, axis));
         }
 
         if (diagnostics.Count > 0) return null;
@@ -156,7 +208,8 @@ internal static class ModelExtractor
         var ns = type.ContainingNamespace.IsGlobalNamespace
             ? ""
             : string.Join(".", type.ContainingNamespace.ToDisplayParts().Where(p => p.Kind == SymbolDisplayPartKind.NamespaceName).Select(p => Identifier(p.ToString())));
-        return new ModelInfo(ns, Identifier(type.Name), new EquatableArray<InputInfo>(inputs), new EquatableArray<WeightInfo>(weights), graph.Build());
+        return new ModelInfo(ns, Identifier(type.Name), new EquatableArray<InputInfo>(inputs), new EquatableArray<WeightInfo>(weights), graph.Build(),
+            bound is { } max ? new DynamicSize(max, EquatableArray<Graph>.Empty) : null);
     }
 
     private static bool CheckClass(INamedTypeSymbol type, Location at, Action<DiagnosticDescriptor, Location?, string> report)

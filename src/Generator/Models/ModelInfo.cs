@@ -2,8 +2,8 @@ using Aot.Generator.IR;
 
 namespace Aot.Generator.Models;
 
-/// <summary>A Forward parameter: its C# name and the graph value it becomes.</summary>
-internal sealed record InputInfo(string Name, int ValueId);
+/// <summary>A Forward parameter: its C# name, the graph value it becomes, and its dynamic axis (-1: none).</summary>
+internal sealed record InputInfo(string Name, int ValueId, int DynamicAxis = -1);
 
 /// <summary>A weight member: its C# member name, its name in the weights file, and the graph value it becomes.</summary>
 internal sealed record WeightInfo(string MemberName, string FileName, int ValueId);
@@ -17,4 +17,20 @@ internal sealed record ModelInfo(
     string ClassName,
     EquatableArray<InputInfo> Inputs,
     EquatableArray<WeightInfo> Weights,
-    Graph Graph);
+    Graph Graph,
+    DynamicSize? Dynamic = null);
+
+/// <summary>
+/// A model with dynamic axes (<c>[Input(..., DynamicAxis = a)]</c>): one size shared by those axes, from 1 to
+/// <see cref="Bound"/> at run time. <see cref="ModelInfo.Graph"/> is lowered at the bound; <see cref="Probes"/> are the
+/// same Forward lowered at <see cref="ProbeSizes"/>, from which the CPU backend learns how each size in its code
+/// depends on the dynamic size (see Backends/Cpu/DynamicCode.cs).
+/// </summary>
+internal sealed record DynamicSize(int Bound, EquatableArray<Graph> Probes)
+{
+    /// <summary>Sizes other than the bound to lower at: three, none of them 1 (a size of 1 broadcasts, which would
+    /// change the graph), below the bound when it leaves room, above it otherwise (only the code is compared there).</summary>
+    public static int[] ProbeSizes(int bound) => bound >= 5
+        ? new[] { bound - 1, bound - 2, bound - 3 }
+        : new[] { bound + 1, bound + 2, bound + 3 };
+}

@@ -132,6 +132,23 @@ public class OptionsTests
     }
 
     [Fact]
+    public void AnNpuTargetWarnsWhatTheNpuBackendCannotCompile()
+    {
+        var run = GeneratorHarness.RunWith(new Dictionary<string, string> { ["AotTargets"] = "cpu;npu" }, null, GeneratorHarness.Usings + """
+            [Model]
+            public partial class Attention
+            {
+                public Tensor Forward([Input(128, 64)] Tensor q, [Input(128, 64)] Tensor k) => Softmax(MatMul(q, Transpose(k, 1, 0)), axis: -1);
+            }
+            """);
+        var diagnostic = Assert.Single(run.Diagnostics);
+        Assert.Equal("AOT0017", diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.DoesNotContain(run.Generated, g => g.Contains("NpuProgram", StringComparison.Ordinal));
+        Assert.Contains(run.Generated, g => g.Contains("class Compiled", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void WithoutTheCpuTargetOnlyTheWeightLoadingIsGenerated()
     {
         var run = Run(("AotTargets", "npu"));

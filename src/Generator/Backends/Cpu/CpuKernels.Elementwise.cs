@@ -84,7 +84,7 @@ internal static partial class CpuKernels
         }
     }
 
-    private static void EmitElementwiseNode(CodeWriter w, Graph graph, Node node)
+    private static void EmitElementwiseNode(CodeWriter w, Graph graph, Node node, bool staticLambdas)
     {
         var operands = node.Inputs.Select((v, i) => new ElementwiseOperand("x" + Lit(i), Shapes.Of(graph, v))).ToArray();
         var outShape = Shapes.Of(graph, node.Output);
@@ -106,7 +106,7 @@ internal static partial class CpuKernels
             w.Line($"// y{Fmt(outShape)} = {node.Op}({args}), elementwise{broadcast}");
         }
 
-        EmitElementwise(w, outShape, operands, program, parallel: node.Inputs.All(v => graph.TypeOf(v).DType == DType.Float32) && graph.TypeOf(node.Output).DType == DType.Float32);
+        EmitElementwise(w, outShape, operands, program, parallel: staticLambdas && node.Inputs.All(v => graph.TypeOf(v).DType == DType.Float32) && graph.TypeOf(node.Output).DType == DType.Float32);
     }
 
     /// <summary>Most operands a threaded elementwise kernel passes to <c>ParallelLoops.Elementwise</c>.</summary>

@@ -14,16 +14,28 @@ internal static partial class CpuKernels
         public string At(string row, string col) => $"{Span}[{Plus(Plus(Base, Times(row, RowStride)), Times(col, ColStride))}]";
     }
 
+    /// <summary>The operands of a MatMul as matrices (numpy promotion: a[k] is [1, k], b[k] is [k, 1]; the added axis
+    /// is absent from the result's shape, which does not change its row-major layout), and the product's m, n, k.</summary>
+    internal static (int[] A, int[] B, int M, int N, int K) MatMulOperands(Graph graph, Node node)
+    {
+        var aShape = Shapes.Of(graph, node.Inputs[0]);
+        var bShape = Shapes.Of(graph, node.Inputs[1]);
+        var a = aShape.Length == 1 ? new[] { 1, aShape[0] } : aShape;
+        var b = bShape.Length == 1 ? new[] { bShape[0], 1 } : bShape;
+        return (a, b, a[a.Length - 2], b[b.Length - 1], a[a.Length - 1]);
+    }
+
+    internal static (int M, int N, int K) MatMulDims(Graph graph, Node node)
+    {
+        var (_, _, m, n, k) = MatMulOperands(graph, node);
+        return (m, n, k);
+    }
+
     private static void EmitMatMul(CodeWriter w, Graph graph, Node node)
     {
         var aShape = Shapes.Of(graph, node.Inputs[0]);
         var bShape = Shapes.Of(graph, node.Inputs[1]);
-
-        // numpy promotion: a[k] is [1, k], b[k] is [k, 1] (the added axis is absent from the result's shape,
-        // which does not change its row-major layout).
-        var a = aShape.Length == 1 ? new[] { 1, aShape[0] } : aShape;
-        var b = bShape.Length == 1 ? new[] { bShape[0], 1 } : bShape;
-        int m = a[a.Length - 2], k = a[a.Length - 1], n = b[b.Length - 1];
+        var (a, b, m, n, k) = MatMulOperands(graph, node);
         var aBatch = a.Take(a.Length - 2).ToArray();
         var bBatch = b.Take(b.Length - 2).ToArray();
         var batch = ShapeInference.Broadcast(aBatch, bBatch)!;
@@ -42,7 +54,7 @@ internal static partial class CpuKernels
         views = views.Select((v, i) => v with { Strides = strides[i] }).ToArray();
         if (gemm)
         {
-            var (kc, mc) = CpuTiling.Gemm(m, n, k, CpuTarget.Default);
+            var (kc, mc, _) = CpuTiling.Of(node, m, n, k);
             EmitLoops(w, shape, views, offsets => w.Line(
                 $"{Sgemm}.MultiplyUnpacked({Lit(m)}, {Lit(n)}, {Lit(k)}, x0.Slice({offsets[1]}, {Lit(m * k)}), {Lit(k)}, x1.Slice({offsets[2]}, {Lit(k * n)}), false, " +
                 $"y.Slice({offsets[0]}, {Lit(m * n)}), {Lit(n)}, 1f, accumulate: false, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);"), index: "batch");

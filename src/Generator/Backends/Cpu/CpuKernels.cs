@@ -43,7 +43,9 @@ internal static partial class CpuKernels
     /// <summary>Rows shorter than this are not worth a vector loop (the narrowest <c>Vector&lt;float&gt;</c> has 4 lanes).</summary>
     private const int MinVectorLength = 4;
 
-    public static void Emit(CodeWriter w, Graph graph, Node node)
+    /// <param name="staticLambdas">Whether a kernel may move its loops into a static lambda run by the worker pool;
+    /// false when sizes are read at run time (<see cref="DynamicCode"/>): a static lambda cannot read them.</param>
+    public static void Emit(CodeWriter w, Graph graph, Node node, bool staticLambdas = true)
     {
         if (graph.TypeOf(node.Output).ElementCount == 0)
         {
@@ -63,7 +65,7 @@ internal static partial class CpuKernels
                 w.Line($"y[0] = {Lit(node.Attrs.Float(AttrNames.Value))};");
                 break;
             case var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op) || op == OpKind.Fused:
-                EmitElementwiseNode(w, graph, node);
+                EmitElementwiseNode(w, graph, node, staticLambdas);
                 break;
             case OpKind.MatMul:
                 EmitMatMul(w, graph, node);

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using System.Linq;
 using Aot.Generator.IR;
 
 namespace Aot.Generator.Backends.Cpu;
@@ -48,6 +50,34 @@ internal static class CpuTiling
 
         var (kc, mc) = Gemm(m, n, k, CpuTarget.Default);
         return (kc, mc, "cost model");
+    }
+
+    /// <summary>
+    /// The graph of a probe size with the cache blocks of the bound's graph (a model with a dynamic size): blocks
+    /// chosen for the bound are valid for every smaller product (the GEMM clamps them), and must not change with the
+    /// size, since they are not a polynomial in it. Each GEMM node gets the bound's kc and mc: a PackedGemm or ConvGemm
+    /// from its attributes, a MatMul of two activations from the cost model at the bound's sizes.
+    /// </summary>
+    public static Graph PinBlocks(Graph bound, Graph probe)
+    {
+        if (bound.Nodes.Count != probe.Nodes.Count || bound.Nodes.Zip(probe.Nodes, (b, p) => b.Op != p.Op).Any(d => d))
+        {
+            throw new DynamicSizeException("the optimized graph has other operations at other sizes");
+        }
+
+        return probe with
+        {
+            Nodes = new EquatableArray<Node>(probe.Nodes.Select((node, i) =>
+            {
+                var at = bound.Nodes[i];
+                (long Kc, long Mc)? blocks = at.Attrs.Has(AttrNames.Kc) && at.Attrs.Has(AttrNames.Mc) ? (at.Attrs.Int(AttrNames.Kc), at.Attrs.Int(AttrNames.Mc))
+                    : at.Op == OpKind.MatMul ? Blocks(CpuKernels.MatMulDims(bound, at))
+                    : null;
+                return blocks is { } b ? node with { Attrs = node.Attrs.With(Attr.OfInt(AttrNames.Kc, b.Kc)).With(Attr.OfInt(AttrNames.Mc, b.Mc)) } : node;
+            }).ToImmutableArray()),
+        };
+
+        static (long, long) Blocks((int M, int N, int K) p) => Gemm(p.M, p.N, p.K, CpuTarget.Default);
     }
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
