@@ -282,11 +282,11 @@ internal sealed class ForwardLowering
             case IParameterReferenceOperation parameter:
                 return Lookup(parameter.Parameter, op, frame);
             case IFieldReferenceOperation field:
-                return Member(field.Field, field.Instance, op);
+                return Member(field.Field, field.Instance, op, frame);
             case IPropertyReferenceOperation property when property.Property.IsIndexer:
                 return Indexer(property, frame);
             case IPropertyReferenceOperation property:
-                return Member(property.Property, property.Instance, op);
+                return Member(property.Property, property.Instance, op, frame);
             case IInvocationOperation invocation:
                 return Invoke(invocation, frame);
             case IBinaryOperation binary:
@@ -363,8 +363,24 @@ internal sealed class ForwardLowering
             ? value
             : Report(DiagnosticDescriptors.UnsupportedConstruct, op.Syntax.GetLocation(), $"'{symbol.Name}' has no value known at build time here");
 
-    private FrontendValue Member(ISymbol member, IOperation? instance, IOperation op)
+    /// <summary>The dimensions of <c>t</c> when <paramref name="op"/> is <c>t.Shape</c> (t a tensor), else null.</summary>
+    private FrontendValue? TensorShape(IOperation op, Frame frame)
     {
+        if (op is not IPropertyReferenceOperation { Property.Name: "Shape", Instance: { } tensor } property || !DslCalls.IsTensor(property.Property.ContainingType)) return null;
+        var value = Eval(tensor, frame);
+        if (value.IsPoison) return value;
+        return value.Kind == FrontendValueKind.Tensor
+            ? FrontendValue.Ints(_graph.TypeOf(value.TensorId).ShapeArray())
+            : Report(DiagnosticDescriptors.UnsupportedConstruct, op.Syntax.GetLocation(), "Shape is known at build time only for a tensor of the model");
+    }
+
+    private FrontendValue Member(ISymbol member, IOperation? instance, IOperation op, Frame frame)
+    {
+        if (member.Name == "Length" && instance is not null && TensorShape(instance, frame) is { } shape)
+        {
+            return shape.IsPoison ? shape : FrontendValue.OfInt(shape.Array!.Length); // t.Shape.Length: the rank
+        }
+
         if (_weights.TryGetValue(member, out int id) && (instance is null or IInstanceReferenceOperation))
         {
             return FrontendValue.Tensor(id);
@@ -376,6 +392,20 @@ internal sealed class ForwardLowering
 
     private FrontendValue Indexer(IPropertyReferenceOperation property, Frame frame)
     {
+        if (property.Instance is { } shapeOf && TensorShape(shapeOf, frame) is { } shape && property.Arguments.Length == 1)
+        {
+            // t.Shape[i]: a size known at build time (for a dynamic axis, the size the model is being lowered at).
+            if (shape.IsPoison) return shape;
+            var axis = Eval(property.Arguments[0].Value, frame);
+            if (axis.IsPoison) return axis;
+            if (axis.Kind != FrontendValueKind.Int || axis.Int < 0 || axis.Int >= shape.Array!.Length)
+            {
+                return Report(DiagnosticDescriptors.InvalidArgument, property.Syntax.GetLocation(), $"Shape[{(axis.Kind == FrontendValueKind.Int ? axis.Int.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?")}] needs a compile-time axis from 0 to {shape.Array!.Length - 1}");
+            }
+
+            return FrontendValue.OfInt(shape.Array[(int)axis.Int]);
+        }
+
         if (!DslCalls.IsTensor(property.Property.ContainingType) || property.Instance is null || property.Arguments.Length != 1)
         {
             return Report(DiagnosticDescriptors.UnsupportedConstruct, property.Syntax.GetLocation(), "only a tensor indexed by a compile-time integer (t[i]) is supported in a model");

@@ -27,11 +27,13 @@ public class DynamicSizeTests
             [Weight(16, 32)] public Tensor? W2 { get; set; }
             [Weight(16)] public Tensor? Gamma { get; set; }
             [Weight(16)] public Tensor? Beta { get; set; }
+            [Weight(19, 16)] public Tensor? Positions { get; set; }
 
             Tensor Heads(Tensor t) => Transpose(Reshape(t, 1, -1, 4, 4), 0, 2, 1, 3);
 
             public Tensor Forward([Input(1, 19, 16, DynamicAxis = 1)] Tensor x)
             {
+                x = x + Slice(Positions!, 0, 0, x.Shape[1]);                        // the first n positions
                 var h = LayerNorm(x, Gamma!, Beta!);
                 var q = Heads(Linear(h, Wq!));
                 var k = Heads(Linear(h, Wk!));
@@ -164,6 +166,21 @@ public class DynamicSizeTests
             """);
         var d = Assert.Single(run.Diagnostics);
         Assert.Contains("dynamic axis at size 7", d.GetMessage());
+    }
+
+    [Fact]
+    public void ShapeOutsideTheRankIsAnErrorAtTheIndex()
+    {
+        var run = GeneratorHarness.Run(GeneratorHarness.Usings + """
+            [Model]
+            public partial class Rank
+            {
+                public Tensor Forward([Input(1, 8)] Tensor x) => x * (float)x.Shape[x.Shape.Length];
+            }
+            """);
+        var d = Assert.Single(run.Diagnostics);
+        Assert.Equal("AOT0008", d.Id);
+        Assert.Contains("Shape[2] needs a compile-time axis from 0 to 1", d.GetMessage());
     }
 
     [Fact]
