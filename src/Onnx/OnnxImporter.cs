@@ -15,8 +15,14 @@ public sealed class OnnxImportOptions
     /// <summary>The model class, e.g. <c>MyApp.Models.ResNet</c> (the namespace is optional).</summary>
     public required string ClassName { get; init; }
 
-    /// <summary>Values for symbolic input dimensions (dim_param), e.g. batch = 1. This slice compiles static shapes only.</summary>
+    /// <summary>Values for symbolic input dimensions (dim_param), e.g. batch = 1.</summary>
     public IReadOnlyDictionary<string, int> Dimensions { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>
+    /// A symbolic dimension (dim_param) that stays dynamic up to a bound, e.g. ("sequence", 256): the generated class
+    /// runs every size from 1 to the bound (its inputs get <c>DynamicAxis</c>). At most one; null: every dimension static.
+    /// </summary>
+    public (string Name, int Bound)? Dynamic { get; init; }
 
     /// <summary>The file name shown in the generated header (defaults to the imported file's name).</summary>
     public string? SourceName { get; init; }
@@ -80,7 +86,7 @@ public static class OnnxImporter
         }
 
         var withSource = options.SourceName is null
-            ? new OnnxImportOptions { ClassName = options.ClassName, Dimensions = options.Dimensions, SourceName = Path.GetFileName(path) }
+            ? new OnnxImportOptions { ClassName = options.ClassName, Dimensions = options.Dimensions, Dynamic = options.Dynamic, SourceName = Path.GetFileName(path) }
             : options;
         return Import(bytes, withSource, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
@@ -92,7 +98,7 @@ public static class OnnxImporter
     public static OnnxImportResult Import(ReadOnlyMemory<byte> bytes, OnnxImportOptions options, string? modelDirectory = null)
     {
         var model = OnnxParser.Parse(bytes);
-        return new Converter(model, options, modelDirectory).Run();
+        return options.Dynamic is null ? new Converter(model, options, modelDirectory).Run() : DynamicImport.Run(model, options, modelDirectory);
     }
 }
 

@@ -4,13 +4,14 @@ using System.IO;
 using Aot.Onnx;
 using Aot.Runtime;
 
-// aot-onnx-import model.onnx --class Ns.Name --out dir [--dim name=value]...
+// aot-onnx-import model.onnx --class Ns.Name --out dir [--dim name=value]... [--dynamic name=bound]
 // Writes dir/Name.cs and dir/Name.safetensors. Exit codes: 0 done, 1 the model is malformed or unsupported (the message
 // says where, in MSBuild's error format so the build lists it), 2 bad command line.
-const string Usage = "usage: Aot.OnnxImport model.onnx --class Namespace.ClassName --out directory [--dim name=value]...";
+const string Usage = "usage: Aot.OnnxImport model.onnx --class Namespace.ClassName --out directory [--dim name=value]... [--dynamic name=bound]";
 
 string? model = null, className = null, outDir = null;
 var dims = new Dictionary<string, int>(StringComparer.Ordinal);
+(string, int)? dynamic = null;
 for (int i = 0; i < args.Length; i++)
 {
     string arg = args[i];
@@ -20,15 +21,29 @@ for (int i = 0; i < args.Length; i++)
         case "--class": className = Next(); break;
         case "--out": outDir = Next(); break;
         case "--dim":
+        case "--dynamic":
             string? dim = Next();
             int eq = dim?.IndexOf('=') ?? -1;
             if (dim is null || eq <= 0 || !int.TryParse(dim.AsSpan(eq + 1), out int size) || size < 1)
             {
-                Console.Error.WriteLine($"--dim expects name=positive-size, got '{dim}'\n{Usage}");
+                Console.Error.WriteLine($"{arg} expects name=positive-size, got '{dim}'\n{Usage}");
                 return 2;
             }
 
-            dims[dim.Substring(0, eq)] = size;
+            if (arg == "--dim")
+            {
+                dims[dim.Substring(0, eq)] = size;
+            }
+            else if (dynamic is null)
+            {
+                dynamic = (dim.Substring(0, eq), size);
+            }
+            else
+            {
+                Console.Error.WriteLine($"--dynamic can be given once (one dynamic size per model)\n{Usage}");
+                return 2;
+            }
+
             break;
         case "-h":
         case "--help":
@@ -54,7 +69,7 @@ if (model is null || className is null || outDir is null)
 
 try
 {
-    var result = OnnxImporter.ImportFile(model, new OnnxImportOptions { ClassName = className, Dimensions = dims });
+    var result = OnnxImporter.ImportFile(model, new OnnxImportOptions { ClassName = className, Dimensions = dims, Dynamic = dynamic });
     Directory.CreateDirectory(outDir);
     string source = Path.Combine(outDir, result.ClassName + ".cs");
     string weights = Path.Combine(outDir, result.ClassName + ".safetensors");

@@ -28,9 +28,6 @@ internal sealed record ModelInfo(
 /// </summary>
 internal sealed record DynamicSize(int Bound, EquatableArray<Graph> Probes)
 {
-    /// <summary>Sizes other than the bound to lower at: three, none of them 1 (a size of 1 broadcasts, which would
-    /// change the graph), below the bound when it leaves room, above it otherwise (only the code is compared there).</summary>
-    public static int[] ProbeSizes(int bound) => bound >= 5
-        ? new[] { bound - 1, bound - 2, bound - 3 }
-        : new[] { bound + 1, bound + 2, bound + 3 };
+    /// <summary>The sizes to lower at besides the bound.</summary>
+    public static int[] ProbeSizes(int bound) => SizePolynomial.ProbeSizes(bound);
 }

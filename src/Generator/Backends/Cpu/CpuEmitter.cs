@@ -372,8 +372,8 @@ internal sealed class DynamicGraphs
 
     /// <summary>A quantity of the graph as a C# expression of the run-time size.</summary>
     public string Fit(System.Func<Graph, long> quantity, string what) =>
-        DynamicCode.Polynomial(Sizes, Graphs.Select(quantity).ToArray()) is { } p
-            ? DynamicCode.Expression(p)
+        SizePolynomial.Fit(Sizes, Graphs.Select(quantity).ToArray()) is { } p
+            ? p.Render(DynamicCode.Variable)
             : throw new DynamicSizeException($"{what} is not a polynomial of degree 2 in the dynamic size");
 
     /// <summary>The result's dimensions as expressions of the run-time size.</summary>

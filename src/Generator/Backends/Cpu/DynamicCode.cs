@@ -63,38 +63,6 @@ internal static class DynamicCode
         return result.ToString();
     }
 
-    /// <summary>An integer polynomial c2 s^2 + c1 s + c0 through every (size, value), or null.</summary>
-    public static (long C2, long C1, long C0)? Polynomial(IReadOnlyList<int> sizes, IReadOnlyList<long> values)
-    {
-        // Newton's divided differences through the first three points, then the rest as a check.
-        double x0 = sizes[0], x1 = sizes[1], x2 = sizes[2];
-        double d01 = (values[1] - values[0]) / (x1 - x0);
-        double d12 = (values[2] - values[1]) / (x2 - x1);
-        double c2 = (d12 - d01) / (x2 - x0);
-        double c1 = d01 - c2 * (x0 + x1);
-        double c0 = values[0] - c1 * x0 - c2 * x0 * x0;
-        long r2 = (long)Math.Round(c2), r1 = (long)Math.Round(c1), r0 = (long)Math.Round(c0);
-        for (int k = 0; k < sizes.Count; k++)
-        {
-            long s = sizes[k];
-            if (r2 * s * s + r1 * s + r0 != values[k]) return null;
-        }
-
-        return (r2, r1, r0);
-    }
-
-    /// <summary>The C# expression of c2 s^2 + c1 s + c0 over <see cref="Variable"/>, parenthesized.</summary>
-    public static string Expression((long C2, long C1, long C0) p)
-    {
-        var terms = new List<string>();
-        if (p.C2 != 0) terms.Add(Term(p.C2, Variable + " * " + Variable));
-        if (p.C1 != 0) terms.Add(Term(p.C1, Variable));
-        if (p.C0 != 0 || terms.Count == 0) terms.Add(p.C0.ToString(CultureInfo.InvariantCulture));
-        return "(" + string.Join(" + ", terms).Replace("+ -", "- ") + ")";
-
-        static string Term(long c, string power) => c == 1 ? power : c.ToString(CultureInfo.InvariantCulture) + " * " + power;
-    }
-
     private static string? FitLine(IReadOnlyList<int> sizes, string[] lines, out string? problem)
     {
         problem = null;
@@ -120,13 +88,13 @@ internal static class DynamicCode
                 continue;
             }
 
-            if (Polynomial(sizes, values) is not { } p)
+            if (SizePolynomial.Fit(sizes, values) is not { } p)
             {
                 problem = $"a number in '{lines[0].Trim()}' ({string.Join(", ", values)} at sizes {string.Join(", ", sizes)}) is not a polynomial of degree 2 in the size";
                 return null;
             }
 
-            result.Append(Expression(p));
+            result.Append(p.Render(Variable));
         }
 
         result.Append(lines[0], last, lines[0].Length - last);
