@@ -183,7 +183,7 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
             }
 
             spc.AddSource(hint + ".g.cs", SourceText.From(code, Encoding.UTF8));
-            if (snapshots is not null) spc.AddSource(hint + ".ir.g.cs", SourceText.From(IrDump.Render(hint, snapshots), Encoding.UTF8));
+            if (snapshots is not null) spc.AddSource(hint + ".ir.g.cs", SourceText.From(IrDump.Render(hint, snapshots, plan), Encoding.UTF8));
         }
         catch (OperationCanceledException)
         {

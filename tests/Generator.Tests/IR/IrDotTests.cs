@@ -37,6 +37,20 @@ public class IrDotTests
     }
 
     [Fact]
+    public void TheDumpEndsWithTheScheduleAndTheArenaAgainstTheIntermediates()
+    {
+        var run = GeneratorHarness.RunWith(new Dictionary<string, string> { ["AotDumpIR"] = "true" }, null, Model);
+        var dump = Assert.Single(run.Generated, g => g.Contains("IR of T.Net after each pass", StringComparison.Ordinal));
+        int schedule = dump.IndexOf("==== schedule (CPU) ====", StringComparison.Ordinal);
+        Assert.True(schedule > dump.IndexOf("==== after FuseEpilogue ====", StringComparison.Ordinal), "the schedule follows the last pass");
+        Assert.Matches(@"// arena \d+ bytes for \d+ bytes of intermediates", dump);
+        Assert.Contains("-- once, when the model is compiled (weights only):", dump);
+        Assert.Matches(@"//\s+\d+\s+.*PackB.*\[weights\+\d+B <- weights\+\d+B\]", dump);      // packing at load time
+        Assert.Matches(@"//\s+\d+\s+.*PackedGemm.*kc=\d+, mc=\d+.*\[arena\+0B <- input 0, weights\+\d+B", dump); // cache blocks, operands
+        Assert.Matches(@"//\s+\d+\s+.*Fused.*\[output <- arena\+0B\]", dump);                       // the last kernel writes the output
+    }
+
+    [Fact]
     public void EveryValueIsANodeAndEveryOperandAnEdge()
     {
         var g = new GraphBuilder("G");
