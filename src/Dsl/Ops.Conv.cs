@@ -98,24 +98,26 @@ public static partial class Ops
         return result;
     }
 
-    /// <summary>The pooling mechanism shared by MaxPool2d and AvgPool2d.</summary>
-    private static Tensor Pool2d(string op, Tensor x, int kernel, int stride, int padding, PoolKind kind)
+    /// <summary>The pooling mechanism shared by MaxPool2d and AvgPool2d: a kernelH x kernelW window moved by
+    /// (strideH, strideW) over the input padded by padH rows and padW columns on each side.</summary>
+    private static Tensor Pool2d(string op, Tensor x, int kernelH, int kernelW, int strideH, int strideW, int padH, int padW, PoolKind kind)
     {
         ShapeMath.RequireFloat32(op, x, "input");
         RequireNchw(op, x, "input", "[N, C, H, W]");
-        if (kernel < 1) throw new ArgumentException($"{op}: kernel must be positive, got {kernel}");
-        if (stride < 0) throw new ArgumentException($"{op}: stride must be positive (or 0 for the kernel size), got {stride}");
-        if (stride == 0) stride = kernel;
-        if (padding < 0 || padding > kernel / 2)
+        if (kernelH < 1 || kernelW < 1) throw new ArgumentException($"{op}: kernel must be positive, got {kernelH}x{kernelW}");
+        if (strideH < 0 || strideW < 0) throw new ArgumentException($"{op}: stride must be positive (or 0 for the kernel size), got {strideH}x{strideW}");
+        if (strideH == 0) strideH = kernelH;
+        if (strideW == 0) strideW = kernelW;
+        if (padH < 0 || padH > kernelH / 2 || padW < 0 || padW > kernelW / 2)
         {
-            throw new ArgumentException($"{op}: padding must be between 0 and half the kernel ({kernel / 2}), got {padding}");
+            throw new ArgumentException($"{op}: padding must be between 0 and half the kernel ({kernelH / 2}x{kernelW / 2}), got {padH}x{padW}");
         }
 
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        int oh = OutputExtent(h + 2L * padding, kernel, stride), ow = OutputExtent(w + 2L * padding, kernel, stride);
+        int oh = OutputExtent(h + 2L * padH, kernelH, strideH), ow = OutputExtent(w + 2L * padW, kernelW, strideW);
         if (oh == 0 || ow == 0)
         {
-            throw new ArgumentException($"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {kernel}x{kernel}, stride {stride}, padding {padding}");
+            throw new ArgumentException($"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {kernelH}x{kernelW}, stride {strideH}x{strideW}, padding {padH}x{padW}");
         }
 
         var result = Tensor.Zeros(n, c, oh, ow);
@@ -130,13 +132,13 @@ public static partial class Ops
                     // Padding never wins a max and adds nothing to a sum; padding <= kernel/2 keeps every window non-empty.
                     double acc = kind == PoolKind.Max ? double.NegativeInfinity : 0.0;
                     int inBounds = 0;
-                    for (int ri = 0; ri < kernel; ri++)
+                    for (int ri = 0; ri < kernelH; ri++)
                     {
-                        int iy = y * stride - padding + ri;
+                        int iy = y * strideH - padH + ri;
                         if (iy < 0 || iy >= h) continue;
-                        for (int si = 0; si < kernel; si++)
+                        for (int si = 0; si < kernelW; si++)
                         {
-                            int ix = z * stride - padding + si;
+                            int ix = z * strideW - padW + si;
                             if (ix < 0 || ix >= w) continue;
                             double v = input[(plane * h + iy) * w + ix];
                             inBounds++;
@@ -148,7 +150,7 @@ public static partial class Ops
                     output[(plane * oh + y) * ow + z] = (float)(kind switch
                     {
                         PoolKind.Max => acc,
-                        PoolKind.AvgIncludePad => acc / ((double)kernel * kernel),
+                        PoolKind.AvgIncludePad => acc / ((double)kernelH * kernelW),
                         _ => acc / inBounds,
                     });
                 }

@@ -97,11 +97,20 @@ public static partial class Ops
 
     /// <summary>Max over kernel x kernel windows; stride defaults to kernel; padding is -infinity.
     /// OH = (H + 2*padding - kernel) / stride + 1 (floor).</summary>
-    public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0, int padding = 0) => Pool2d("MaxPool2d", x, kernel, stride, padding, PoolKind.Max);
+    public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0, int padding = 0) => Pool2d("MaxPool2d", x, kernel, kernel, stride, stride, padding, padding, PoolKind.Max);
+
+    /// <summary>Max over kernelH x kernelW windows moved by (strideH, strideW) (0: the kernel size on that axis);
+    /// padH rows and padW columns of -infinity on each side, each at most half the kernel on its axis.</summary>
+    public static Tensor MaxPool2d(Tensor x, int kernelH, int kernelW, int strideH, int strideW, int padH = 0, int padW = 0) => Pool2d("MaxPool2d", x, kernelH, kernelW, strideH, strideW, padH, padW, PoolKind.Max);
 
     /// <summary>Mean over kernel x kernel windows; stride defaults to kernel. With countIncludePad the divisor is
     /// kernel*kernel (PyTorch's default), otherwise the number of in-bounds elements.</summary>
-    public static Tensor AvgPool2d(Tensor x, int kernel, int stride = 0, int padding = 0, bool countIncludePad = true) => Pool2d("AvgPool2d", x, kernel, stride, padding, countIncludePad ? PoolKind.AvgIncludePad : PoolKind.AvgExcludePad);
+    public static Tensor AvgPool2d(Tensor x, int kernel, int stride = 0, int padding = 0, bool countIncludePad = true) => AvgPool2d(x, kernel, kernel, stride, stride, padding, padding, countIncludePad);
+
+    /// <summary>Mean over kernelH x kernelW windows moved by (strideH, strideW) (0: the kernel size on that axis), with
+    /// padH rows and padW columns of padding on each side; the divisor as in the square overload.</summary>
+    public static Tensor AvgPool2d(Tensor x, int kernelH, int kernelW, int strideH, int strideW, int padH = 0, int padW = 0, bool countIncludePad = true) =>
+        Pool2d("AvgPool2d", x, kernelH, kernelW, strideH, strideW, padH, padW, countIncludePad ? PoolKind.AvgIncludePad : PoolKind.AvgExcludePad);
 
     /// <summary>[N, C, H, W] -> [N, C, 1, 1], the mean over H and W.</summary>
     public static Tensor GlobalAvgPool(Tensor x) => EagerGlobalAvgPool(x);

@@ -125,6 +125,53 @@ public class PoolTests
     }
 
     [Fact]
+    public void RectangularPools_MatchANaiveWindowLoop()
+    {
+        var x = Iota(2, 3, 5, 8);
+        foreach (var (kh, kw, sh, sw, ph, pw) in new[] { (1, 2, 1, 2, 0, 0), (3, 1, 2, 1, 1, 0), (2, 3, 1, 2, 1, 1), (1, 3, 0, 0, 0, 1) })
+        {
+            Assert.Equal(NaivePool(x, kh, kw, sh, sw, ph, pw, max: true, includePad: true), Ops.MaxPool2d(x, kh, kw, sh, sw, ph, pw).Floats.ToArray());
+            foreach (bool include in new[] { true, false })
+            {
+                var expected = NaivePool(x, kh, kw, sh, sw, ph, pw, max: false, include);
+                var actual = Ops.AvgPool2d(x, kh, kw, sh, sw, ph, pw, include).Floats.ToArray();
+                for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 5);
+            }
+        }
+
+        // The square overloads are the rectangular ones with equal sides.
+        Assert.Equal(Ops.MaxPool2d(x, 3, 2, 1).Floats.ToArray(), Ops.MaxPool2d(x, 3, 3, 2, 2, 1, 1).Floats.ToArray());
+        Assert.Equal(new[] { 2, 3, 5, 4 }, Ops.MaxPool2d(x, 1, 2, 1, 2).ShapeArray());
+    }
+
+    /// <summary>Pooling by its definition: every window position, in-bounds elements only.</summary>
+    private static float[] NaivePool(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw, bool max, bool includePad)
+    {
+        if (sh == 0) sh = kh;
+        if (sw == 0) sw = kw;
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int oh = (h + 2 * ph - kh) / sh + 1, ow = (w + 2 * pw - kw) / sw + 1;
+        var input = x.Floats.ToArray();
+        var result = new List<float>();
+        for (int plane = 0; plane < n * c; plane++)
+        for (int y = 0; y < oh; y++)
+        for (int z = 0; z < ow; z++)
+        {
+            var window = new List<float>();
+            for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++)
+            {
+                int iy = y * sh - ph + i, ix = z * sw - pw + j;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w) window.Add(input[(plane * h + iy) * w + ix]);
+            }
+
+            result.Add(max ? window.Max() : (float)(window.Sum(v => (double)v) / (includePad ? kh * kw : window.Count)));
+        }
+
+        return result.ToArray();
+    }
+
+    [Fact]
     public void GlobalAvgPool_MeanOverSpatialAxes()
     {
         AssertTensor(Ops.GlobalAvgPool(Iota(1, 2, 2, 2)), new[] { 1, 2, 1, 1 }, F(1.5f, 5.5f));
@@ -134,10 +181,12 @@ public class PoolTests
     [Fact]
     public void Pool_Errors()
     {
-        Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 2, 2), 3), "MaxPool2d: output would be empty: input [1, 1, 2, 2], kernel 3x3, stride 3, padding 0");
+        Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 2, 2), 3), "MaxPool2d: output would be empty: input [1, 1, 2, 2], kernel 3x3, stride 3x3, padding 0x0");
         Throws<ArgumentException>(() => Ops.AvgPool2d(Tensor.Zeros(1, 1, 4, 4), 2, padding: 2), "AvgPool2d", "padding", "2");
         Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 4, 4), 0), "MaxPool2d", "kernel");
         Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 4, 4), 2, stride: -1), "MaxPool2d", "stride");
+        Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 4, 4), 1, 4, 1, 1, padW: 3), "MaxPool2d: padding must be between 0 and half the kernel (0x2), got 0x3");
+        Throws<ArgumentException>(() => Ops.AvgPool2d(Tensor.Zeros(1, 1, 4, 4), 5, 1, 1, 1), "AvgPool2d: output would be empty: input [1, 1, 4, 4], kernel 5x1, stride 1x1, padding 0x0");
         Throws<ArgumentException>(() => Ops.AvgPool2d(Tensor.Zeros(4, 4), 2), "AvgPool2d: input must be [N, C, H, W], got [4, 4]");
         Throws<ArgumentException>(() => Ops.GlobalAvgPool(Tensor.Zeros(1, 4, 4)), "GlobalAvgPool: input must be [N, C, H, W], got [1, 4, 4]");
         Throws<ArgumentException>(() => Ops.GlobalAvgPool(I(new[] { 1 }, 1, 1, 1, 1)), "GlobalAvgPool", "Int32");

@@ -64,9 +64,9 @@ public class RejectionTests
     [Fact]
     public void UnsupportedAttributeValueNamesIt()
     {
-        string message = Unsupported(Model(g => g.Output(g.Op("AveragePool", g.Input("x", 1, 1, 5, 5), List("kernel_shape", 3, 3), List("pads", 0, 1, 0, 1)))));
+        string message = Unsupported(Model(g => g.Output(g.Op("AveragePool", g.Input("x", 1, 1, 5, 5), List("kernel_shape", 3, 3), List("pads", 0, 1, 1, 1)))));
         Assert.Contains("(AveragePool)", message);
-        Assert.Contains("'pads' = [0, 1, 0, 1]", message);
+        Assert.Contains("'pads' = [0, 1, 1, 1]", message);
     }
 
     [Fact]

@@ -239,7 +239,7 @@ internal static class SharedCases
         return cases;
     }
 
-    /// <summary>Max/average pooling (both count_include_pad modes, asymmetric padding) and GlobalAvgPool.</summary>
+    /// <summary>Max/average pooling (both count_include_pad modes, rectangular windows, asymmetric padding) and GlobalAvgPool.</summary>
     public static List<KernelCase> Pools()
     {
         var cases = new List<KernelCase>();
@@ -262,6 +262,26 @@ internal static class SharedCases
             {
                 var avgAttrs = attrs.With(Attr.OfInt(AttrNames.CountIncludePad, include ? 1L : 0L));
                 cases.Add(Case(name + $" count_include_pad {include}", OpKind.AvgPool2d, avgAttrs, new[] { x }, Ops.AvgPool2d(x, kernel, stride, pad, include), Tolerance.Accumulation));
+            }
+        }
+
+        // Rectangular kernels, strides and padding (the DSL's kernelH/kernelW overloads).
+        foreach (var (shape, kernel, stride, pad) in new[]
+        {
+            (new[] { 1, 3, 5, 16 }, new[] { 1, 2 }, new[] { 1, 2 }, new[] { 0, 0 }),
+            (new[] { 2, 2, 17, 9 }, new[] { 3, 2 }, new[] { 2, 1 }, new[] { 1, 1 }),
+            (new[] { 1, 3, 9, 17 }, new[] { 2, 5 }, new[] { 1, 3 }, new[] { 0, 2 }),
+        })
+        {
+            var x = Rand(seed++, -4f, 4f, shape);
+            var attrs = Attrs(Attr.OfInts(AttrNames.Kernel, kernel), Attr.OfInts(AttrNames.Strides, stride), Attr.OfInts(AttrNames.Pads, pad[0], pad[1], pad[0], pad[1]));
+            string name = $"{S(shape)} kernel {S(kernel)} stride {S(stride)} pad {S(pad)}";
+            cases.Add(Case(name, OpKind.MaxPool2d, attrs, new[] { x }, Ops.MaxPool2d(x, kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1]), Tolerance.Exact));
+            foreach (bool include in new[] { true, false })
+            {
+                var avgAttrs = attrs.With(Attr.OfInt(AttrNames.CountIncludePad, include ? 1L : 0L));
+                cases.Add(Case(name + $" count_include_pad {include}", OpKind.AvgPool2d, avgAttrs, new[] { x },
+                    Ops.AvgPool2d(x, kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1], include), Tolerance.Accumulation));
             }
         }
 

@@ -307,15 +307,19 @@ internal sealed class DslCalls
             : Node(OpKind.Conv2d, call.At, attrs, call.Tensor("x"), call.Tensor("weight"), bias);
     }
 
+    /// <summary>Both overloads: the square one (kernel, stride, padding) and the rectangular one (kernelH, kernelW,
+    /// strideH, strideW, padH, padW); a stride of 0 is the kernel size on its axis.</summary>
     private FrontendValue Pool(OpKind op, Call call)
     {
-        int kernel = call.Int("kernel"), padding = call.Int("padding");
-        int stride = call.Int("stride") == 0 ? kernel : call.Int("stride");
+        bool square = call.Has("kernel");
+        int kh = call.Int(square ? "kernel" : "kernelH"), kw = call.Int(square ? "kernel" : "kernelW");
+        int sh = call.Int(square ? "stride" : "strideH"), sw = call.Int(square ? "stride" : "strideW");
+        int ph = call.Int(square ? "padding" : "padH"), pw = call.Int(square ? "padding" : "padW");
         var attrs = new List<Attr>
         {
-            Attr.OfInts(AttrNames.Kernel, kernel, kernel),
-            Attr.OfInts(AttrNames.Strides, stride, stride),
-            Attr.OfInts(AttrNames.Pads, padding, padding, padding, padding),
+            Attr.OfInts(AttrNames.Kernel, kh, kw),
+            Attr.OfInts(AttrNames.Strides, sh == 0 ? kh : sh, sw == 0 ? kw : sw),
+            Attr.OfInts(AttrNames.Pads, ph, pw, ph, pw),
         };
         if (op == OpKind.AvgPool2d) attrs.Add(Attr.OfInt(AttrNames.CountIncludePad, call.Bool("countIncludePad") ? 1L : 0L));
         return Node(op, call.At, Attrs.Of(attrs.ToArray()), call.Tensor("x"));

@@ -54,6 +54,11 @@ public class DiagnosticTests
             "  public Tensor Forward([Input(1, 2, 3, 3)] Tensor x) => [|MaxPool2d(x, 4)|]; }"
         },
         {
+            "AOT0005", "AvgPool2d: output would be empty (3x0): input [1, 2, 3, 3], kernel [1, 4], stride [1, 2], padding [0, 0, 0, 0]",
+            "[Model] public partial class M {\n" +
+            "  public Tensor Forward([Input(1, 2, 3, 3)] Tensor x) => [|AvgPool2d(x, 1, 4, 1, 2)|]; }"
+        },
+        {
             "AOT0006", "LayerNorm: gamma has shape [4], expected [8] (the trailing dimensions of the input [2, 8])",
             "[Model] public partial class M { [Weight(4)] public Tensor? G { get; set; } [Weight(8)] public Tensor? B { get; set; }\n" +
             "  public Tensor Forward([Input(2, 8)] Tensor x) => [|LayerNorm(x, G!, B!)|]; }"
