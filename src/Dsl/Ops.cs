@@ -95,6 +95,14 @@ public static partial class Ops
     /// OH = (H + 2*padding - dilation*(R-1) - 1) / stride + 1 (floor), likewise OW.</summary>
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) => EagerConv2d(x, weight, bias, stride, padding, dilation, groups);
 
+    /// <summary>Transposed convolution (the gradient of Conv2d with respect to its input): x[N, C, H, W] with
+    /// weight[C, K/groups, R, S] (+ bias[K]) -> [N, K, OH, OW], where input pixel (iy, ix) adds weight * x at output
+    /// (iy*stride - padding + r*dilation, ix*stride - padding + s*dilation);
+    /// OH = (H - 1)*stride - 2*padding + dilation*(R-1) + 1 + outputPadding, likewise OW. The outputPadding extra
+    /// rows and columns at the end get only what reaches them (at least the bias).</summary>
+    public static Tensor ConvTranspose2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1) =>
+        EagerConvTranspose2d(x, weight, bias, stride, padding, outputPadding, dilation, groups);
+
     /// <summary>Max over kernel x kernel windows; stride defaults to kernel; padding is -infinity.
     /// OH = (H + 2*padding - kernel) / stride + 1 (floor).</summary>
     public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0, int padding = 0) => Pool2d("MaxPool2d", x, kernel, kernel, stride, stride, padding, padding, PoolKind.Max);

@@ -32,6 +32,7 @@ internal sealed partial class Converter
         ["MatMul"] = MatMul,
         ["Gemm"] = Gemm,
         ["Conv"] = Conv,
+        ["ConvTranspose"] = ConvTranspose,
         ["MaxPool"] = n => Pool(n, max: true),
         ["AveragePool"] = n => Pool(n, max: false),
         ["GlobalAveragePool"] = GlobalAveragePool,
@@ -391,9 +392,7 @@ internal sealed partial class Converter
             shape2d = new[] { x.Shape[0], x.Shape[1], 1, x.Shape[2] };
             input = $"Reshape({input}, {Dims(shape2d)})";
             pads2d = new[] { 0, pads[0], 0, pads[1] };
-            var w2 = new[] { w.Shape[0], w.Shape[1], 1, w.Shape[2] };
-            string name = w.Expr is null && !w.OnnxName.EndsWith(".bn_folded", StringComparison.Ordinal) ? n.Converter.FreshName(w.OnnxName + ".2d") : w.OnnxName;
-            w = new Value(name, w2) { Const = new ConstTensor(w2, w.Const!.Floats, null) };
+            w = Weight2d(n, w);
         }
 
         // The DSL pads all sides alike: the common part is its padding, the rest zero blocks concatenated first.
@@ -417,6 +416,110 @@ internal sealed partial class Converter
     }
 
     /// <summary>MaxPool / AveragePool, 2-D (rectangular kernels and strides) and 1-D (as 2-D on [N, C, 1, L]).</summary>
+    /// <summary>A constant 1-D convolution weight [A, B, R] stored as the 2-D weight [A, B, 1, R] (under '&lt;name&gt;.2d').</summary>
+    private static Value Weight2d(NodeContext n, Value w)
+    {
+        var w2 = new[] { w.Shape[0], w.Shape[1], 1, w.Shape[2] };
+        string name = w.Expr is null && !w.OnnxName.EndsWith(".bn_folded", StringComparison.Ordinal) ? n.Converter.FreshName(w.OnnxName + ".2d") : w.OnnxName;
+        return new Value(name, w2) { Const = new ConstTensor(w2, w.Const!.Floats, null) };
+    }
+
+    /// <summary>
+    /// ConvTranspose, 1-D and 2-D: pads from pads / auto_pad / output_shape as ONNX Runtime computes them (an odd total
+    /// puts the extra one at the end with SAME_UPPER, at the start otherwise). The output is the transposed convolution's full extent F = (in - 1)
+    /// * stride + dilation * (k - 1) + 1 from its head pad on, out elements long; the DSL crops one padding p (the
+    /// smallest head pad) from both sides and extends the end by outputPadding, a Slice takes the rest.
+    /// </summary>
+    private static void ConvTranspose(NodeContext n)
+    {
+        n.RequireInputs(2, 3);
+        var x = n.In(0);
+        var w = n.In(1);
+        var bias = n.OptionalIn(2);
+        bool oneD = w.Shape.Length == 3;
+        if (w.Shape.Length != 4 && !oneD) throw n.Unsupported($"weight {Format(w.Shape)}: only 1-D and 2-D transposed convolutions (weight [C, K/groups, R] or [C, K/groups, R, S]) are supported");
+        if (x.Shape.Length != w.Shape.Length) throw n.Malformed($"input {Format(x.Shape)} does not fit the weight {Format(w.Shape)}");
+        if (oneD && w.Const is null) throw n.Unsupported($"a 1-D transposed convolution needs a constant weight ('{w.OnnxName}' is computed at run time)");
+        int r = w.Shape.Length - 2;
+        int groups = checked((int)n.Int("group", 1));
+        var kernelShape = n.Ints("kernel_shape");
+        if (kernelShape is not null && !kernelShape.SequenceEqual(w.Shape[2..].Select(d => (long)d)))
+        {
+            throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] differs from the weight {Format(w.Shape)}");
+        }
+
+        int stride = Uniform(n, n.Ints("strides"), r, 1, "strides");
+        int dilation = Uniform(n, n.Ints("dilations"), r, 1, "dilations");
+        if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
+        int[] outputPadding = PerAxis(n, n.Ints("output_padding"), r, 0, "output_padding");
+        int c = x.Shape[1];
+        if (groups < 1 || c % groups != 0 || w.Shape[0] != c) throw n.Malformed($"input {Format(x.Shape)}, weight {Format(w.Shape)} and group {groups} do not fit");
+        int k = w.Shape[1] * groups;
+        if (bias is not null && (bias.Shape.Length != 1 || bias.Shape[0] != k)) throw n.Malformed($"bias {Format(bias.Shape)} must be [{k}]");
+
+        string autoPad = n.String("auto_pad") ?? "NOTSET";
+        if (autoPad is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER")) throw n.Unsupported($"auto_pad '{autoPad}' is not supported");
+        var outputShape = n.Ints("output_shape");
+        if (outputShape is not null && outputShape.Length != r && outputShape.Length != r + 2) throw n.Malformed($"attribute 'output_shape' has {outputShape.Length} values, expected {r} (or {r + 2})");
+        var pads = n.Ints("pads");
+        if (pads is not null && (pads.Length != 2 * r || pads.Any(p => p < 0 || p > 1 << 20))) throw n.Malformed($"attribute 'pads' = [{string.Join(", ", pads)}] must be {2 * r} values in range");
+        if (autoPad == "VALID" && pads is not null && pads.Any(p => p != 0)) throw n.Malformed("auto_pad VALID with non-zero pads");
+
+        // Per axis: F, the head pad and the output size.
+        var full = new long[r];
+        var head = new long[r];
+        var spatialOut = new int[r];
+        for (int i = 0; i < r; i++)
+        {
+            full[i] = (x.Shape[2 + i] - 1L) * stride + (long)dilation * (w.Shape[2 + i] - 1) + 1;
+            long natural = full[i] + outputPadding[i];
+            long size;
+            if (outputShape is not null || autoPad is "SAME_UPPER" or "SAME_LOWER")
+            {
+                long wanted = outputShape is not null ? outputShape[outputShape.Length - r + i] : (long)x.Shape[2 + i] * stride;
+                long total = Math.Max(0, natural - wanted);
+                head[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                size = outputShape is not null ? wanted : natural - total;
+            }
+            else
+            {
+                head[i] = pads is null || autoPad == "VALID" ? 0 : pads[i];
+                size = natural - head[i] - (pads is null || autoPad == "VALID" ? 0 : pads[i + r]);
+            }
+
+            if (size < 1 || size > 1 << 24) throw n.Malformed($"the output size {size} on axis {i + 2} is out of range");
+            spatialOut[i] = (int)size;
+        }
+
+        // As 2-D: a 1-D transposed convolution runs on [N, C, 1, L] with the weight [C, K/g, 1, R] (F = 1, no pad on H).
+        string input = n.Operand(x);
+        if (oneD)
+        {
+            input = $"Reshape({input}, {Dims(new[] { x.Shape[0], c, 1, x.Shape[2] })})";
+            w = Weight2d(n, w);
+            (full, head, spatialOut) = (new[] { 1, full[0] }, new[] { 0, head[0] }, new[] { 1, spatialOut[0] });
+        }
+
+        int padding = (int)head.Min();
+        int extend = (int)Math.Max(0, Enumerable.Range(0, 2).Max(i => head[i] + padding + spatialOut[i] - full[i]));
+        var args = new List<string> { input, n.Operand(w) };
+        if (bias is not null) args.Add(n.Operand(bias));
+        if (stride != 1) args.Add($"stride: {stride}");
+        if (padding != 0) args.Add($"padding: {padding}");
+        if (extend != 0) args.Add($"outputPadding: {extend}");
+        if (dilation != 1) args.Add($"dilation: {dilation}");
+        if (groups != 1) args.Add($"groups: {groups}");
+        string expr = $"ConvTranspose2d({string.Join(", ", args)})";
+        for (int i = 0; i < 2; i++)
+        {
+            long start = head[i] - padding, length = full[i] - 2L * padding + extend;
+            if (start != 0 || length != spatialOut[i]) expr = $"Slice({expr}, {2 + i}, {start}, {start + spatialOut[i]})";
+        }
+
+        var outShape = new[] { x.Shape[0], k }.Concat(oneD ? new[] { spatialOut[1] } : spatialOut).ToArray();
+        n.Emit(oneD ? $"Reshape({expr}, {Dims(outShape)})" : expr, outShape);
+    }
+
     private static void Pool(NodeContext n, bool max)
     {
         n.RequireInputs(1, 1);
