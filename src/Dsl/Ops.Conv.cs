@@ -2,7 +2,7 @@ using System;
 
 namespace Aot.Dsl;
 
-// Eager reference: NCHW convolution and pooling. Sums accumulate in double.
+// Eager reference: NCHW convolution, transposed convolution and pooling. Sums accumulate in double.
 public static partial class Ops
 {
     private enum PoolKind
@@ -98,24 +98,103 @@ public static partial class Ops
         return result;
     }
 
-    /// <summary>The pooling mechanism shared by MaxPool2d and AvgPool2d.</summary>
-    private static Tensor Pool2d(string op, Tensor x, int kernel, int stride, int padding, PoolKind kind)
+    private static Tensor EagerConvTranspose2d(Tensor x, Tensor weight, Tensor? bias, int stride, int padding, int outputPadding, int dilation, int groups)
+    {
+        const string op = "ConvTranspose2d";
+        ShapeMath.RequireFloat32(op, x, "input");
+        ShapeMath.RequireFloat32(op, weight, "weight");
+        if (bias is not null) ShapeMath.RequireFloat32(op, bias, "bias");
+        RequireNchw(op, x, "input", "[N, C, H, W]");
+        RequireNchw(op, weight, "weight", "[C, K/groups, R, S]");
+        if (stride < 1) throw new ArgumentException($"{op}: stride must be positive, got {stride}");
+        if (padding < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {padding}");
+        if (outputPadding < 0) throw new ArgumentException($"{op}: outputPadding must be non-negative, got {outputPadding}");
+        if (dilation < 1) throw new ArgumentException($"{op}: dilation must be positive, got {dilation}");
+
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int kg = weight.Shape[1], r = weight.Shape[2], s = weight.Shape[3];
+        if (groups < 1 || c % groups != 0) throw new ArgumentException($"{op}: groups {groups} must divide the input channels {c}");
+        if (weight.Shape[0] != c)
+        {
+            throw new ArgumentException($"{op}: weight {ShapeMath.Format(weight.Shape)} expects {weight.Shape[0]} input channels, the input {ShapeMath.Format(x.Shape)} has {c}");
+        }
+
+        if (r < 1 || s < 1 || kg < 1) throw new ArgumentException($"{op}: kernel must be at least 1x1 with an output channel, got weight {ShapeMath.Format(weight.Shape)}");
+        int k = kg * groups, cg = c / groups;
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != k))
+        {
+            throw new ArgumentException($"{op}: bias has shape {ShapeMath.Format(bias.Shape)}, expected [{k}]");
+        }
+
+        long ohLong = (h - 1L) * stride - 2L * padding + (long)dilation * (r - 1) + 1 + outputPadding;
+        long owLong = (w - 1L) * stride - 2L * padding + (long)dilation * (s - 1) + 1 + outputPadding;
+        if (ohLong <= 0 || owLong <= 0 || h == 0 || w == 0)
+        {
+            throw new ArgumentException(
+                $"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {r}x{s}, stride {stride}, padding {padding}, outputPadding {outputPadding}, dilation {dilation}");
+        }
+
+        int oh = checked((int)ohLong), ow = checked((int)owLong);
+        var sums = new double[(long)n * k * oh * ow];
+        ReadOnlySpan<float> input = x.Floats, filter = weight.Floats;
+        ReadOnlySpan<float> bb = bias is null ? default : bias.Floats;
+        // Each input pixel adds weight * x to the outputs its taps reach: (iy * stride - padding + ri * dilation, ...).
+        for (int b = 0; b < n; b++)
+        {
+            for (int ci = 0; ci < c; ci++)
+            {
+                int firstOut = ci / cg * kg;
+                for (int ko = 0; ko < kg; ko++)
+                {
+                    int plane = (b * k + firstOut + ko) * oh;
+                    for (int iy = 0; iy < h; iy++)
+                    {
+                        for (int ix = 0; ix < w; ix++)
+                        {
+                            double v = input[((b * c + ci) * h + iy) * w + ix];
+                            for (int ri = 0; ri < r; ri++)
+                            {
+                                int oy = iy * stride - padding + ri * dilation;
+                                if (oy < 0 || oy >= oh) continue;
+                                for (int si = 0; si < s; si++)
+                                {
+                                    int ox = ix * stride - padding + si * dilation;
+                                    if (ox < 0 || ox >= ow) continue;
+                                    sums[(long)(plane + oy) * ow + ox] += v * filter[((ci * kg + ko) * r + ri) * s + si];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        var result = Tensor.Zeros(n, k, oh, ow);
+        var output = result.Floats;
+        for (int i = 0; i < sums.Length; i++) output[i] = (float)(bias is null ? sums[i] : sums[i] + bb[i / (oh * ow) % k]);
+        return result;
+    }
+
+    /// <summary>The pooling mechanism shared by MaxPool2d and AvgPool2d: a kernelH x kernelW window moved by
+    /// (strideH, strideW) over the input padded by padH rows and padW columns on each side.</summary>
+    private static Tensor Pool2d(string op, Tensor x, int kernelH, int kernelW, int strideH, int strideW, int padH, int padW, PoolKind kind)
     {
         ShapeMath.RequireFloat32(op, x, "input");
         RequireNchw(op, x, "input", "[N, C, H, W]");
-        if (kernel < 1) throw new ArgumentException($"{op}: kernel must be positive, got {kernel}");
-        if (stride < 0) throw new ArgumentException($"{op}: stride must be positive (or 0 for the kernel size), got {stride}");
-        if (stride == 0) stride = kernel;
-        if (padding < 0 || padding > kernel / 2)
+        if (kernelH < 1 || kernelW < 1) throw new ArgumentException($"{op}: kernel must be positive, got {kernelH}x{kernelW}");
+        if (strideH < 0 || strideW < 0) throw new ArgumentException($"{op}: stride must be positive (or 0 for the kernel size), got {strideH}x{strideW}");
+        if (strideH == 0) strideH = kernelH;
+        if (strideW == 0) strideW = kernelW;
+        if (padH < 0 || padH > kernelH / 2 || padW < 0 || padW > kernelW / 2)
         {
-            throw new ArgumentException($"{op}: padding must be between 0 and half the kernel ({kernel / 2}), got {padding}");
+            throw new ArgumentException($"{op}: padding must be between 0 and half the kernel ({kernelH / 2}x{kernelW / 2}), got {padH}x{padW}");
         }
 
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        int oh = OutputExtent(h + 2L * padding, kernel, stride), ow = OutputExtent(w + 2L * padding, kernel, stride);
+        int oh = OutputExtent(h + 2L * padH, kernelH, strideH), ow = OutputExtent(w + 2L * padW, kernelW, strideW);
         if (oh == 0 || ow == 0)
         {
-            throw new ArgumentException($"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {kernel}x{kernel}, stride {stride}, padding {padding}");
+            throw new ArgumentException($"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {kernelH}x{kernelW}, stride {strideH}x{strideW}, padding {padH}x{padW}");
         }
 
         var result = Tensor.Zeros(n, c, oh, ow);
@@ -130,13 +209,13 @@ public static partial class Ops
                     // Padding never wins a max and adds nothing to a sum; padding <= kernel/2 keeps every window non-empty.
                     double acc = kind == PoolKind.Max ? double.NegativeInfinity : 0.0;
                     int inBounds = 0;
-                    for (int ri = 0; ri < kernel; ri++)
+                    for (int ri = 0; ri < kernelH; ri++)
                     {
-                        int iy = y * stride - padding + ri;
+                        int iy = y * strideH - padH + ri;
                         if (iy < 0 || iy >= h) continue;
-                        for (int si = 0; si < kernel; si++)
+                        for (int si = 0; si < kernelW; si++)
                         {
-                            int ix = z * stride - padding + si;
+                            int ix = z * strideW - padW + si;
                             if (ix < 0 || ix >= w) continue;
                             double v = input[(plane * h + iy) * w + ix];
                             inBounds++;
@@ -148,7 +227,7 @@ public static partial class Ops
                     output[(plane * oh + y) * ow + z] = (float)(kind switch
                     {
                         PoolKind.Max => acc,
-                        PoolKind.AvgIncludePad => acc / ((double)kernel * kernel),
+                        PoolKind.AvgIncludePad => acc / ((double)kernelH * kernelW),
                         _ => acc / inBounds,
                     });
                 }

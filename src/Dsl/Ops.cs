@@ -95,13 +95,30 @@ public static partial class Ops
     /// OH = (H + 2*padding - dilation*(R-1) - 1) / stride + 1 (floor), likewise OW.</summary>
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) => EagerConv2d(x, weight, bias, stride, padding, dilation, groups);
 
+    /// <summary>Transposed convolution (the gradient of Conv2d with respect to its input): x[N, C, H, W] with
+    /// weight[C, K/groups, R, S] (+ bias[K]) -> [N, K, OH, OW], where input pixel (iy, ix) adds weight * x at output
+    /// (iy*stride - padding + r*dilation, ix*stride - padding + s*dilation);
+    /// OH = (H - 1)*stride - 2*padding + dilation*(R-1) + 1 + outputPadding, likewise OW. The outputPadding extra
+    /// rows and columns at the end get only what reaches them (at least the bias).</summary>
+    public static Tensor ConvTranspose2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1) =>
+        EagerConvTranspose2d(x, weight, bias, stride, padding, outputPadding, dilation, groups);
+
     /// <summary>Max over kernel x kernel windows; stride defaults to kernel; padding is -infinity.
     /// OH = (H + 2*padding - kernel) / stride + 1 (floor).</summary>
-    public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0, int padding = 0) => Pool2d("MaxPool2d", x, kernel, stride, padding, PoolKind.Max);
+    public static Tensor MaxPool2d(Tensor x, int kernel, int stride = 0, int padding = 0) => Pool2d("MaxPool2d", x, kernel, kernel, stride, stride, padding, padding, PoolKind.Max);
+
+    /// <summary>Max over kernelH x kernelW windows moved by (strideH, strideW) (0: the kernel size on that axis);
+    /// padH rows and padW columns of -infinity on each side, each at most half the kernel on its axis.</summary>
+    public static Tensor MaxPool2d(Tensor x, int kernelH, int kernelW, int strideH, int strideW, int padH = 0, int padW = 0) => Pool2d("MaxPool2d", x, kernelH, kernelW, strideH, strideW, padH, padW, PoolKind.Max);
 
     /// <summary>Mean over kernel x kernel windows; stride defaults to kernel. With countIncludePad the divisor is
     /// kernel*kernel (PyTorch's default), otherwise the number of in-bounds elements.</summary>
-    public static Tensor AvgPool2d(Tensor x, int kernel, int stride = 0, int padding = 0, bool countIncludePad = true) => Pool2d("AvgPool2d", x, kernel, stride, padding, countIncludePad ? PoolKind.AvgIncludePad : PoolKind.AvgExcludePad);
+    public static Tensor AvgPool2d(Tensor x, int kernel, int stride = 0, int padding = 0, bool countIncludePad = true) => AvgPool2d(x, kernel, kernel, stride, stride, padding, padding, countIncludePad);
+
+    /// <summary>Mean over kernelH x kernelW windows moved by (strideH, strideW) (0: the kernel size on that axis), with
+    /// padH rows and padW columns of padding on each side; the divisor as in the square overload.</summary>
+    public static Tensor AvgPool2d(Tensor x, int kernelH, int kernelW, int strideH, int strideW, int padH = 0, int padW = 0, bool countIncludePad = true) =>
+        Pool2d("AvgPool2d", x, kernelH, kernelW, strideH, strideW, padH, padW, countIncludePad ? PoolKind.AvgIncludePad : PoolKind.AvgExcludePad);
 
     /// <summary>[N, C, H, W] -> [N, C, 1, 1], the mean over H and W.</summary>
     public static Tensor GlobalAvgPool(Tensor x) => EagerGlobalAvgPool(x);

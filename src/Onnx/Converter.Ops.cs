@@ -32,6 +32,7 @@ internal sealed partial class Converter
         ["MatMul"] = MatMul,
         ["Gemm"] = Gemm,
         ["Conv"] = Conv,
+        ["ConvTranspose"] = ConvTranspose,
         ["MaxPool"] = n => Pool(n, max: true),
         ["AveragePool"] = n => Pool(n, max: false),
         ["GlobalAveragePool"] = GlobalAveragePool,
@@ -282,37 +283,13 @@ internal sealed partial class Converter
         return (int)values[0];
     }
 
-    /// <summary>pads from auto_pad / pads; SAME_* only when the padding comes out symmetric.</summary>
-    private static int Padding(NodeContext n, int[] spatial, int[] window, int stride)
+    /// <summary>An attribute with one value per spatial axis (<paramref name="fallback"/> on each when absent).</summary>
+    private static int[] PerAxis(NodeContext n, long[]? values, int count, int fallback, string name)
     {
-        string autoPad = n.String("auto_pad") ?? "NOTSET";
-        var pads = n.Ints("pads");
-        switch (autoPad)
-        {
-            case "NOTSET":
-                return Uniform(n, pads, 4, 0, "pads");
-            case "VALID":
-                if (pads is not null && pads.Any(p => p != 0)) throw n.Malformed("auto_pad VALID with non-zero pads");
-                return 0;
-            case "SAME_UPPER":
-            case "SAME_LOWER":
-                int? padding = null;
-                for (int i = 0; i < 2; i++)
-                {
-                    int output = (spatial[i] + stride - 1) / stride;
-                    int total = Math.Max(0, (output - 1) * stride + window[i] - spatial[i]);
-                    if (total % 2 != 0 || (padding is not null && padding != total / 2))
-                    {
-                        throw n.Unsupported($"auto_pad {autoPad} needs asymmetric padding here (input {Dims(spatial)}, window {Dims(window)}, stride {stride}); only symmetric padding is supported");
-                    }
-
-                    padding = total / 2;
-                }
-
-                return padding!.Value;
-            default:
-                throw n.Unsupported($"auto_pad '{autoPad}' is not supported");
-        }
+        if (values is null) return Enumerable.Repeat(fallback, count).ToArray();
+        if (values.Length != count) throw n.Malformed($"attribute '{name}' has {values.Length} values, expected {count}");
+        if (values.Any(v => v < 0 || v > 1 << 20)) throw n.Malformed($"attribute '{name}' = [{string.Join(", ", values)}] is out of range");
+        return values.Select(v => (int)v).ToArray();
     }
 
     private static void RequireNchw(NodeContext n, Value x)
@@ -321,7 +298,7 @@ internal sealed partial class Converter
     }
 
     /// <summary>Per-side pads [begin..., end...] from auto_pad / pads (SAME_UPPER puts the odd one at the end).</summary>
-    private static long[] ConvPads(NodeContext n, int[] spatial, int[] window, int stride)
+    private static long[] ConvPads(NodeContext n, int[] spatial, int[] window, int[] strides)
     {
         int r = spatial.Length;
         string autoPad = n.String("auto_pad") ?? "NOTSET";
@@ -341,8 +318,8 @@ internal sealed partial class Converter
             case "SAME_LOWER":
                 for (int i = 0; i < r; i++)
                 {
-                    int output = (spatial[i] + stride - 1) / stride;
-                    int total = Math.Max(0, (output - 1) * stride + window[i] - spatial[i]);
+                    int output = (spatial[i] + strides[i] - 1) / strides[i];
+                    int total = Math.Max(0, (output - 1) * strides[i] + window[i] - spatial[i]);
                     int small = total / 2, big = total - small;
                     result[i] = autoPad == "SAME_UPPER" ? small : big;
                     result[i + r] = autoPad == "SAME_UPPER" ? big : small;
@@ -384,7 +361,7 @@ internal sealed partial class Converter
         int dilation = Uniform(n, n.Ints("dilations"), r, 1, "dilations");
         if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
         int[] window = w.Shape[2..].Select(k => dilation * (k - 1) + 1).ToArray();
-        long[] pads = ConvPads(n, x.Shape[2..], window, stride);
+        long[] pads = ConvPads(n, x.Shape[2..], window, Enumerable.Repeat(stride, r).ToArray());
         int k = w.Shape[0];
         if (groups < 1 || x.Shape[1] % groups != 0 || k % groups != 0 || w.Shape[1] * groups != x.Shape[1])
         {
@@ -415,9 +392,7 @@ internal sealed partial class Converter
             shape2d = new[] { x.Shape[0], x.Shape[1], 1, x.Shape[2] };
             input = $"Reshape({input}, {Dims(shape2d)})";
             pads2d = new[] { 0, pads[0], 0, pads[1] };
-            var w2 = new[] { w.Shape[0], w.Shape[1], 1, w.Shape[2] };
-            string name = w.Expr is null && !w.OnnxName.EndsWith(".bn_folded", StringComparison.Ordinal) ? n.Converter.FreshName(w.OnnxName + ".2d") : w.OnnxName;
-            w = new Value(name, w2) { Const = new ConstTensor(w2, w.Const!.Floats, null) };
+            w = Weight2d(n, w);
         }
 
         // The DSL pads all sides alike: the common part is its padding, the rest zero blocks concatenated first.
@@ -440,66 +415,191 @@ internal sealed partial class Converter
         n.Emit(oneD ? $"Reshape({conv}, {Dims(outShape)})" : conv, outShape, note);
     }
 
+    /// <summary>MaxPool / AveragePool, 2-D (rectangular kernels and strides) and 1-D (as 2-D on [N, C, 1, L]).</summary>
+    /// <summary>A constant 1-D convolution weight [A, B, R] stored as the 2-D weight [A, B, 1, R] (under '&lt;name&gt;.2d').</summary>
+    private static Value Weight2d(NodeContext n, Value w)
+    {
+        var w2 = new[] { w.Shape[0], w.Shape[1], 1, w.Shape[2] };
+        string name = w.Expr is null && !w.OnnxName.EndsWith(".bn_folded", StringComparison.Ordinal) ? n.Converter.FreshName(w.OnnxName + ".2d") : w.OnnxName;
+        return new Value(name, w2) { Const = new ConstTensor(w2, w.Const!.Floats, null) };
+    }
+
+    /// <summary>
+    /// ConvTranspose, 1-D and 2-D: pads from pads / auto_pad / output_shape as ONNX Runtime computes them (an odd total
+    /// puts the extra one at the end with SAME_UPPER, at the start otherwise). The output is the transposed convolution's full extent F = (in - 1)
+    /// * stride + dilation * (k - 1) + 1 from its head pad on, out elements long; the DSL crops one padding p (the
+    /// smallest head pad) from both sides and extends the end by outputPadding, a Slice takes the rest.
+    /// </summary>
+    private static void ConvTranspose(NodeContext n)
+    {
+        n.RequireInputs(2, 3);
+        var x = n.In(0);
+        var w = n.In(1);
+        var bias = n.OptionalIn(2);
+        bool oneD = w.Shape.Length == 3;
+        if (w.Shape.Length != 4 && !oneD) throw n.Unsupported($"weight {Format(w.Shape)}: only 1-D and 2-D transposed convolutions (weight [C, K/groups, R] or [C, K/groups, R, S]) are supported");
+        if (x.Shape.Length != w.Shape.Length) throw n.Malformed($"input {Format(x.Shape)} does not fit the weight {Format(w.Shape)}");
+        if (oneD && w.Const is null) throw n.Unsupported($"a 1-D transposed convolution needs a constant weight ('{w.OnnxName}' is computed at run time)");
+        int r = w.Shape.Length - 2;
+        int groups = checked((int)n.Int("group", 1));
+        var kernelShape = n.Ints("kernel_shape");
+        if (kernelShape is not null && !kernelShape.SequenceEqual(w.Shape[2..].Select(d => (long)d)))
+        {
+            throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] differs from the weight {Format(w.Shape)}");
+        }
+
+        int stride = Uniform(n, n.Ints("strides"), r, 1, "strides");
+        int dilation = Uniform(n, n.Ints("dilations"), r, 1, "dilations");
+        if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
+        int[] outputPadding = PerAxis(n, n.Ints("output_padding"), r, 0, "output_padding");
+        int c = x.Shape[1];
+        if (groups < 1 || c % groups != 0 || w.Shape[0] != c) throw n.Malformed($"input {Format(x.Shape)}, weight {Format(w.Shape)} and group {groups} do not fit");
+        int k = w.Shape[1] * groups;
+        if (bias is not null && (bias.Shape.Length != 1 || bias.Shape[0] != k)) throw n.Malformed($"bias {Format(bias.Shape)} must be [{k}]");
+
+        string autoPad = n.String("auto_pad") ?? "NOTSET";
+        if (autoPad is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER")) throw n.Unsupported($"auto_pad '{autoPad}' is not supported");
+        var outputShape = n.Ints("output_shape");
+        if (outputShape is not null && outputShape.Length != r && outputShape.Length != r + 2) throw n.Malformed($"attribute 'output_shape' has {outputShape.Length} values, expected {r} (or {r + 2})");
+        var pads = n.Ints("pads");
+        if (pads is not null && (pads.Length != 2 * r || pads.Any(p => p < 0 || p > 1 << 20))) throw n.Malformed($"attribute 'pads' = [{string.Join(", ", pads)}] must be {2 * r} values in range");
+        if (autoPad == "VALID" && pads is not null && pads.Any(p => p != 0)) throw n.Malformed("auto_pad VALID with non-zero pads");
+
+        // Per axis: F, the head pad and the output size.
+        var full = new long[r];
+        var head = new long[r];
+        var spatialOut = new int[r];
+        for (int i = 0; i < r; i++)
+        {
+            full[i] = (x.Shape[2 + i] - 1L) * stride + (long)dilation * (w.Shape[2 + i] - 1) + 1;
+            long natural = full[i] + outputPadding[i];
+            long size;
+            if (outputShape is not null || autoPad is "SAME_UPPER" or "SAME_LOWER")
+            {
+                long wanted = outputShape is not null ? outputShape[outputShape.Length - r + i] : (long)x.Shape[2 + i] * stride;
+                long total = Math.Max(0, natural - wanted);
+                head[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                size = outputShape is not null ? wanted : natural - total;
+            }
+            else
+            {
+                head[i] = pads is null || autoPad == "VALID" ? 0 : pads[i];
+                size = natural - head[i] - (pads is null || autoPad == "VALID" ? 0 : pads[i + r]);
+            }
+
+            if (size < 1 || size > 1 << 24) throw n.Malformed($"the output size {size} on axis {i + 2} is out of range");
+            spatialOut[i] = (int)size;
+        }
+
+        // As 2-D: a 1-D transposed convolution runs on [N, C, 1, L] with the weight [C, K/g, 1, R] (F = 1, no pad on H).
+        string input = n.Operand(x);
+        if (oneD)
+        {
+            input = $"Reshape({input}, {Dims(new[] { x.Shape[0], c, 1, x.Shape[2] })})";
+            w = Weight2d(n, w);
+            (full, head, spatialOut) = (new[] { 1, full[0] }, new[] { 0, head[0] }, new[] { 1, spatialOut[0] });
+        }
+
+        int padding = (int)head.Min();
+        int extend = (int)Math.Max(0, Enumerable.Range(0, 2).Max(i => head[i] + padding + spatialOut[i] - full[i]));
+        var args = new List<string> { input, n.Operand(w) };
+        if (bias is not null) args.Add(n.Operand(bias));
+        if (stride != 1) args.Add($"stride: {stride}");
+        if (padding != 0) args.Add($"padding: {padding}");
+        if (extend != 0) args.Add($"outputPadding: {extend}");
+        if (dilation != 1) args.Add($"dilation: {dilation}");
+        if (groups != 1) args.Add($"groups: {groups}");
+        string expr = $"ConvTranspose2d({string.Join(", ", args)})";
+        for (int i = 0; i < 2; i++)
+        {
+            long start = head[i] - padding, length = full[i] - 2L * padding + extend;
+            if (start != 0 || length != spatialOut[i]) expr = $"Slice({expr}, {2 + i}, {start}, {start + spatialOut[i]})";
+        }
+
+        var outShape = new[] { x.Shape[0], k }.Concat(oneD ? new[] { spatialOut[1] } : spatialOut).ToArray();
+        n.Emit(oneD ? $"Reshape({expr}, {Dims(outShape)})" : expr, outShape);
+    }
+
     private static void Pool(NodeContext n, bool max)
     {
         n.RequireInputs(1, 1);
         var x = n.In(0);
-        RequireNchw(n, x);
+        if (x.Shape.Length is not (3 or 4)) throw n.Unsupported($"input {Format(x.Shape)}: only 1-D and 2-D pooling (rank 3 or 4 inputs) is supported");
+        int r = x.Shape.Length - 2;
         var kernelShape = n.Ints("kernel_shape") ?? throw n.Malformed("attribute 'kernel_shape' is missing");
-        int kernel = Uniform(n, kernelShape, 2, 0, "kernel_shape");
-        if (kernel < 1) throw n.Malformed($"kernel_shape {kernel} must be positive");
-        int stride = Uniform(n, n.Ints("strides"), 2, 1, "strides");
-        if (stride < 1) throw n.Malformed("strides must be positive");
-        if (Uniform(n, n.Ints("dilations"), 2, 1, "dilations") != 1) throw n.Unsupported("dilated pooling is not supported");
+        int[] kernel = PerAxis(n, kernelShape, r, 0, "kernel_shape");
+        if (kernel.Any(k => k < 1)) throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] must be positive");
+        int[] strides = PerAxis(n, n.Ints("strides"), r, 1, "strides");
+        if (strides.Any(s => s < 1)) throw n.Malformed("strides must be positive");
+        if (PerAxis(n, n.Ints("dilations"), r, 1, "dilations").Any(d => d != 1)) throw n.Unsupported("dilated pooling is not supported");
         bool includePad = max || n.Int("count_include_pad", 0) != 0;
         bool ceil = n.Int("ceil_mode", 0) != 0;
         int[] spatial = x.Shape[2..];
-        long[] pads;
-        if (includePad)
+        long[] pads = ConvPads(n, spatial, kernel, strides);
+        if (!includePad && Enumerable.Range(0, r).Any(i => pads[i] != pads[i + r] || pads[i] > kernel[i] / 2))
         {
-            pads = ConvPads(n, spatial, new[] { kernel, kernel }, stride);
-        }
-        else
-        {
-            // Excluded pads change the divisor: the DSL's own (symmetric) padding only.
-            int p = Padding(n, spatial, new[] { kernel, kernel }, stride);
-            if (p > kernel / 2) throw n.Unsupported($"padding {p} is more than half the kernel {kernel} (with count_include_pad 0)");
-            pads = new long[] { p, p, p, p };
+            // Excluded pads change the divisor: the DSL's own (symmetric, at most half the kernel) padding only.
+            throw n.Unsupported($"attribute 'pads' = [{string.Join(", ", pads)}] with count_include_pad 0: only the same padding on both sides of an axis, at most half the kernel, is supported");
         }
 
-        var output = new int[2];
-        for (int i = 0; i < 2; i++)
+        var output = new int[r];
+        for (int i = 0; i < r; i++)
         {
-            long total = spatial[i] + pads[i] + pads[i + 2];
-            if (total < kernel) throw n.Malformed("the kernel is larger than the padded input");
-            int floor = checked((int)((total - kernel) / stride + 1));
+            long total = spatial[i] + pads[i] + pads[i + r];
+            if (total < kernel[i]) throw n.Malformed("the kernel is larger than the padded input");
+            int floor = checked((int)((total - kernel[i]) / strides[i] + 1));
             output[i] = floor;
             if (!ceil) continue;
-            int ceiled = checked((int)((total - kernel + stride - 1) / stride + 1));
-            if (ceiled > floor && (long)(ceiled - 1) * stride >= spatial[i] + pads[i]) ceiled--; // a window must start inside
+            int ceiled = checked((int)((total - kernel[i] + strides[i] - 1) / strides[i] + 1));
+            if (ceiled > floor && (long)(ceiled - 1) * strides[i] >= spatial[i] + pads[i]) ceiled--; // a window must start inside
             if (ceiled == floor) continue;
             if (!max) throw n.Unsupported($"ceil_mode 1 changes the output size here ({floor} -> {ceiled} on axis {i + 2}); only floor sizes are supported for AveragePool");
             output[i] = ceiled;
-            pads[i + 2] += (long)(ceiled - 1) * stride + kernel - total; // MaxPool: the partial last window, as -inf padding
+            pads[i + r] += (long)(ceiled - 1) * strides[i] + kernel[i] - total; // MaxPool: the partial last window, as -inf padding
         }
 
-        // The DSL pads all sides alike (at most half the kernel): the rest are blocks concatenated first, -inf for
-        // MaxPool, zeros for AveragePool with count_include_pad (its divisor is always the kernel size).
-        int padding = (int)Math.Min(pads.Min(), kernel / 2);
+        // As 2-D: a 1-D pooling runs on [N, C, 1, L] with a 1 x kernel window.
         string input = n.Operand(x);
-        if (pads.Any(p => p != padding))
+        int[] shape2d = x.Shape, kernel2d = kernel, strides2d = strides;
+        long[] pads2d = pads; // top, left, bottom, right
+        if (r == 1)
         {
-            var before = new long[] { 0, 0, pads[0] - padding, pads[1] - padding };
-            var after = new long[] { 0, 0, pads[2] - padding, pads[3] - padding };
-            (input, _) = PadExpr(n, input, x.Shape, before, after, "constant", max ? float.NegativeInfinity : 0f);
+            shape2d = new[] { x.Shape[0], x.Shape[1], 1, x.Shape[2] };
+            input = $"Reshape({input}, {Dims(shape2d)})";
+            (kernel2d, strides2d, pads2d) = (new[] { 1, kernel[0] }, new[] { 1, strides[0] }, new[] { 0, pads[0], 0, pads[1] });
         }
 
-        var args = new List<string> { input, $"kernel: {kernel}", $"stride: {stride}" };
-        if (padding != 0) args.Add($"padding: {padding}");
-        if (max) n.Ignore("storage_order"); // only the Indices output depends on it, and that output is not supported
-        else if (!includePad && padding != 0) args.Add("countIncludePad: false");
+        // The DSL pads both sides of an axis alike (at most half the kernel): the rest are blocks concatenated first,
+        // -inf for MaxPool, zeros for AveragePool with count_include_pad (its divisor is always the kernel size).
+        int padH = (int)Math.Min(Math.Min(pads2d[0], pads2d[2]), kernel2d[0] / 2);
+        int padW = (int)Math.Min(Math.Min(pads2d[1], pads2d[3]), kernel2d[1] / 2);
+        if (pads2d[0] != padH || pads2d[1] != padW || pads2d[2] != padH || pads2d[3] != padW)
+        {
+            var before = new long[] { 0, 0, pads2d[0] - padH, pads2d[1] - padW };
+            var after = new long[] { 0, 0, pads2d[2] - padH, pads2d[3] - padW };
+            (input, _) = PadExpr(n, input, shape2d, before, after, "constant", max ? float.NegativeInfinity : 0f);
+        }
 
-        n.Emit($"{(max ? "MaxPool2d" : "AvgPool2d")}({string.Join(", ", args)})", new[] { x.Shape[0], x.Shape[1], output[0], output[1] });
+        var args = new List<string> { input };
+        if (kernel2d[0] == kernel2d[1] && strides2d[0] == strides2d[1] && padH == padW)
+        {
+            args.Add($"kernel: {kernel2d[0]}");
+            args.Add($"stride: {strides2d[0]}");
+            if (padH != 0) args.Add($"padding: {padH}");
+        }
+        else
+        {
+            args.Add($"kernelH: {kernel2d[0]}, kernelW: {kernel2d[1]}, strideH: {strides2d[0]}, strideW: {strides2d[1]}");
+            if (padH != 0) args.Add($"padH: {padH}");
+            if (padW != 0) args.Add($"padW: {padW}");
+        }
+
+        if (max) n.Ignore("storage_order"); // only the Indices output depends on it, and that output is not supported
+        else if (!includePad && (padH != 0 || padW != 0)) args.Add("countIncludePad: false");
+
+        var outShape = new[] { x.Shape[0], x.Shape[1] }.Concat(output).ToArray();
+        string pool = $"{(max ? "MaxPool2d" : "AvgPool2d")}({string.Join(", ", args)})";
+        n.Emit(r == 1 ? $"Reshape({pool}, {Dims(outShape)})" : pool, outShape);
     }
 
     private static void GlobalAveragePool(NodeContext n)

@@ -125,6 +125,132 @@ public class PoolTests
     }
 
     [Fact]
+    public void ConvTranspose2d_KnownValues()
+    {
+        // 2x2 input, 2x2 kernel of ones, stride 2: every input pixel becomes a 2x2 block.
+        var x = T(F(1, 2, 3, 4), 1, 1, 2, 2);
+        var ones = T(F(1, 1, 1, 1), 1, 1, 2, 2);
+        AssertTensor(Ops.ConvTranspose2d(x, ones, stride: 2), new[] { 1, 1, 4, 4 }, F(1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4));
+        // Stride 1: overlapping blocks add up; padding 1 crops the border; outputPadding 1 adds a bias-only row and column.
+        AssertTensor(Ops.ConvTranspose2d(x, ones), new[] { 1, 1, 3, 3 }, F(1, 3, 2, 4, 10, 6, 3, 7, 4));
+        AssertTensor(Ops.ConvTranspose2d(x, ones, padding: 1), new[] { 1, 1, 1, 1 }, F(10));
+        AssertTensor(Ops.ConvTranspose2d(x, ones, T(F(0.5f), 1), stride: 2, padding: 1, outputPadding: 1), new[] { 1, 1, 3, 3 },
+            F(1.5f, 2.5f, 2.5f, 3.5f, 4.5f, 4.5f, 3.5f, 4.5f, 4.5f));
+    }
+
+    [Fact]
+    public void ConvTranspose2d_MatchesTheGatherDefinition()
+    {
+        foreach (var (xShape, wShape, stride, padding, outputPadding, dilation, groups) in new[]
+        {
+            (new[] { 2, 3, 4, 5 }, new[] { 3, 2, 3, 3 }, 2, 1, 1, 1, 1),
+            (new[] { 1, 4, 3, 3 }, new[] { 4, 3, 2, 3 }, 3, 0, 2, 2, 2),
+            (new[] { 1, 3, 5, 4 }, new[] { 3, 1, 4, 4 }, 2, 1, 0, 1, 3),
+            (new[] { 1, 2, 4, 4 }, new[] { 2, 2, 3, 3 }, 1, 3, 0, 2, 1),
+        })
+        {
+            var x = Tensor.Random(1, -1f, 1f, xShape);
+            var w = Tensor.Random(2, -1f, 1f, wShape);
+            var b = Tensor.Random(3, -1f, 1f, wShape[1] * groups);
+            var actual = Ops.ConvTranspose2d(x, w, b, stride, padding, outputPadding, dilation, groups);
+            var (shape, expected) = NaiveConvTranspose(x, w, b, stride, padding, outputPadding, dilation, groups);
+            AssertTensor(actual, shape, expected, 1e-5f);
+        }
+    }
+
+    /// <summary>Each output element as the sum over the taps that reach it: oy = iy*stride - padding + r*dilation.</summary>
+    private static (int[] Shape, float[] Values) NaiveConvTranspose(Tensor x, Tensor w, Tensor b, int stride, int padding, int outputPadding, int dilation, int groups)
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], kg = w.Shape[1], r = w.Shape[2], s = w.Shape[3];
+        int k = kg * groups, cg = c / groups;
+        int oh = (h - 1) * stride - 2 * padding + dilation * (r - 1) + 1 + outputPadding;
+        int ow = (wd - 1) * stride - 2 * padding + dilation * (s - 1) + 1 + outputPadding;
+        var xs = x.Floats.ToArray();
+        var ws = w.Floats.ToArray();
+        var values = new float[n * k * oh * ow];
+        for (int img = 0; img < n; img++)
+        for (int ko = 0; ko < k; ko++)
+        for (int y = 0; y < oh; y++)
+        for (int z = 0; z < ow; z++)
+        {
+            double sum = b.Floats[ko];
+            int g = ko / kg;
+            for (int ci = g * cg; ci < (g + 1) * cg; ci++)
+            for (int ri = 0; ri < r; ri++)
+            for (int si = 0; si < s; si++)
+            {
+                int ty = y + padding - ri * dilation, tz = z + padding - si * dilation;
+                if (ty < 0 || tz < 0 || ty % stride != 0 || tz % stride != 0 || ty / stride >= h || tz / stride >= wd) continue;
+                sum += (double)xs[((img * c + ci) * h + ty / stride) * wd + tz / stride] * ws[((ci * kg + ko % kg) * r + ri) * s + si];
+            }
+
+            values[((img * k + ko) * oh + y) * ow + z] = (float)sum;
+        }
+
+        return (new[] { n, k, oh, ow }, values);
+    }
+
+    [Fact]
+    public void ConvTranspose2d_Errors()
+    {
+        var x = Tensor.Zeros(1, 4, 3, 3);
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(x, Tensor.Zeros(3, 2, 3, 3)), "ConvTranspose2d: weight [3, 2, 3, 3] expects 3 input channels, the input [1, 4, 3, 3] has 4");
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(x, Tensor.Zeros(4, 2, 3, 3), groups: 3), "ConvTranspose2d: groups 3 must divide the input channels 4");
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(x, Tensor.Zeros(4, 2, 3, 3), Tensor.Zeros(3)), "ConvTranspose2d: bias has shape [3], expected [2]");
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(x, Tensor.Zeros(4, 2, 1, 1), padding: 2), "ConvTranspose2d: output would be empty");
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(x, Tensor.Zeros(4, 2, 3, 3), stride: 0), "ConvTranspose2d", "stride");
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(x, Tensor.Zeros(4, 2, 3, 3), outputPadding: -1), "ConvTranspose2d", "outputPadding");
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(Tensor.Zeros(4, 3, 3), Tensor.Zeros(4, 2, 3, 3)), "ConvTranspose2d: input must be [N, C, H, W], got [4, 3, 3]");
+    }
+
+    [Fact]
+    public void RectangularPools_MatchANaiveWindowLoop()
+    {
+        var x = Iota(2, 3, 5, 8);
+        foreach (var (kh, kw, sh, sw, ph, pw) in new[] { (1, 2, 1, 2, 0, 0), (3, 1, 2, 1, 1, 0), (2, 3, 1, 2, 1, 1), (1, 3, 0, 0, 0, 1) })
+        {
+            Assert.Equal(NaivePool(x, kh, kw, sh, sw, ph, pw, max: true, includePad: true), Ops.MaxPool2d(x, kh, kw, sh, sw, ph, pw).Floats.ToArray());
+            foreach (bool include in new[] { true, false })
+            {
+                var expected = NaivePool(x, kh, kw, sh, sw, ph, pw, max: false, include);
+                var actual = Ops.AvgPool2d(x, kh, kw, sh, sw, ph, pw, include).Floats.ToArray();
+                for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 5);
+            }
+        }
+
+        // The square overloads are the rectangular ones with equal sides.
+        Assert.Equal(Ops.MaxPool2d(x, 3, 2, 1).Floats.ToArray(), Ops.MaxPool2d(x, 3, 3, 2, 2, 1, 1).Floats.ToArray());
+        Assert.Equal(new[] { 2, 3, 5, 4 }, Ops.MaxPool2d(x, 1, 2, 1, 2).ShapeArray());
+    }
+
+    /// <summary>Pooling by its definition: every window position, in-bounds elements only.</summary>
+    private static float[] NaivePool(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw, bool max, bool includePad)
+    {
+        if (sh == 0) sh = kh;
+        if (sw == 0) sw = kw;
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int oh = (h + 2 * ph - kh) / sh + 1, ow = (w + 2 * pw - kw) / sw + 1;
+        var input = x.Floats.ToArray();
+        var result = new List<float>();
+        for (int plane = 0; plane < n * c; plane++)
+        for (int y = 0; y < oh; y++)
+        for (int z = 0; z < ow; z++)
+        {
+            var window = new List<float>();
+            for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++)
+            {
+                int iy = y * sh - ph + i, ix = z * sw - pw + j;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w) window.Add(input[(plane * h + iy) * w + ix]);
+            }
+
+            result.Add(max ? window.Max() : (float)(window.Sum(v => (double)v) / (includePad ? kh * kw : window.Count)));
+        }
+
+        return result.ToArray();
+    }
+
+    [Fact]
     public void GlobalAvgPool_MeanOverSpatialAxes()
     {
         AssertTensor(Ops.GlobalAvgPool(Iota(1, 2, 2, 2)), new[] { 1, 2, 1, 1 }, F(1.5f, 5.5f));
@@ -134,10 +260,12 @@ public class PoolTests
     [Fact]
     public void Pool_Errors()
     {
-        Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 2, 2), 3), "MaxPool2d: output would be empty: input [1, 1, 2, 2], kernel 3x3, stride 3, padding 0");
+        Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 2, 2), 3), "MaxPool2d: output would be empty: input [1, 1, 2, 2], kernel 3x3, stride 3x3, padding 0x0");
         Throws<ArgumentException>(() => Ops.AvgPool2d(Tensor.Zeros(1, 1, 4, 4), 2, padding: 2), "AvgPool2d", "padding", "2");
         Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 4, 4), 0), "MaxPool2d", "kernel");
         Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 4, 4), 2, stride: -1), "MaxPool2d", "stride");
+        Throws<ArgumentException>(() => Ops.MaxPool2d(Tensor.Zeros(1, 1, 4, 4), 1, 4, 1, 1, padW: 3), "MaxPool2d: padding must be between 0 and half the kernel (0x2), got 0x3");
+        Throws<ArgumentException>(() => Ops.AvgPool2d(Tensor.Zeros(1, 1, 4, 4), 5, 1, 1, 1), "AvgPool2d: output would be empty: input [1, 1, 4, 4], kernel 5x1, stride 1x1, padding 0x0");
         Throws<ArgumentException>(() => Ops.AvgPool2d(Tensor.Zeros(4, 4), 2), "AvgPool2d: input must be [N, C, H, W], got [4, 4]");
         Throws<ArgumentException>(() => Ops.GlobalAvgPool(Tensor.Zeros(1, 4, 4)), "GlobalAvgPool: input must be [N, C, H, W], got [1, 4, 4]");
         Throws<ArgumentException>(() => Ops.GlobalAvgPool(I(new[] { 1 }, 1, 1, 1, 1)), "GlobalAvgPool", "Int32");

@@ -33,6 +33,12 @@ public class ConvGpuTests
     }
 
     [Fact]
+    public void ConvTranspose2d_matches_the_reference_for_strides_padding_output_padding_dilation_and_groups()
+    {
+        Check(_gpu.Accelerator, SharedCases.ConvTranspose2d());
+    }
+
+    [Fact]
     public void Pools_match_the_reference_with_padding_and_both_count_include_pad_modes()
     {
         Check(_gpu.Accelerator, SharedCases.Pools());

@@ -99,7 +99,12 @@ public class PtxTests
         // Rows as long as attention scores and a transformer width: the warp-per-row Softmax and LayerNorm (shuffles).
         var rows = new Net("Rows");
         rows.Output(rows.Op(OpKind.Softmax, Attrs(Attr.OfInt(AttrNames.Axis, 1L)), rows.LayerNorm(rows.Input("x", 6, 512), 512)));
-        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build() });
+        // Transposed convolutions: strided with bias, then grouped with stride 1 (both forms of the tap arithmetic).
+        var up = new Net("Up");
+        int u = up.Op(OpKind.ConvTranspose2d, ConvTransposeAttrs(new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, new[] { 1, 1 }, 1),
+            up.Input("x", 1, 4, 8, 8), up.Weight(Rand(1, 4, 6, 3, 3)), up.Weight(Rand(2, 6)));
+        up.Output(up.Op(OpKind.ConvTranspose2d, ConvTransposeAttrs(new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 0, 0 }, new[] { 2, 2 }, 2), u, up.Weight(Rand(3, 6, 2, 3, 3))));
+        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build(), up.Build() });
         var kernels = compiled.KernelMethods().ToArray();
         Assert.True(kernels.Length >= 25, $"expected the three models to have many kernels, found {kernels.Length}");
         using var backend = new PTXBackend(_gpu.Context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
@@ -128,7 +133,7 @@ public class PtxTests
 
         Assert.True(failures.Length == 0, "kernels that do not compile for CUDA:\n" + failures);
         Assert.Equal(new[] { "M4.K0_LayerNorm", "M4.K1_Softmax" }, shuffles.OrderBy(x => x).ToArray());
-        foreach (var op in new[] { "Gemm", "MatMul", "Conv2d", "Softmax", "LayerNorm", "ReduceMean", "ReduceMax", "ReduceSum", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "Transpose", "Concat", "Slice", "Gather", "Fused", "Relu", "Gelu" })
+        foreach (var op in new[] { "Gemm", "MatMul", "Conv2d", "ConvTranspose2d", "Softmax", "LayerNorm", "ReduceMean", "ReduceMax", "ReduceSum", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "Transpose", "Concat", "Slice", "Gather", "Fused", "Relu", "Gelu" })
         {
             Assert.Contains(op, ops);
         }

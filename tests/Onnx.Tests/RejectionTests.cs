@@ -64,9 +64,9 @@ public class RejectionTests
     [Fact]
     public void UnsupportedAttributeValueNamesIt()
     {
-        string message = Unsupported(Model(g => g.Output(g.Op("AveragePool", g.Input("x", 1, 1, 5, 5), List("kernel_shape", 3, 3), List("pads", 0, 1, 0, 1)))));
+        string message = Unsupported(Model(g => g.Output(g.Op("AveragePool", g.Input("x", 1, 1, 5, 5), List("kernel_shape", 3, 3), List("pads", 0, 1, 1, 1)))));
         Assert.Contains("(AveragePool)", message);
-        Assert.Contains("'pads' = [0, 1, 0, 1]", message);
+        Assert.Contains("'pads' = [0, 1, 1, 1]", message);
     }
 
     [Fact]
@@ -86,6 +86,14 @@ public class RejectionTests
     [Fact]
     public void ThreeDimensionalConvIsRejected() =>
         Assert.Contains("only 1-D and 2-D convolutions", Unsupported(Model(g => g.Output(g.Op("Conv", g.Input("x", 1, 1, 3, 3, 3), g.Initializer("w", new float[8], 1, 1, 2, 2, 2))))));
+
+    [Fact]
+    public void ThreeDimensionalConvTransposeIsRejected() =>
+        Assert.Contains("only 1-D and 2-D transposed convolutions", Unsupported(Model(g => g.Output(g.Op("ConvTranspose", g.Input("x", 1, 1, 3, 3, 3), g.Initializer("w", new float[8], 1, 1, 2, 2, 2))))));
+
+    [Fact]
+    public void ConvTransposeWithUnequalStridesNamesThem() =>
+        Assert.Contains("'strides' = [1, 2]", Unsupported(Model(g => g.Output(g.Op("ConvTranspose", new[] { g.Input("x", 1, 1, 3, 3), g.Initializer("w", new float[4], 1, 1, 2, 2) }, List("strides", 1, 2))))));
 
     [Theory]
     [InlineData(6)]

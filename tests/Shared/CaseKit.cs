@@ -147,4 +147,7 @@ internal static class CaseKit
 
     public static Attrs ConvAttrs(int[] strides, int[] pads, int[] dilations, int group) => Attrs(
         Attr.OfInts(AttrNames.Strides, strides), Attr.OfInts(AttrNames.Pads, pads), Attr.OfInts(AttrNames.Dilations, dilations), Attr.OfInt(AttrNames.Group, (long)group));
+
+    public static Attrs ConvTransposeAttrs(int[] strides, int[] pads, int[] outputPadding, int[] dilations, int group) =>
+        ConvAttrs(strides, pads, dilations, group).With(Attr.OfInts(AttrNames.OutputPadding, outputPadding));
 }

@@ -29,11 +29,13 @@ internal sealed class ChainModel
         var convW = Rand(6, 4, 3, 3, 3);
         var convB = Rand(7, 4);
         var w2 = Rand(8, 4, 5);
+        var upW = Rand(9, 4, 2, 3, 3);
+        var upB = Rand(10, 4);
 
         var g = new GraphBuilder("Chain");
         int X = g.AddInput("y", TypeOf(x));
         int I = g.AddInput("x0", TypeOf(indices));
-        var weights = new[] { w1, b1, gamma, beta, convW, convB, w2 };
+        var weights = new[] { w1, b1, gamma, beta, convW, convB, w2, upW, upB };
         var W = weights.Select((t, i) => g.AddWeight("weight" + i, TypeOf(t))).ToArray();
 
         int N(OpKind op, Attrs attrs, params int[] inputs)
@@ -55,11 +57,12 @@ internal sealed class ChainModel
         int r = N(OpKind.Reshape, Attrs(Attr.OfInts(AttrNames.Shape, 1, 3, 3, 11)), h);
         int c = N(OpKind.Conv2d, convAttrs, r, W[4], W[5]);
         c = N(OpKind.Gelu, Attrs(Attr.OfInt(AttrNames.Mode, 0L)), c);
-        int p = N(OpKind.MaxPool2d, Pool(2, 1), c);
+        int p = N(OpKind.MaxPool2d, Attrs(Attr.OfInts(AttrNames.Kernel, 1, 2), Attr.OfInts(AttrNames.Strides, 1, 1), Attr.OfInts(AttrNames.Pads, 0, 0, 0, 0)), c);
         int a = N(OpKind.AvgPool2d, Pool(2, 2), p);
         int t = N(OpKind.Transpose, Attrs(Attr.OfInts(AttrNames.Perm, 0, 2, 3, 1)), a);
         int s = N(OpKind.Softmax, Attrs(Attr.OfInt(AttrNames.Axis, 3L)), t);
-        int gp = N(OpKind.GlobalAvgPool, none, c);
+        int up = N(OpKind.ConvTranspose2d, ConvTransposeAttrs(new[] { 1, 1 }, new[] { 1, 1, 1, 1 }, new[] { 0, 0 }, new[] { 1, 1 }, 2), c, W[7], W[8]);
+        int gp = N(OpKind.GlobalAvgPool, none, up);
         int gr = N(OpKind.Reshape, Attrs(Attr.OfInts(AttrNames.Shape, 4)), gp);
         int m = N(OpKind.MatMul, none, s, W[6]);
         m = N(OpKind.Mul, none, m, C(0.5f));
@@ -80,8 +83,8 @@ internal sealed class ChainModel
 
         var eh = Ops.LayerNorm(Ops.Relu(Ops.Gemm(x, w1, b1, transB: true)), gamma, beta, 1e-5f);
         var ec = Ops.Gelu(Ops.Conv2d(Ops.Reshape(eh, 1, 3, 3, 11), convW, convB, 1, 1));
-        var es = Ops.Softmax(Ops.Transpose(Ops.AvgPool2d(Ops.MaxPool2d(ec, 2, 1), 2, 2), 0, 2, 3, 1), 3);
-        var egr = Ops.Reshape(Ops.GlobalAvgPool(ec), 4);
+        var es = Ops.Softmax(Ops.Transpose(Ops.AvgPool2d(Ops.MaxPool2d(ec, 1, 2, 1, 1), 2, 2), 0, 2, 3, 1), 3);
+        var egr = Ops.Reshape(Ops.GlobalAvgPool(Ops.ConvTranspose2d(ec, upW, upB, 1, 1, groups: 2)), 4);
         var em = Ops.Mul(Ops.MatMul(es, w2), 0.5f);
         em = Ops.Sub(Ops.Sigmoid(em), Ops.ReduceMean(em, 3, keepDims: true));
         var esl = Ops.Slice(em, 2, 0, 5, 2);

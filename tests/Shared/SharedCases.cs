@@ -239,7 +239,52 @@ internal static class SharedCases
         return cases;
     }
 
-    /// <summary>Max/average pooling (both count_include_pad modes, asymmetric padding) and GlobalAvgPool.</summary>
+    /// <summary>ConvTranspose2d: strides, padding, output padding, dilation, groups, depthwise, 1x1, rectangular kernels,
+    /// asymmetric pads and unequal output padding.</summary>
+    public static List<KernelCase> ConvTranspose2d()
+    {
+        var cases = new List<KernelCase>();
+        int seed = 1050;
+
+        // Symmetric configurations the DSL expresses directly: (x, w, bias, stride, padding, outputPadding, dilation, groups).
+        foreach (var (xShape, wShape, bias, stride, pad, outPad, dilation, groups) in new[]
+        {
+            (new[] { 1, 3, 5, 5 }, new[] { 3, 4, 3, 3 }, true, 2, 1, 1, 1, 1),
+            (new[] { 2, 3, 4, 7 }, new[] { 3, 2, 3, 3 }, false, 1, 0, 0, 1, 1),
+            (new[] { 1, 3, 5, 6 }, new[] { 3, 5, 3, 3 }, true, 1, 1, 0, 1, 1),   // stride 1: the row axpy
+            (new[] { 1, 4, 5, 5 }, new[] { 4, 3, 3, 3 }, true, 2, 0, 1, 2, 2),   // grouped, dilated
+            (new[] { 2, 3, 4, 4 }, new[] { 3, 1, 4, 4 }, false, 2, 1, 0, 1, 3),  // depthwise, the usual 2x upsampler
+            (new[] { 1, 17, 3, 3 }, new[] { 17, 9, 1, 1 }, true, 1, 0, 0, 1, 1), // 1x1
+            (new[] { 1, 2, 3, 3 }, new[] { 2, 2, 1, 1 }, false, 3, 0, 2, 1, 1),  // 1x1 with stride: zeros between
+            (new[] { 1, 2, 3, 17 }, new[] { 2, 3, 1, 4 }, true, 2, 1, 1, 1, 1),  // rectangular kernel
+            (new[] { 1, 2, 6, 5 }, new[] { 2, 2, 5, 5 }, false, 3, 4, 2, 2, 1),  // padding wider than some taps reach
+            (new[] { 1, 1, 1, 1 }, new[] { 1, 1, 1, 1 }, true, 1, 0, 0, 1, 1),
+        })
+        {
+            var x = Rand(seed++, xShape);
+            var w = Rand(seed++, wShape);
+            var b = bias ? Rand(seed++, wShape[1] * groups) : null;
+            var operands = b is null ? new[] { x, w } : new[] { x, w, b };
+            var attrs = ConvTransposeAttrs(new[] { stride, stride }, new[] { pad, pad, pad, pad }, new[] { outPad, outPad }, new[] { dilation, dilation }, groups);
+            string name = $"{S(xShape)} * {S(wShape)} bias {bias} stride {stride} pad {pad} output padding {outPad} dilation {dilation} groups {groups}";
+            cases.Add(Case(name, OpKind.ConvTranspose2d, attrs, operands, Ops.ConvTranspose2d(x, w, b, stride, pad, outPad, dilation, groups), Tolerance.Accumulation, weightMask: 6));
+        }
+
+        // Asymmetric pads [top, left, bottom, right] and unequal output padding: the reference crops an unpadded result.
+        foreach (var (pads, outPad) in new[] { (new[] { 0, 1, 2, 0 }, new[] { 1, 0 }), (new[] { 2, 0, 1, 1 }, new[] { 0, 1 }) })
+        {
+            var x = Rand(seed++, 1, 3, 5, 6);
+            var w = Rand(seed++, 3, 2, 3, 3);
+            var b = Rand(seed++, 2);
+            var full = Ops.ConvTranspose2d(x, w, b, 2, 0, 1);
+            var expected = Ops.Slice(Ops.Slice(full, 2, pads[0], full.Shape[2] - 1 + outPad[0] - pads[2]), 3, pads[1], full.Shape[3] - 1 + outPad[1] - pads[3]);
+            var attrs = ConvTransposeAttrs(new[] { 2, 2 }, pads, outPad, new[] { 1, 1 }, 1);
+            cases.Add(Case($"pads {S(pads)} output padding {S(outPad)}", OpKind.ConvTranspose2d, attrs, new[] { x, w, b }, expected, Tolerance.Accumulation, weightMask: 6));
+        }
+        return cases;
+    }
+
+    /// <summary>Max/average pooling (both count_include_pad modes, rectangular windows, asymmetric padding) and GlobalAvgPool.</summary>
     public static List<KernelCase> Pools()
     {
         var cases = new List<KernelCase>();
@@ -262,6 +307,26 @@ internal static class SharedCases
             {
                 var avgAttrs = attrs.With(Attr.OfInt(AttrNames.CountIncludePad, include ? 1L : 0L));
                 cases.Add(Case(name + $" count_include_pad {include}", OpKind.AvgPool2d, avgAttrs, new[] { x }, Ops.AvgPool2d(x, kernel, stride, pad, include), Tolerance.Accumulation));
+            }
+        }
+
+        // Rectangular kernels, strides and padding (the DSL's kernelH/kernelW overloads).
+        foreach (var (shape, kernel, stride, pad) in new[]
+        {
+            (new[] { 1, 3, 5, 16 }, new[] { 1, 2 }, new[] { 1, 2 }, new[] { 0, 0 }),
+            (new[] { 2, 2, 17, 9 }, new[] { 3, 2 }, new[] { 2, 1 }, new[] { 1, 1 }),
+            (new[] { 1, 3, 9, 17 }, new[] { 2, 5 }, new[] { 1, 3 }, new[] { 0, 2 }),
+        })
+        {
+            var x = Rand(seed++, -4f, 4f, shape);
+            var attrs = Attrs(Attr.OfInts(AttrNames.Kernel, kernel), Attr.OfInts(AttrNames.Strides, stride), Attr.OfInts(AttrNames.Pads, pad[0], pad[1], pad[0], pad[1]));
+            string name = $"{S(shape)} kernel {S(kernel)} stride {S(stride)} pad {S(pad)}";
+            cases.Add(Case(name, OpKind.MaxPool2d, attrs, new[] { x }, Ops.MaxPool2d(x, kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1]), Tolerance.Exact));
+            foreach (bool include in new[] { true, false })
+            {
+                var avgAttrs = attrs.With(Attr.OfInt(AttrNames.CountIncludePad, include ? 1L : 0L));
+                cases.Add(Case(name + $" count_include_pad {include}", OpKind.AvgPool2d, avgAttrs, new[] { x },
+                    Ops.AvgPool2d(x, kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1], include), Tolerance.Accumulation));
             }
         }
 

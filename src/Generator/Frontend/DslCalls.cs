@@ -68,7 +68,8 @@ internal sealed class DslCalls
                 "Slice" => Slice(call),
                 "Select" => Select(args["x"], args["index"], at),
                 "Gather" => Gather(call),
-                "Conv2d" => Conv2d(call),
+                "Conv2d" => Convolution(OpKind.Conv2d, call),
+                "ConvTranspose2d" => Convolution(OpKind.ConvTranspose2d, call),
                 "MaxPool2d" => Pool(OpKind.MaxPool2d, call),
                 "AvgPool2d" => Pool(OpKind.AvgPool2d, call),
                 "GlobalAvgPool" => Node(OpKind.GlobalAvgPool, at, Attrs.None, call.Tensor("x")),
@@ -293,29 +294,37 @@ internal sealed class DslCalls
         return Node(OpKind.Gather, call.At, Attrs.Of(Attr.OfInt(AttrNames.Axis, axis)), data, indices);
     }
 
-    private FrontendValue Conv2d(Call call)
+    /// <summary>Conv2d and ConvTranspose2d (which adds outputPadding): the same stride, padding and dilation on both axes.</summary>
+    private FrontendValue Convolution(OpKind op, Call call)
     {
         int stride = call.Int("stride"), padding = call.Int("padding"), dilation = call.Int("dilation");
-        var attrs = Attrs.Of(
+        var attrs = new List<Attr>
+        {
             Attr.OfInts(AttrNames.Strides, stride, stride),
             Attr.OfInts(AttrNames.Pads, padding, padding, padding, padding),
             Attr.OfInts(AttrNames.Dilations, dilation, dilation),
-            Attr.OfInt(AttrNames.Group, (long)call.Int("groups")));
+            Attr.OfInt(AttrNames.Group, (long)call.Int("groups")),
+        };
+        if (op == OpKind.ConvTranspose2d) attrs.Add(Attr.OfInts(AttrNames.OutputPadding, call.Int("outputPadding"), call.Int("outputPadding")));
         var bias = call.OptionalTensor("bias");
         return bias.Kind == FrontendValueKind.Null
-            ? Node(OpKind.Conv2d, call.At, attrs, call.Tensor("x"), call.Tensor("weight"))
-            : Node(OpKind.Conv2d, call.At, attrs, call.Tensor("x"), call.Tensor("weight"), bias);
+            ? Node(op, call.At, Attrs.Of(attrs.ToArray()), call.Tensor("x"), call.Tensor("weight"))
+            : Node(op, call.At, Attrs.Of(attrs.ToArray()), call.Tensor("x"), call.Tensor("weight"), bias);
     }
 
+    /// <summary>Both overloads: the square one (kernel, stride, padding) and the rectangular one (kernelH, kernelW,
+    /// strideH, strideW, padH, padW); a stride of 0 is the kernel size on its axis.</summary>
     private FrontendValue Pool(OpKind op, Call call)
     {
-        int kernel = call.Int("kernel"), padding = call.Int("padding");
-        int stride = call.Int("stride") == 0 ? kernel : call.Int("stride");
+        bool square = call.Has("kernel");
+        int kh = call.Int(square ? "kernel" : "kernelH"), kw = call.Int(square ? "kernel" : "kernelW");
+        int sh = call.Int(square ? "stride" : "strideH"), sw = call.Int(square ? "stride" : "strideW");
+        int ph = call.Int(square ? "padding" : "padH"), pw = call.Int(square ? "padding" : "padW");
         var attrs = new List<Attr>
         {
-            Attr.OfInts(AttrNames.Kernel, kernel, kernel),
-            Attr.OfInts(AttrNames.Strides, stride, stride),
-            Attr.OfInts(AttrNames.Pads, padding, padding, padding, padding),
+            Attr.OfInts(AttrNames.Kernel, kh, kw),
+            Attr.OfInts(AttrNames.Strides, sh == 0 ? kh : sh, sw == 0 ? kw : sw),
+            Attr.OfInts(AttrNames.Pads, ph, pw, ph, pw),
         };
         if (op == OpKind.AvgPool2d) attrs.Add(Attr.OfInt(AttrNames.CountIncludePad, call.Bool("countIncludePad") ? 1L : 0L));
         return Node(op, call.At, Attrs.Of(attrs.ToArray()), call.Tensor("x"));

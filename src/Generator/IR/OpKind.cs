@@ -72,6 +72,11 @@ internal enum OpKind
     /// <summary>inputs x, w, optional bias; attrs strides [h,w], pads [top,left,bottom,right], dilations [h,w], group.</summary>
     Conv2d,
 
+    /// <summary>Transposed convolution: inputs x [N, C, H, W], w [C, K/group, R, S], optional bias [K]; attrs strides [h,w],
+    /// pads [top,left,bottom,right], output_padding [h,w], dilations [h,w], group. OH = (H-1)*stride - top - bottom +
+    /// dilation*(R-1) + 1 + output_padding; input pixel ih reaches output ih*stride - top + r*dilation.</summary>
+    ConvTranspose2d,
+
     /// <summary>attrs kernel [h,w], strides [h,w], pads [top,left,bottom,right].</summary>
     MaxPool2d,
 
@@ -121,6 +126,7 @@ internal static class AttrNames
     public const string Strides = "strides";
     public const string Pads = "pads";
     public const string Dilations = "dilations";
+    public const string OutputPadding = "output_padding";
     public const string Group = "group";
     public const string Kernel = "kernel";
     public const string CountIncludePad = "count_include_pad";

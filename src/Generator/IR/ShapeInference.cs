@@ -53,6 +53,7 @@ internal static class ShapeInference
             OpKind.Slice => Slice(inputs[0], attrs),
             OpKind.Gather => Gather(inputs[0], inputs[1], (int)attrs.Int(AttrNames.Axis)),
             OpKind.Conv2d => Conv2d(inputs, attrs),
+            OpKind.ConvTranspose2d => ConvTranspose2d(inputs, attrs),
             OpKind.MaxPool2d or OpKind.AvgPool2d => Pool(op, inputs[0], attrs),
             OpKind.GlobalAvgPool => GlobalAvgPool(inputs[0]),
             OpKind.Fused => Fused(inputs),
@@ -491,6 +492,57 @@ internal static class ShapeInference
 
         return InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], k, oh, ow));
     }
+
+    private static InferResult ConvTranspose2d(IReadOnlyList<TensorType> inputs, Attrs attrs)
+    {
+        const string op = "ConvTranspose2d";
+        var x = inputs[0];
+        var w = inputs[1];
+        if (RequireFloat(op, x, "input") is { } ex) return ex;
+        if (RequireFloat(op, w, "weight") is { } ew) return ew;
+        if (x.Rank != 4) return InferResult.Fail(ShapeErrorKind.OperandShape, $"{op}: input must be [N, C, H, W], got {Fmt(x)}");
+        if (w.Rank != 4) return InferResult.Fail(ShapeErrorKind.OperandShape, $"{op}: weight must be [C, K/groups, R, S], got {Fmt(w)}");
+        int group = (int)attrs.Int(AttrNames.Group);
+        int c = x.Shape[1];
+        if (group <= 0 || c % group != 0) return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"{op}: groups {group} must divide the input channels {c}");
+        if (w.Shape[0] != c)
+        {
+            return InferResult.Fail(ShapeErrorKind.OperandShape, $"{op}: weight {Fmt(w)} expects {w.Shape[0]} input channels, the input {Fmt(x)} has {c}");
+        }
+
+        int k = w.Shape[1] * group;
+        if (inputs.Count > 2)
+        {
+            var b = inputs[2];
+            if (RequireFloat(op, b, "bias") is { } eb) return eb;
+            if (b.Rank != 1 || b.Shape[0] != k) return InferResult.Fail(ShapeErrorKind.OperandShape, $"{op}: bias has shape {Fmt(b)}, expected [{k}]");
+        }
+
+        var strides = attrs.Ints(AttrNames.Strides);
+        var pads = attrs.Ints(AttrNames.Pads);
+        var outputPadding = attrs.Ints(AttrNames.OutputPadding);
+        var dilations = attrs.Ints(AttrNames.Dilations);
+        if (strides.Any(s => s <= 0) || dilations.Any(d => d <= 0) || pads.Any(p => p < 0) || outputPadding.Any(p => p < 0))
+        {
+            return InferResult.Fail(ShapeErrorKind.InvalidArgument,
+                $"{op}: strides {Fmt(strides)} and dilations {Fmt(dilations)} must be positive, padding {Fmt(pads)} and output padding {Fmt(outputPadding)} non-negative");
+        }
+
+        long oh = TransposedSize(x.Shape[2], w.Shape[2], strides[0], pads[0] + pads[2], dilations[0], outputPadding[0]);
+        long ow = TransposedSize(x.Shape[3], w.Shape[3], strides[1], pads[1] + pads[3], dilations[1], outputPadding[1]);
+        if (oh <= 0 || ow <= 0 || w.Shape[1] == 0)
+        {
+            return InferResult.Fail(ShapeErrorKind.EmptyOutput,
+                $"{op}: output would be empty ({Math.Max(oh, 0)}x{Math.Max(ow, 0)}): input {Fmt(x)}, kernel {w.Shape[2]}x{w.Shape[3]}, stride {Fmt(strides)}, padding {Fmt(pads)}, output padding {Fmt(outputPadding)}, dilation {Fmt(dilations)}");
+        }
+
+        if (oh > int.MaxValue || ow > int.MaxValue) return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"{op}: output {oh}x{ow} is too large");
+        return InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], k, (int)oh, (int)ow));
+    }
+
+    /// <summary>(size - 1)*stride - totalPadding + dilation*(kernel-1) + 1 + outputPadding; 0 for an empty input.</summary>
+    private static long TransposedSize(int size, int kernel, int stride, int totalPadding, int dilation, int outputPadding) =>
+        size == 0 ? 0 : (size - 1L) * stride - totalPadding + (long)dilation * (kernel - 1) + 1 + outputPadding;
 
     private static InferResult Pool(OpKind op, TensorType x, Attrs attrs)
     {

@@ -111,6 +111,24 @@ public class SourceModelTests
         }
 
         [Model]
+        public partial class Upsampler
+        {
+            [Weight(3, 4, 3, 3)] public Tensor? Up { get; set; }
+            [Weight(4)] public Tensor? UpB { get; set; }
+            [Weight(4, 2, 4, 4)] public Tensor? Dw { get; set; }
+            [Weight(4, 2, 1, 3)] public Tensor? Line { get; set; }
+
+            public Tensor Forward([Input(2, 3, 6, 10)] Tensor x)
+            {
+                var y = Relu(ConvTranspose2d(x, Up!, UpB, stride: 2, padding: 1, outputPadding: 1));  // [2, 4, 12, 20]
+                y = MaxPool2d(y, 1, 2, 1, 2);                                                          // [2, 4, 12, 10]
+                y = ConvTranspose2d(y, Dw!, stride: 2, padding: 1, dilation: 2, groups: 2);           // [2, 4, 27, 23]
+                y = AvgPool2d(y, 3, 2, 2, 1, padH: 1, countIncludePad: false);                         // [2, 4, 14, 22]
+                return ConvTranspose2d(y, Line!, stride: 3, groups: 4);                                // 1x3 taps, stride 3
+            }
+        }
+
+        [Model]
         public partial class Identity
         {
             public Tensor Forward([Input(3, 3)] Tensor x) => x;
@@ -132,7 +150,7 @@ public class SourceModelTests
     public static TheoryData<string, int> ModelsAndThreads()
     {
         var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Identity" })
+        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Upsampler", "Identity" })
         {
             data.Add(name, 1);
             data.Add(name, 2); // the parallel GEMM must give the same results within tolerance

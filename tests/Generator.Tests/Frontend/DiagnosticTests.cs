@@ -54,6 +54,21 @@ public class DiagnosticTests
             "  public Tensor Forward([Input(1, 2, 3, 3)] Tensor x) => [|MaxPool2d(x, 4)|]; }"
         },
         {
+            "AOT0005", "AvgPool2d: output would be empty (3x0): input [1, 2, 3, 3], kernel [1, 4], stride [1, 2], padding [0, 0, 0, 0]",
+            "[Model] public partial class M {\n" +
+            "  public Tensor Forward([Input(1, 2, 3, 3)] Tensor x) => [|AvgPool2d(x, 1, 4, 1, 2)|]; }"
+        },
+        {
+            "AOT0005", "ConvTranspose2d: output would be empty (0x0): input [1, 2, 3, 3], kernel 1x1, stride [1, 1], padding [2, 2, 2, 2], output padding [0, 0], dilation [1, 1]",
+            "[Model] public partial class M { [Weight(2, 3, 1, 1)] public Tensor? K { get; set; }\n" +
+            "  public Tensor Forward([Input(1, 2, 3, 3)] Tensor x) => [|ConvTranspose2d(x, K!, padding: 2)|]; }"
+        },
+        {
+            "AOT0006", "ConvTranspose2d: weight [3, 2, 3, 3] expects 3 input channels, the input [1, 4, 8, 8] has 4",
+            "[Model] public partial class M { [Weight(3, 2, 3, 3)] public Tensor? K { get; set; }\n" +
+            "  public Tensor Forward([Input(1, 4, 8, 8)] Tensor x) => [|ConvTranspose2d(x, K!, stride: 2)|]; }"
+        },
+        {
             "AOT0006", "LayerNorm: gamma has shape [4], expected [8] (the trailing dimensions of the input [2, 8])",
             "[Model] public partial class M { [Weight(4)] public Tensor? G { get; set; } [Weight(8)] public Tensor? B { get; set; }\n" +
             "  public Tensor Forward([Input(2, 8)] Tensor x) => [|LayerNorm(x, G!, B!)|]; }"

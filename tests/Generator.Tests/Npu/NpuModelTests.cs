@@ -172,6 +172,33 @@ public sealed class NpuModelTests(ITestOutputHelper output)
         RunAndCompare(Build(source), "T.SmallCnn", output, tolerance, precision, extraSamples: 1);
     }
 
+    /// <summary>Ops the NPU has no kernel for give AOT0017 (a warning naming the op) and no NPU source; the CPU
+    /// backend still compiles the model.</summary>
+    [Theory]
+    [InlineData("ConvTranspose2d(x, K!, stride: 2)", "ConvTranspose2d")]
+    [InlineData("MaxPool2d(Conv2d(x, K!), 1, 2, 1, 2)", "the NPU pools square windows")]
+    public void Unsupported_ops_give_AOT0017(string body, string named)
+    {
+        string source = $$"""
+            using Aot.Dsl;
+            using static Aot.Dsl.Ops;
+            namespace T;
+            [Model]
+            public partial class Up
+            {
+                [Weight(4, 4, 2, 2)] public Tensor? K { get; set; }
+                public Tensor Forward([Input(1, 4, 8, 8)] Tensor x) => {{body}};
+            }
+            """;
+        var run = GeneratorHarness.RunWith(Npu, null, source);
+        var warning = Assert.Single(run.Diagnostics, d => d.Id == "AOT0017");
+        Assert.Equal(DiagnosticSeverity.Warning, warning.Severity);
+        Assert.Contains(named, warning.GetMessage());
+        Assert.DoesNotContain(run.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.DoesNotContain(run.Output.SyntaxTrees, t => t.FilePath.EndsWith(".Npu.g.cs", StringComparison.Ordinal));
+        Assert.Empty(run.GeneratedCodeProblems);
+    }
+
     /// <summary>int8 applies to the matmuls whose operand comes from another matmul (the FFN's second layer); the
     /// projections read layernorm outputs and stay fp16.</summary>
     [Theory]

@@ -4,7 +4,7 @@ using static Aot.Generator.Backends.Shapes;
 
 namespace Aot.Generator.Backends.Cpu;
 
-// Convolution and pooling, NCHW.
+// Convolution, transposed convolution and pooling, NCHW.
 internal static partial class CpuKernels
 {
     /// <summary>The geometry of one spatial axis of a convolution or pooling window.</summary>
@@ -92,6 +92,69 @@ internal static partial class CpuKernels
                             else
                             {
                                 w.Line($"for (int ow = owBegin; ow < owEnd; ow++) yPlane[{Times("oh", wd.Out)} + ow] += weight * xPlane[{Times("ih", wd.In)} + ow * {Lit(wd.Stride)} + iwShift];");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Transposed convolution, the scatter of <see cref="EmitConv2d"/>: each output plane (image nb, output channel k)
+    /// starts at the bias; then, for every input channel c of k's group and kernel tap (r, s), the input pixels whose
+    /// output oh = ih * stride + r * dilation - padding lands inside the plane (ranges computed per tap, as in Conv2d
+    /// with input and output swapped) add weight * input there; with horizontal stride 1 the row update is a vector axpy.
+    /// </summary>
+    private static void EmitConvTranspose2d(CodeWriter w, Graph graph, Node node)
+    {
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var wt = Shapes.Of(graph, node.Inputs[1]);
+        var outShape = Shapes.Of(graph, node.Output);
+        int group = (int)node.Attrs.Int(AttrNames.Group);
+        int n = x[0], c = x[1], kg = wt[1], r = wt[2], s = wt[3], k = outShape[1];
+        int cg = c / group;
+        // Seen from the output: the iterated axis is the input's, the bounded one the output's.
+        var (oh, ow) = Geometry(outShape, x, r, s, node.Attrs, dilated: true);
+        bool bias = node.Inputs.Count > 2;
+        int inPlane = x[2] * x[3], outPlane = outShape[2] * outShape[3];
+
+        w.Line($"// ConvTranspose2d x0{Fmt(x)} * x1{Fmt(wt)}{(bias ? " + x2[" + k + "]" : "")} -> y{Fmt(outShape)}: groups {group}, strides [{oh.Stride}, {ow.Stride}], " +
+               $"pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, output padding {Fmt(node.Attrs.Ints(AttrNames.OutputPadding))}, dilations [{oh.Dilation}, {ow.Dilation}]");
+        using (w.Block($"for (int nb = 0; nb < {Lit(n)}; nb++)"))
+        using (w.Block($"for (int k = 0; k < {Lit(k)}; k++)"))
+        {
+            w.Line($"{SpanF} yPlane = y.Slice({Times("(nb * " + Lit(k) + " + k)", outPlane)}, {Lit(outPlane)});");
+            w.Line(bias ? "yPlane.Fill(x2[k]);" : "yPlane.Clear();");
+            w.Line(group == 1
+                ? "int c0 = 0, kk = k; // k's group: every input channel"
+                : $"int c0 = k / {Lit(kg)} * {Lit(cg)}, kk = k % {Lit(kg)}; // first input channel of k's group, k within it");
+            using (w.Block($"for (int c = 0; c < {Lit(cg)}; c++)"))
+            {
+                w.Line($"{ReadOnlySpanF} xPlane = x0.Slice((nb * {Lit(c)} + c0 + c) * {Lit(inPlane)}, {Lit(inPlane)});");
+                using (w.Block($"for (int r = 0; r < {Lit(r)}; r++)"))
+                {
+                    w.Line($"int ohShift = {Shift("r", oh)}; // oh = ih * {oh.Stride} + ohShift");
+                    EmitValidOutputs(w, "ih", "ohShift", oh);
+                    using (w.Block($"for (int s = 0; s < {Lit(s)}; s++)"))
+                    {
+                        w.Line($"float weight = x1[(((c0 + c) * {Lit(kg)} + kk) * {Lit(r)} + r) * {Lit(s)} + s];");
+                        w.Line($"int owShift = {Shift("s", ow)}; // ow = iw * {ow.Stride} + owShift");
+                        EmitValidOutputs(w, "iw", "owShift", ow);
+                        w.Line("if (iwEnd <= iwBegin) continue;");
+                        using (w.Block("for (int ih = ihBegin; ih < ihEnd; ih++)"))
+                        {
+                            w.Line($"int oh = {Times("ih", oh.Stride)} + ohShift;");
+                            if (ow.Stride == 1)
+                            {
+                                w.Line("int length = iwEnd - iwBegin;");
+                                w.Line($"{SpanF} yRow = yPlane.Slice({Times("oh", ow.In)} + iwBegin + owShift, length);");
+                                w.Line($"{ReadOnlySpanF} xRow = xPlane.Slice({Times("ih", ow.Out)} + iwBegin, length);");
+                                EmitAxpy(w, "yRow", "xRow", "weight", "length");
+                            }
+                            else
+                            {
+                                w.Line($"for (int iw = iwBegin; iw < iwEnd; iw++) yPlane[{Times("oh", ow.In)} + iw * {Lit(ow.Stride)} + owShift] += weight * xPlane[{Times("ih", ow.Out)} + iw];");
                             }
                         }
                     }

@@ -113,6 +113,9 @@ internal static partial class CpuKernels
             case OpKind.Conv2d:
                 EmitConv2d(w, graph, node);
                 break;
+            case OpKind.ConvTranspose2d:
+                EmitConvTranspose2d(w, graph, node);
+                break;
             case OpKind.MaxPool2d:
             case OpKind.AvgPool2d:
                 EmitPool2d(w, graph, node);

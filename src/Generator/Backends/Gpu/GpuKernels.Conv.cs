@@ -3,7 +3,7 @@ using static Aot.Generator.Backends.Shapes;
 
 namespace Aot.Generator.Backends.Gpu;
 
-// Convolution (an implicit GEMM through the tiled GEMM emitter) and pooling (one thread per output), NCHW.
+// Convolution (an implicit GEMM through the tiled GEMM emitter), transposed convolution and pooling (one thread per output), NCHW.
 internal static partial class GpuKernels
 {
     /// <summary>The geometry of one spatial axis of a convolution or pooling window.</summary>
@@ -80,6 +80,75 @@ internal static partial class GpuKernels
                 }
             });
         return EmitGemm(spec, target);
+    }
+
+    /// <summary>
+    /// Transposed convolution as a gather, one thread per output element (no atomics): output (oh, ow) of channel k
+    /// sums, over the input channels c of k's group and the taps (r, s) with oh + pad - r*dilation a multiple of the
+    /// stride, x[c, ih, iw] * w[c, k within the group, r, s] at ih = (oh + pad - r*dilation) / stride (likewise iw),
+    /// starting at the bias.
+    /// </summary>
+    private static GpuKernel ConvTranspose2d(Graph graph, Node node, GpuTarget target)
+    {
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var wt = Shapes.Of(graph, node.Inputs[1]);
+        var outShape = Shapes.Of(graph, node.Output);
+        int groups = (int)node.Attrs.Int(AttrNames.Group);
+        int c = x[1], kg = wt[1], r = wt[2], s = wt[3], k = outShape[1];
+        int cg = c / groups;
+        // Seen from the output: the tap reads the input axis (In = the input's extent, Out = the output's).
+        var (h, wd) = Geometry(x, outShape, r, s, node.Attrs, dilated: true);
+        bool bias = node.Inputs.Count > 2;
+        long total = Count(outShape);
+        int inPlane = h.In * wd.In, outPlane = h.Out * wd.Out;
+        string summary = $"ConvTranspose2d x0{Fmt(x)} * x1{Fmt(wt)}{(bias ? " + x2[" + k + "]" : "")} -> y{Fmt(outShape)}: groups {groups}, strides [{h.Stride}, {wd.Stride}], " +
+                         $"pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, output padding {Fmt(node.Attrs.Ints(AttrNames.OutputPadding))}, dilations [{h.Dilation}, {wd.Dilation}]; a gather per output";
+        var (launchGroups, groupSize) = target.GridStride(total);
+        return new GpuKernel(summary, NodeParams(node), launchGroups, groupSize, 0, w =>
+        {
+            GridStrideLoop(w, total, launchGroups, groupSize, "i", () =>
+            {
+                w.Line($"int ow = i % {Lit(wd.Out)}, oh = i / {Lit(wd.Out)} % {Lit(h.Out)}, k = i / {Lit(outPlane)} % {Lit(k)}, image = i / {Lit((long)k * outPlane)};");
+                w.Line(groups == 1 ? "int c0 = 0, kk = k;" : $"int c0 = k / {Lit(kg)} * {Lit(cg)}, kk = k % {Lit(kg)};");
+                w.Line($"int xBase = (image * {Lit(c)} + c0) * {Lit(inPlane)}, wBase = (c0 * {Lit(kg)} + kk) * {Lit(r * s)};");
+                w.Line(bias ? "float acc = x2[k];" : "float acc = 0f;");
+                using (w.Block($"for (int r = 0; r < {Lit(r)}; r++)"))
+                {
+                    EmitTransposedTap(w, "ih", "oh", "r", h);
+                    using (w.Block($"for (int s = 0; s < {Lit(s)}; s++)"))
+                    {
+                        EmitTransposedTap(w, "iw", "ow", "s", wd);
+                        w.Line($"int xAt = xBase + ih * {Lit(wd.In)} + iw, wAt = wBase + r * {Lit(s)} + s;");
+                        using (w.Block($"for (int c = 0; c < {Lit(cg)}; c++)"))
+                        {
+                            w.Line($"acc += x0[xAt + c * {Lit(inPlane)}] * x1[wAt + c * {Lit((long)kg * r * s)}];");
+                        }
+                    }
+                }
+
+                w.Line("y[i] = acc;");
+            });
+        });
+    }
+
+    /// <summary>Declares the input index <paramref name="input"/> that kernel tap <paramref name="tap"/> of output
+    /// <paramref name="output"/> reads, or skips the tap (continue) when the stride leaves it between input pixels or
+    /// it falls outside the input.</summary>
+    private static void EmitTransposedTap(CodeWriter w, string input, string output, string tap, Axis axis)
+    {
+        string at = $"{output} + {Lit(axis.PadBegin)} - {tap} * {Lit(axis.Dilation)}";
+        if (axis.Stride == 1)
+        {
+            w.Line($"int {input} = {at};");
+        }
+        else
+        {
+            w.Line($"int {input}Scaled = {at};");
+            w.Line($"if ({input}Scaled < 0 || {input}Scaled % {Lit(axis.Stride)} != 0) continue;");
+            w.Line($"int {input} = {input}Scaled / {Lit(axis.Stride)};");
+        }
+
+        w.Line($"if ((uint){input} >= {Lit(axis.In)}u) continue;");
     }
 
     /// <summary>

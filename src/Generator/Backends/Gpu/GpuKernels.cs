@@ -68,6 +68,7 @@ internal static partial class GpuKernels
             OpKind.MatMul => new[] { MatMul(graph, node, target, views) },
             OpKind.Gemm => new[] { Gemm(graph, node, target) },
             OpKind.Conv2d => new[] { Conv2d(graph, node, target) },
+            OpKind.ConvTranspose2d => new[] { ConvTranspose2d(graph, node, target) },
             var op when OpKindInfo.IsReduction(op) => new[] { Reduce(graph, node, target) },
             OpKind.GlobalAvgPool => new[] { GlobalAvgPool(graph, node, target) },
             OpKind.Softmax => new[] { Softmax(graph, node, target) },
