@@ -99,7 +99,10 @@ public class PtxTests
         // Rows as long as attention scores and a transformer width: the warp-per-row Softmax and LayerNorm (shuffles).
         var rows = new Net("Rows");
         rows.Output(rows.Op(OpKind.Softmax, Attrs(Attr.OfInt(AttrNames.Axis, 1L)), rows.LayerNorm(rows.Input("x", 6, 512), 512)));
-        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build() });
+        // An embedding lookup with Float32 indices (integer ONNX inputs held in floats).
+        var embedding = new Net("Embedding");
+        embedding.Output(embedding.Op(OpKind.Gather, Attrs(Attr.OfInt(AttrNames.Axis, 0L)), embedding.Input("table", 30, 8), embedding.Input("ids", 2, 5)));
+        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build(), embedding.Build() });
         var kernels = compiled.KernelMethods().ToArray();
         Assert.True(kernels.Length >= 25, $"expected the three models to have many kernels, found {kernels.Length}");
         using var backend = new PTXBackend(_gpu.Context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
