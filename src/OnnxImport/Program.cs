@@ -4,12 +4,12 @@ using System.IO;
 using Aot.Onnx;
 using Aot.Runtime;
 
-// aot-onnx-import model.onnx --class Ns.Name --out dir [--dim name=value]...
+// aot-onnx-import model.onnx --class Ns.Name --out dir [--dim name=value]... [--output name]
 // Writes dir/Name.cs and dir/Name.safetensors. Exit codes: 0 done, 1 the model is malformed or unsupported (the message
 // says where, in MSBuild's error format so the build lists it), 2 bad command line.
-const string Usage = "usage: Aot.OnnxImport model.onnx --class Namespace.ClassName --out directory [--dim name=value]...";
+const string Usage = "usage: Aot.OnnxImport model.onnx --class Namespace.ClassName --out directory [--dim name=value]... [--output name]";
 
-string? model = null, className = null, outDir = null;
+string? model = null, className = null, outDir = null, output = null;
 var dims = new Dictionary<string, int>(StringComparer.Ordinal);
 for (int i = 0; i < args.Length; i++)
 {
@@ -19,6 +19,7 @@ for (int i = 0; i < args.Length; i++)
     {
         case "--class": className = Next(); break;
         case "--out": outDir = Next(); break;
+        case "--output": output = Next(); break;
         case "--dim":
             string? dim = Next();
             int eq = dim?.IndexOf('=') ?? -1;
@@ -54,7 +55,7 @@ if (model is null || className is null || outDir is null)
 
 try
 {
-    var result = OnnxImporter.ImportFile(model, new OnnxImportOptions { ClassName = className, Dimensions = dims });
+    var result = OnnxImporter.ImportFile(model, new OnnxImportOptions { ClassName = className, Dimensions = dims, Output = output });
     Directory.CreateDirectory(outDir);
     string source = Path.Combine(outDir, result.ClassName + ".cs");
     string weights = Path.Combine(outDir, result.ClassName + ".safetensors");
