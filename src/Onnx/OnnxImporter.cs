@@ -184,7 +184,7 @@ internal sealed partial class Converter
         else if (graph.Outputs.Count != 1)
         {
             throw new OnnxUnsupportedException($"graph '{graph.Name}' has {graph.Outputs.Count} outputs ({string.Join(", ", graph.Outputs.Select(o => $"'{o.Name}'"))}); " +
-                                               "this importer computes one: choose it with --output name (Output)");
+                                               "this importer computes one: choose it with --output name (MSBuild metadata GraphOutput, OnnxImportOptions.Output)");
         }
         else
         {
