@@ -116,7 +116,7 @@ internal static class PublishedModels
             string tarball = Path.Combine(dir, $"{package}-{version}.tgz");
             if (!File.Exists(tarball))
             {
-                var (code, output) = RunNpm(dir, $"pack {package}@{version} --pack-destination \"{dir}\" --silent");
+                var (code, output) = RunNpm(dir, $"pack {package}@{version} --pack-destination \"{dir}\" --loglevel=error");
                 if (code != 0 || !File.Exists(tarball))
                 {
                     throw new InvalidOperationException($"could not fetch the npm package {package}@{version} into {dir} (npm pack exit code {code}; it needs npm and " +
