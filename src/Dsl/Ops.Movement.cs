@@ -190,9 +190,9 @@ public static partial class Ops
         const string op = "Gather";
         ShapeMath.RequireStored(op, data, "data");
         ArgumentNullException.ThrowIfNull(indices);
-        if (indices.DType != DType.Int32)
+        if (indices.DType is not (DType.Int32 or DType.Float32))
         {
-            throw new ArgumentException($"{op}: indices have dtype {indices.DType}; they must be Int32");
+            throw new ArgumentException($"{op}: indices have dtype {indices.DType}; they must be Int32 or Float32 holding integers");
         }
 
         int a = ShapeMath.NormalizeAxis(op, axis, data.Rank);
@@ -203,18 +203,24 @@ public static partial class Ops
         indices.Shape.CopyTo(outShape.AsSpan(a));
         data.Shape[(a + 1)..].CopyTo(outShape.AsSpan(a + indices.Rank));
 
-        ReadOnlySpan<int> idx = indices.Ints;
-        var rows = new int[idx.Length];
-        for (int q = 0; q < idx.Length; q++)
+        var rows = new int[ShapeMath.Count(indices.Shape)];
+        for (int q = 0; q < rows.Length; q++)
         {
-            int i = idx[q] < 0 ? idx[q] + dim : idx[q];
+            // Float32 indices (integer inputs imported from ONNX) must hold integers; they are exact up to 2^24.
+            double value = indices.DType == DType.Int32 ? indices.Ints[q] : indices.Floats[q];
+            if (value != Math.Floor(value))
+            {
+                throw new ArgumentException($"{op}: index {value} (element {q} of the indices) is not an integer");
+            }
+
+            double i = value < 0 ? value + dim : value;
             if (i < 0 || i >= dim)
             {
                 throw new ArgumentOutOfRangeException(paramName: null,
-                    $"{op}: index {idx[q]} is out of range for dimension {dim} (axis {a} of data {ShapeMath.Format(data.Shape)})");
+                    $"{op}: index {value} is out of range for dimension {dim} (axis {a} of data {ShapeMath.Format(data.Shape)})");
             }
 
-            rows[q] = i;
+            rows[q] = (int)i;
         }
 
         var source = new int[ShapeMath.Count(outShape)];

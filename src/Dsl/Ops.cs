@@ -85,8 +85,9 @@ public static partial class Ops
     /// <summary>Index <paramref name="index"/> of the first axis, with that axis removed (negative counts from the end).</summary>
     public static Tensor Select(Tensor x, int index) => EagerSelect(x, index);
 
-    /// <summary>Embedding lookup: out = data.shape[:axis] + indices.shape + data.shape[axis+1:]; indices are Int32,
-    /// negative ones count from the end; an index out of range throws.</summary>
+    /// <summary>Embedding lookup: out = data.shape[:axis] + indices.shape + data.shape[axis+1:]; indices are Int32, or
+    /// Float32 holding integers (exact up to 2^24; how integer ONNX inputs are imported); negative ones count from the
+    /// end; an index out of range (or a Float32 index that is not an integer) throws.</summary>
     public static Tensor Gather(Tensor data, Tensor indices, int axis = 0) => EagerGather(data, indices, axis);
 
     // ---- Convolution and pooling (NCHW) ---------------------------------------------------------------

@@ -826,11 +826,20 @@ internal sealed partial class Converter
         n.RequireInputs(2, 2);
         var data = n.In(0);
         var indicesValue = n.In(1);
-        var indices = n.ConstInts(indicesValue, "indices");
         int rank = data.Shape.Length;
         if (rank == 0) throw n.Malformed("Gather on a scalar");
         int axis = Axis(n, n.Int("axis", 0), rank);
         int size = data.Shape[axis];
+        if (indicesValue.Const is null)
+        {
+            // Run-time indices (token ids into an embedding table): the DSL Gather, which checks every index.
+            if (!indicesValue.Integer) throw n.Unsupported($"indices '{indicesValue.OnnxName}' are a run-time float tensor");
+            var gathered = data.Shape[..axis].Concat(indicesValue.Shape).Concat(data.Shape[(axis + 1)..]).ToArray();
+            n.Emit($"Gather({n.Operand(data)}, {n.Operand(indicesValue)}{(axis == 0 ? "" : $", axis: {axis}")})", gathered);
+            return;
+        }
+
+        var indices = n.ConstInts(indicesValue, "indices");
         var normalized = indices.Select(i => i < 0 ? i + size : i).ToArray();
         if (normalized.Any(i => i < 0 || i >= size)) throw n.Malformed($"indices [{string.Join(", ", indices)}] out of range for axis {axis} of {Format(data.Shape)}");
         var shape = data.Shape[..axis].Concat(indicesValue.Shape).Concat(data.Shape[(axis + 1)..]).ToArray();
@@ -899,8 +908,19 @@ internal sealed partial class Converter
             throw n.Unsupported($"cast of a constant to {target} is not supported");
         }
 
-        if (target != OnnxDataType.Float) throw n.Unsupported($"cast of a run-time tensor to {target} is not supported (only Float tensors are computed)");
+        if (target == OnnxDataType.Float)
+        {
+            n.Alias(x); // an integer tensor is already Float32 holding integers
+            return;
+        }
+
+        if (target is not (OnnxDataType.Int64 or OnnxDataType.Int32) || !x.Integer)
+        {
+            throw n.Unsupported($"cast of a run-time {(x.Integer ? "integer" : "float")} tensor to {target} is not supported (only Float tensors, and integers held in them, are computed)");
+        }
+
         n.Alias(x);
+        n.Converter.LookupFor(n.Output(), n).Integer = true;
     }
 
     private static void Identity(NodeContext n)

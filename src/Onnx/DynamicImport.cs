@@ -96,7 +96,7 @@ internal static class DynamicImport
     private static OnnxImportOptions At(OnnxImportOptions options, string name, int size)
     {
         var dims = new Dictionary<string, int>(options.Dimensions, StringComparer.Ordinal) { [name] = size };
-        return new OnnxImportOptions { ClassName = options.ClassName, Dimensions = dims, SourceName = options.SourceName };
+        return new OnnxImportOptions { ClassName = options.ClassName, Dimensions = dims, SourceName = options.SourceName, Output = options.Output };
     }
 
     private static readonly Regex WeightMember = new(@"\)\] public Tensor\? (?<member>@?\w+) \{", RegexOptions.CultureInvariant);

@@ -26,6 +26,10 @@ public sealed class OnnxImportOptions
 
     /// <summary>The file name shown in the generated header (defaults to the imported file's name).</summary>
     public string? SourceName { get; init; }
+
+    /// <summary>The graph output to compute, for a model with several (e.g. a transformer's last_hidden_state); only the
+    /// nodes it depends on are imported. Null: the model must have exactly one output.</summary>
+    public string? Output { get; init; }
 }
 
 /// <summary>The importer's output: DSL C# source and the weights it declares (ONNX names, in order of first use).</summary>
@@ -86,7 +90,7 @@ public static class OnnxImporter
         }
 
         var withSource = options.SourceName is null
-            ? new OnnxImportOptions { ClassName = options.ClassName, Dimensions = options.Dimensions, Dynamic = options.Dynamic, SourceName = Path.GetFileName(path) }
+            ? new OnnxImportOptions { ClassName = options.ClassName, Dimensions = options.Dimensions, Dynamic = options.Dynamic, SourceName = Path.GetFileName(path), Output = options.Output }
             : options;
         return Import(bytes, withSource, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
@@ -115,6 +119,10 @@ internal sealed class Value
     public int[] Shape { get; }
     public ConstTensor? Const { get; init; }
     public string? Expr { get; set; }
+
+    /// <summary>A run-time value of an ONNX integer type (an Int32/Int64 graph input, or computed from one by reshapes,
+    /// Concat, Slice, Add...): the DSL tensor is Float32 holding integers, exact up to 2^24.</summary>
+    public bool Integer { get; set; }
 }
 
 internal sealed partial class Converter
@@ -125,7 +133,7 @@ internal sealed partial class Converter
     private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
     private readonly List<string> _statements = new();
     private readonly List<(string Member, string OnnxName, ConstTensor Data)> _weights = new();
-    private readonly List<(string Param, int[] Shape, string OnnxName)> _inputs = new();
+    private readonly List<(string Param, int[] Shape, string OnnxName, OnnxDataType Type)> _inputs = new();
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
     private readonly Names _names;
     private readonly string? _namespace;
@@ -170,22 +178,39 @@ internal sealed partial class Converter
             DeclareInput(input);
         }
 
-        foreach (var node in graph.Nodes)
+        OnnxValueInfo output;
+        var needed = new bool[graph.Nodes.Count];
+        Array.Fill(needed, true);
+        if (_options.Output is { } wanted)
         {
-            foreach (var i in node.Inputs) _used.Add(i);
+            output = graph.Outputs.FirstOrDefault(o => o.Name == wanted)
+                     ?? throw new OnnxUnsupportedException($"graph '{graph.Name}' has no output '{wanted}' (outputs: {string.Join(", ", graph.Outputs.Select(o => $"'{o.Name}'"))})");
+            needed = NodesNeededFor(graph, wanted);
+        }
+        else if (graph.Outputs.Count != 1)
+        {
+            throw new OnnxUnsupportedException($"graph '{graph.Name}' has {graph.Outputs.Count} outputs ({string.Join(", ", graph.Outputs.Select(o => $"'{o.Name}'"))}); " +
+                                               "this importer computes one: choose it with --output name (MSBuild metadata GraphOutput, OnnxImportOptions.Output)");
+        }
+        else
+        {
+            output = graph.Outputs[0];
         }
 
-        foreach (var o in graph.Outputs) _used.Add(o.Name);
+        for (int n = 0; n < graph.Nodes.Count; n++)
+        {
+            if (!needed[n]) continue;
+            foreach (var i in graph.Nodes[n].Inputs) _used.Add(i);
+        }
+
+        _used.Add(output.Name);
         FindBatchNormsAfterConv(graph);
 
-        for (int i = 0; i < graph.Nodes.Count; i++) Convert(graph.Nodes[i], i);
-
-        if (graph.Outputs.Count != 1)
+        for (int i = 0; i < graph.Nodes.Count; i++)
         {
-            throw new OnnxUnsupportedException($"graph '{graph.Name}' has {graph.Outputs.Count} outputs; this importer supports models with exactly one output");
+            if (needed[i]) Convert(graph.Nodes[i], i);
         }
 
-        var output = graph.Outputs[0];
         var result = Lookup(output.Name, $"graph output '{output.Name}'");
         if (result.Expr is null && result.Const is not null)
         {
@@ -211,6 +236,38 @@ internal sealed partial class Converter
         return new OnnxImportResult(source, _namespace, _className, weights, result.Shape);
     }
 
+    /// <summary>The nodes <paramref name="output"/> depends on (a node with a subgraph attribute keeps everything:
+    /// its branches may read any earlier value).</summary>
+    private static bool[] NodesNeededFor(OnnxGraphProto graph, string output)
+    {
+        var needed = new bool[graph.Nodes.Count];
+        if (graph.Nodes.Any(n => n.Attributes.Any(a => a.G is not null)))
+        {
+            Array.Fill(needed, true);
+            return needed;
+        }
+
+        var producer = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Nodes.Count; i++)
+        {
+            foreach (var o in graph.Nodes[i].Outputs)
+            {
+                if (o.Length > 0) producer.TryAdd(o, i);
+            }
+        }
+
+        var pending = new Stack<string>();
+        pending.Push(output);
+        while (pending.Count > 0)
+        {
+            if (!producer.TryGetValue(pending.Pop(), out int n) || needed[n]) continue;
+            needed[n] = true;
+            foreach (var i in graph.Nodes[n].Inputs) pending.Push(i);
+        }
+
+        return needed;
+    }
+
     private int DefaultOpset()
     {
         long? version = null;
@@ -232,7 +289,11 @@ internal sealed partial class Converter
     {
         string what = $"graph input '{input.Name}'";
         if (!input.IsTensor) throw new OnnxUnsupportedException($"{what} is not a tensor");
-        if (input.ElemType != OnnxDataType.Float) throw new OnnxUnsupportedException($"{what} has element type {input.ElemType}; only Float inputs are supported");
+        if (input.ElemType is not (OnnxDataType.Float or OnnxDataType.Int64 or OnnxDataType.Int32))
+        {
+            throw new OnnxUnsupportedException($"{what} has element type {input.ElemType}; only Float, Int64 and Int32 inputs are supported");
+        }
+
         if (input.Shape is null) throw new OnnxUnsupportedException($"{what} has no shape; static shapes are required");
         var shape = new int[input.Shape.Count];
         for (int i = 0; i < shape.Length; i++)
@@ -258,8 +319,8 @@ internal sealed partial class Converter
         }
 
         string param0 = _names.Local(input.Name, "input");
-        _inputs.Add((param0, shape, input.Name));
-        Define(input.Name, new Value(input.Name, shape) { Expr = param0 }, what);
+        _inputs.Add((param0, shape, input.Name, input.ElemType));
+        Define(input.Name, new Value(input.Name, shape) { Expr = param0, Integer = input.ElemType != OnnxDataType.Float }, what);
     }
 
     /// <summary>The most elements a value may have (the DSL's tensors are arrays).</summary>
@@ -302,6 +363,16 @@ internal sealed partial class Converter
             throw new OnnxUnsupportedException($"{describe}: operator '{node.OpType}' is not supported (supported: {string.Join(", ", Handlers.Keys.OrderBy(k => k, StringComparer.Ordinal))})");
         }
 
+        // Run-time integer values (integer graph inputs, as Float32 holding integers) may only flow through ops whose
+        // float result is the integer result: everything else (Div, which truncates; Cast to a float that is then
+        // compared...) is refused here rather than computed with float semantics.
+        var integerInputs = node.Inputs.Where(n => n.Length > 0 && _values.TryGetValue(n, out var v) && v.Expr is not null && v.Integer).ToList();
+        if (integerInputs.Count > 0 && !IntegerOps.Contains(node.OpType))
+        {
+            throw new OnnxUnsupportedException($"{describe}: the integer tensor '{integerInputs[0]}' (from an integer graph input, computed as Float32 holding integers) " +
+                                               $"is an operand of {node.OpType}; only {string.Join(", ", IntegerOps.OrderBy(o => o, StringComparer.Ordinal))} take run-time integers");
+        }
+
         var ctx = new NodeContext(this, node, describe);
         try
         {
@@ -317,6 +388,17 @@ internal sealed partial class Converter
         for (int o = 0; o < node.Outputs.Count; o++)
         {
             string name = node.Outputs[o];
+            if (name.Length > 0 && _values.TryGetValue(name, out var produced) && produced.Expr is not null)
+            {
+                // Cast says its result type; Gather's is its data's; the others keep integers integers.
+                produced.Integer = node.OpType switch
+                {
+                    "Cast" => produced.Integer,
+                    "Gather" => integerInputs.Contains(node.Inputs[0]),
+                    _ => integerInputs.Count > 0,
+                };
+            }
+
             if (name.Length > 0 && !_values.ContainsKey(name) && _used.Contains(name))
             {
                 throw new OnnxUnsupportedException($"{describe}: output {o} ('{name}') is not supported");
@@ -384,6 +466,14 @@ internal sealed partial class Converter
 
     internal static string Format(IEnumerable<int> shape) => "[" + string.Join(", ", shape) + "]";
 
+    /// <summary>The ops that take run-time integer operands (see <see cref="Value.Integer"/>): moves, Gather, Cast, and
+    /// the arithmetic that is exact on integers held in floats.</summary>
+    internal static readonly HashSet<string> IntegerOps = new(StringComparer.Ordinal)
+    {
+        "Gather", "Cast", "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Slice", "Split",
+        "Shape", "Add", "Sub", "Mul", "Neg", "Abs", "Max", "Min",
+    };
+
     private string Emit(Value result)
     {
         var sb = new StringBuilder();
@@ -413,6 +503,11 @@ internal sealed partial class Converter
 
         if (_weights.Count > 0) sb.AppendLine();
         string parameters = string.Join(", ", _inputs.Select(i => $"[Input({string.Join(", ", i.Shape)})] Tensor {i.Param}"));
+        foreach (var i in _inputs.Where(i => i.Type != OnnxDataType.Float))
+        {
+            sb.AppendLine($"    // {i.Param}: ONNX {i.Type} input '{Escape(i.OnnxName)}', passed as a Float32 tensor holding integers (exact up to 2^24).");
+        }
+
         sb.AppendLine($"    public Tensor Forward({parameters})");
         sb.AppendLine("    {");
         foreach (var s in _statements) sb.AppendLine(s);

@@ -37,6 +37,12 @@ internal sealed class BenchCase
     public required Func<byte[]> Onnx { get; init; }
     public required Func<int, OursRunner> CreateOurs { get; init; }
 
+    /// <summary>ORT's inputs when they are not just <see cref="Input"/> (several inputs, Int64 ones); null: Input.</summary>
+    public IReadOnlyList<OrtFeed>? OrtFeeds { get; init; }
+
+    /// <summary>The ONNX output to compute, for a model with several; null: the only one.</summary>
+    public string? OrtOutput { get; init; }
+
     public int OutputLength => OutputShape.Aggregate(1, (p, d) => p * d);
 }
 
@@ -55,6 +61,11 @@ internal static class Cases
         ("small_cnn", SmallCnnCase),
         ("transformer_block", TransformerCase),
         ("elementwise_chain", ElementwiseCase),
+#if AOT_PUBLISHED_MODELS
+        ("resnet18", PublishedCases.ResNet18),
+        ("minilm_l6_s128", PublishedCases.MiniLm),
+        ("melspectrogram", PublishedCases.MelSpectrogram),
+#endif
     };
 
     private static Tensor Uniform(int seed, float bound, params int[] shape) => Tensor.Random(seed, -bound, bound, shape);

@@ -13,7 +13,7 @@ internal sealed class OrtRunner : IDisposable
     private readonly SessionOptions _options;
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions;
-    private readonly OrtValue _input;
+    private readonly OrtValue[] _inputs;
     private readonly OrtValue _output;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
@@ -21,6 +21,13 @@ internal sealed class OrtRunner : IDisposable
     private readonly OrtValue[] _outputValues;
 
     public OrtRunner(byte[] model, int threads, float[] input, int[] inputShape, float[] output, int[] outputShape)
+        : this(model, threads, new[] { new OrtFeed(null, input, inputShape) }, null, output, outputShape)
+    {
+    }
+
+    /// <summary>Several inputs (float[] or long[] data, e.g. a transformer's token ids and mask) and, for a model with
+    /// several outputs, the one to compute (null: the only one). A feed without a name is the session's only input.</summary>
+    public OrtRunner(byte[] model, int threads, IReadOnlyList<OrtFeed> feeds, string? outputName, float[] output, int[] outputShape)
     {
         _options = new SessionOptions
         {
@@ -33,16 +40,21 @@ internal sealed class OrtRunner : IDisposable
         _session = new InferenceSession(model, _options);
         _runOptions = new RunOptions();
 
-        string inputName = _session.InputNames.Single();
-        string outputName = _session.OutputNames.Single();
-        CheckShape("input", _session.InputMetadata[inputName].Dimensions, inputShape);
+        _inputNames = feeds.Select(f => f.Name ?? _session.InputNames.Single()).ToArray();
+        outputName ??= _session.OutputNames.Single();
+        // Symbolic dimensions (-1 in the metadata) take the feed's size.
+        for (int i = 0; i < feeds.Count; i++) CheckShape("input " + _inputNames[i], _session.InputMetadata[_inputNames[i]].Dimensions, feeds[i].Shape);
         CheckShape("output", _session.OutputMetadata[outputName].Dimensions, outputShape);
 
-        _input = OrtValue.CreateTensorValueFromMemory(input, inputShape.Select(d => (long)d).ToArray());
+        _inputs = feeds.Select(f => f.Data switch
+        {
+            float[] floats => OrtValue.CreateTensorValueFromMemory(floats, f.Shape.Select(d => (long)d).ToArray()),
+            long[] longs => OrtValue.CreateTensorValueFromMemory(longs, f.Shape.Select(d => (long)d).ToArray()),
+            _ => throw new ArgumentException($"feed {f.Name}: float[] or long[] data expected"),
+        }).ToArray();
         _output = OrtValue.CreateTensorValueFromMemory(output, outputShape.Select(d => (long)d).ToArray());
-        _inputNames = new[] { inputName };
         _outputNames = new[] { outputName };
-        _inputValues = new[] { _input };
+        _inputValues = _inputs;
         _outputValues = new[] { _output };
     }
 
@@ -52,7 +64,7 @@ internal sealed class OrtRunner : IDisposable
 
     private static void CheckShape(string what, int[] actual, int[] expected)
     {
-        if (!actual.SequenceEqual(expected))
+        if (actual.Length != expected.Length || actual.Where((d, i) => d >= 0 && d != expected[i]).Any())
         {
             throw new InvalidOperationException($"ONNX model {what} shape [{string.Join(", ", actual)}] != expected [{string.Join(", ", expected)}]");
         }
@@ -60,10 +72,13 @@ internal sealed class OrtRunner : IDisposable
 
     public void Dispose()
     {
-        _input.Dispose();
+        foreach (var input in _inputs) input.Dispose();
         _output.Dispose();
         _runOptions.Dispose();
         _session.Dispose();
         _options.Dispose();
     }
 }
+
+/// <summary>One ORT input over a pinned array: float[] or long[] (Int64 inputs such as token ids).</summary>
+internal sealed record OrtFeed(string? Name, Array Data, int[] Shape);

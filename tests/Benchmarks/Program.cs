@@ -289,7 +289,9 @@ namespace Benchmarks
             var oursOut = new float[bench.OutputLength];
             var ortOut = new float[bench.OutputLength];
             using var ours = bench.CreateOurs(threads);
-            using var ort = new OrtRunner(onnx, threads, input, bench.InputShape, ortOut, bench.OutputShape);
+            using var ort = bench.OrtFeeds is { } feeds
+                ? new OrtRunner(onnx, threads, feeds, bench.OrtOutput, ortOut, bench.OutputShape)
+                : new OrtRunner(onnx, threads, input, bench.InputShape, ortOut, bench.OutputShape);
 
             // Correctness first: a benchmark of wrong results is worthless.
             ours.Run(input, oursOut);

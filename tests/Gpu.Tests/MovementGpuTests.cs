@@ -44,4 +44,16 @@ public class MovementGpuTests
         var ints = compiled.Run(1, Array.Empty<Tensor>(), new[] { table, indices }, _gpu.Accelerator).Ints.ToArray();
         Assert.Equal(new[] { 20, 0, 0, 30, 0, 0 }, ints);
     }
+
+    [Fact]
+    public void Gather_with_float_indices_writes_NaN_for_an_index_out_of_range_or_not_an_integer()
+    {
+        var data = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 3, 2);
+        var indices = Tensor.FromArray(new[] { 1f, 3f, -4f, -1f, 1.5f, float.NaN, 3e9f }, 7);
+        var c = Case("float", OpKind.Gather, Attrs(Attr.OfInt(AttrNames.Axis, 0L)), new[] { data, indices }, data, Tolerance.Exact);
+        var compiled = GpuCompiledGraphs.Compile(new[] { c.Graph });
+        var floats = compiled.Run(0, Array.Empty<Tensor>(), new[] { data, indices }, _gpu.Accelerator).Floats.ToArray();
+        float nan = float.NaN;
+        Assert.Equal(new[] { 3f, 4f, nan, nan, nan, nan, 5f, 6f, nan, nan, nan, nan, nan, nan }, floats);
+    }
 }

@@ -104,7 +104,10 @@ public class PtxTests
         int u = up.Op(OpKind.ConvTranspose2d, ConvTransposeAttrs(new[] { 2, 2 }, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, new[] { 1, 1 }, 1),
             up.Input("x", 1, 4, 8, 8), up.Weight(Rand(1, 4, 6, 3, 3)), up.Weight(Rand(2, 6)));
         up.Output(up.Op(OpKind.ConvTranspose2d, ConvTransposeAttrs(new[] { 1, 1 }, new[] { 0, 0, 0, 0 }, new[] { 0, 0 }, new[] { 2, 2 }, 2), u, up.Weight(Rand(3, 6, 2, 3, 3))));
-        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build(), up.Build() });
+        // An embedding lookup with Float32 indices (integer ONNX inputs held in floats).
+        var embedding = new Net("Embedding");
+        embedding.Output(embedding.Op(OpKind.Gather, Attrs(Attr.OfInt(AttrNames.Axis, 0L)), embedding.Input("table", 30, 8), embedding.Input("ids", 2, 5)));
+        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build(), embedding.Build(), up.Build() });
         var kernels = compiled.KernelMethods().ToArray();
         Assert.True(kernels.Length >= 25, $"expected the three models to have many kernels, found {kernels.Length}");
         using var backend = new PTXBackend(_gpu.Context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);

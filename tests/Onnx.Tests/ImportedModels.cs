@@ -70,8 +70,19 @@ public sealed class ImportedModels
         var initializers = graph.Initializers.Select(i => i.Name).ToHashSet();
         int seed = 7;
         return graph.Inputs.Where(i => !initializers.Contains(i.Name))
-            .Select(i => (i.Name, Tensor.Random(seed++, c.Low, c.High, i.Shape!.Select(d => (int)d.Value!.Value).ToArray())))
+            .Select(i => (i.Name, RandomInput(seed++, i.ElemType, c.Low, c.High, i.Shape!.Select(d => (int)d.Value!.Value).ToArray())))
             .ToList();
+    }
+
+    /// <summary>Uniform floats in [low, high], or for an integer input uniform integers in [low, high] (as floats: the
+    /// importer's Float32 tensors holding integers).</summary>
+    internal static Tensor RandomInput(int seed, OnnxDataType type, float low, float high, int[] shape)
+    {
+        if (type == OnnxDataType.Float) return Tensor.Random(seed, low, high, shape);
+        var random = new Random(seed);
+        var values = new float[shape.Aggregate(1, (p, d) => p * d)];
+        for (int k = 0; k < values.Length; k++) values[k] = random.Next((int)low, (int)high + 1);
+        return Tensor.FromArray(values, shape);
     }
 }
 

@@ -45,10 +45,25 @@ internal static class Ort
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
         using var session = new InferenceSession(model, options);
-        var values = inputs.Select(i => NamedOnnxValue.CreateFromTensor(i.Name, new DenseTensor<float>(i.Value.Floats.ToArray(), i.Value.ShapeArray()))).ToList();
+        var values = inputs.Select(i => Input(session, i.Name, i.Value)).ToList();
         using var results = session.Run(values);
         var output = results.First().AsTensor<float>();
         return Tensor.FromArray(output.ToArray(), output.Dimensions.ToArray());
+    }
+
+    /// <summary>An ORT input of the type the model declares: integer inputs (Float32 holding integers in the DSL)
+    /// become Int64/Int32 tensors.</summary>
+    public static NamedOnnxValue Input(InferenceSession session, string name, Tensor value)
+    {
+        var shape = value.ShapeArray();
+        var floats = value.Floats.ToArray();
+        var type = session.InputMetadata[name].ElementDataType;
+        return type switch
+        {
+            TensorElementType.Int64 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(floats.Select(f => checked((long)f)).ToArray(), shape)),
+            TensorElementType.Int32 => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(floats.Select(f => checked((int)f)).ToArray(), shape)),
+            _ => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(floats, shape)),
+        };
     }
 }
 

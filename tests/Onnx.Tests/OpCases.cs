@@ -162,6 +162,27 @@ internal static class OpCases
         }),
         new("Cast_to_float_is_identity", g => g.Output(g.Op("Cast", g.Input("x", 2, 3), Int("to", 1)), 2, 3)),
 
+        // Int64 graph inputs (Float32 holding integers): Gather with run-time indices (embedding lookups), Cast to float.
+        new("Gather_int64_input_indices_1d", g => g.Output(g.Op("Gather", W(g, "emb.weight", 10, 6), g.Int64Input("ids", 7)), 7, 6), low: -10, high: 9),
+        new("Gather_int64_input_indices_2d", g => g.Output(g.Op("Gather", W(g, "emb.weight", 10, 6), g.Int64Input("ids", 2, 3)), 2, 3, 6), low: -10, high: 9),
+        new("Gather_int64_input_indices_axis1_runtime_data", g =>
+            g.Output(g.Op("Gather", new[] { g.Input("x", 3, 5), g.Int64Input("ids", 2, 2) }, Int("axis", 1)), 3, 2, 2), low: -5, high: 4),
+        new("Gather_int64_reshaped_cast_int32_indices", g =>
+        {
+            // ids [1, 6] -> Reshape [2, 3] -> Cast Int32 -> Gather; plus a second lookup summed in (token types).
+            var ids = g.Op("Cast", g.Op("Reshape", g.Int64Input("ids", 1, 6), g.Int64s(2, 3)), Int("to", 6));
+            var words = g.Op("Gather", W(g, "word_embeddings", 12, 4), ids);
+            var types = g.Op("Gather", W(g, "type_embeddings", 12, 4), g.Op("Unsqueeze", g.Int64Input("types", 3), g.Int64s(0)));
+            g.Output(g.Op("Add", words, types), 2, 3, 4);
+        }, low: 0, high: 11),
+        new("Cast_int64_attention_mask_to_float", g =>
+        {
+            // BERT's extended attention mask: (1 - float(mask[:, None, None, :])) * -10000, added to the scores.
+            var mask = g.Op("Unsqueeze", g.Op("Unsqueeze", g.Int64Input("mask", 1, 5), g.Int64s(1)), g.Int64s(2));
+            var bias = g.Op("Mul", g.Op("Sub", g.Scalar(1f), g.Op("Cast", mask, Int("to", 1))), g.Scalar(-10000f));
+            g.Output(g.Op("Softmax", g.Op("Add", W(g, "scores", 1, 2, 5, 5), bias), Int("axis", -1)), 1, 2, 5, 5);
+        }, low: 0, high: 1),
+
         // The shape arithmetic exporters emit, folded at import time: Reshape(x, [Shape(x)[0], -1]).
         new("Shape_Gather_Unsqueeze_Concat_Reshape", g =>
         {

@@ -128,6 +128,32 @@ public class RejectionTests
         })));
 
     [Fact]
+    public void OneOfSeveralOutputsIsImportedWithItsNodesOnly()
+    {
+        var model = Model(g =>
+        {
+            var x = g.Input("x", 2);
+            g.Output(g.Op("Relu", x));
+            g.Output(g.Op("Neg", g.Op("Exp", x)));
+        });
+        var result = OnnxImporter.Import(model, new OnnxImportOptions { ClassName = "Ns.M", Output = "neg2" });
+        Assert.DoesNotContain("Relu", result.Source);
+        Assert.Contains("Neg(", result.Source);
+        Assert.Contains("no output 'zz'", Assert.Throws<OnnxUnsupportedException>(() => OnnxImporter.Import(model, new OnnxImportOptions { ClassName = "Ns.M", Output = "zz" })).Message);
+    }
+
+    [Fact]
+    public void IntegerInputsOnlyFlowThroughExactOps()
+    {
+        // Div truncates on integers: not computed with float semantics.
+        string div = Unsupported(Model(g => g.Output(g.Op("Cast", g.Op("Div", g.Int64Input("ids", 4), g.Int64Input("d", 4)), Int("to", 1)))));
+        Assert.Contains("the integer tensor 'ids'", div);
+        Assert.Contains("operand of Div", div);
+        // A float tensor cast to an integer type would truncate.
+        Assert.Contains("cast of a run-time float tensor to Int64", Unsupported(Model(g => g.Output(g.Op("Gather", g.Initializer("e", new float[8], 4, 2), g.Op("Cast", g.Input("x", 3), Int("to", 7)))))));
+    }
+
+    [Fact]
     public void UsedSecondOutputIsRejected()
     {
         string message = Unsupported(Model(g =>

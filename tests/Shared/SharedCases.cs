@@ -181,6 +181,16 @@ internal static class SharedCases
         var table = Ints(seed++, -1000, 1000, 17, 3);
         var rows = Tensor.FromArray(new[] { 0, -1, 16, 3, -17 }, 5);
         cases.Add(Case("int32 [17,3] at weight [5]", OpKind.Gather, Attrs(Attr.OfInt(AttrNames.Axis, 0L)), new[] { table, rows }, Ops.Gather(table, rows), Tolerance.Exact, weightMask: 2));
+
+        // Float32 indices holding integers (integer ONNX inputs, e.g. token ids into an embedding table), 1-D and 2-D.
+        foreach (var (dataShape, indexShape) in new[] { (new[] { 50, 8 }, new[] { 7 }), (new[] { 50, 8 }, new[] { 2, 5 }), (new[] { 30, 1 }, new[] { 3, 4 }) })
+        {
+            var data = Rand(seed++, dataShape);
+            var ids = Ints(seed++, -dataShape[0], dataShape[0], indexShape);
+            var floatIds = Tensor.FromArray(ids.Ints.ToArray().Select(i => (float)i).ToArray(), indexShape);
+            cases.Add(Case($"{S(dataShape)} at float {S(indexShape)}", OpKind.Gather, Attrs(Attr.OfInt(AttrNames.Axis, 0L)), new[] { data, floatIds }, Ops.Gather(data, ids), Tolerance.Exact));
+        }
+
         return cases;
     }
 

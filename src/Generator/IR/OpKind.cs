@@ -65,7 +65,7 @@ internal enum OpKind
     /// <summary>attrs axis, start, end, step, already normalized to 0 &lt;= start, end &lt;= dim, step &gt; 0.</summary>
     Slice,
 
-    /// <summary>inputs data, indices (Int32); attr axis.</summary>
+    /// <summary>inputs data, indices (Int32, or Float32 holding integers: integer ONNX inputs); attr axis.</summary>
     Gather,
 
     // Convolution and pooling, NCHW

@@ -434,9 +434,9 @@ internal static class ShapeInference
 
     private static InferResult Gather(TensorType data, TensorType indices, int axis)
     {
-        if (indices.DType != DType.Int32)
+        if (indices.DType is not (DType.Int32 or DType.Float32))
         {
-            return InferResult.Fail(ShapeErrorKind.OperandDType, $"Gather: indices have dtype {indices.DType}; they must be Int32");
+            return InferResult.Fail(ShapeErrorKind.OperandDType, $"Gather: indices have dtype {indices.DType}; they must be Int32 or Float32 holding integers");
         }
 
         if (axis < 0 || axis >= data.Rank) return InferResult.Fail(ShapeErrorKind.AxisOutOfRange, AxisError("Gather", axis, data.Rank));

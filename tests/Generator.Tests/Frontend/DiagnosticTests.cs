@@ -79,9 +79,9 @@ public class DiagnosticTests
             "  public Tensor Forward([Input(1, 3, 8, 8)] Tensor x) => [|Conv2d(x, K!, padding: 1)|]; }"
         },
         {
-            "AOT0007", "Gather: indices have dtype Float32; they must be Int32",
-            "[Model] public partial class M { [Weight(100, 16)] public Tensor? E { get; set; }\n" +
-            "  public Tensor Forward([Input(1, 8)] Tensor ids) => [|Gather(E!, ids)|]; }"
+            "AOT0007", "Relu: input has dtype Int32; only Float32 is supported",
+            "[Model] public partial class M {\n" +
+            "  public Tensor Forward([Input(1, 8, DType = DType.Int32)] Tensor ids) => [|Relu(ids)|]; }"
         },
         {
             "AOT0008", "Slice: step must be positive, got 0",

@@ -83,6 +83,33 @@ public sealed class NpuModelTests(ITestOutputHelper output)
         return report;
     }
 
+    /// <summary>An embedding lookup (Gather with Float32 indices, as integer ONNX inputs are imported) has no NPU-1
+    /// lowering: AOT0017 names the op, and the CPU code is still generated and correct.</summary>
+    [Fact]
+    public void Gather_is_AOT0017_and_the_cpu_code_still_runs()
+    {
+        const string source = GeneratorHarness.Usings + """
+            namespace N;
+            [Model] public partial class Embed
+            {
+                [Weight(20, 8)] public Tensor? Table { get; set; }
+                public Tensor Forward([Input(1, 5)] Tensor ids) => Relu(Gather(Table!, ids));
+            }
+            """;
+        var run = GeneratorHarness.RunWith(Npu, null, source);
+        var npu = Assert.Single(run.Diagnostics, d => d.Id == "AOT0017");
+        Assert.Contains("Gather", npu.GetMessage());
+        Assert.Empty(run.GeneratedCodeProblems);
+        var type = GeneratedModels.Load(run).GetType("N.Embed", throwOnError: true)!;
+        var model = Activator.CreateInstance(type)!;
+        type.GetProperty("Table")!.SetValue(model, Tensor.Random(3, -1f, 1f, 20, 8));
+        var ids = Tensor.FromArray(new[] { 0f, 19f, -1f, 7f, 7f }, 1, 5);
+        var eager = (Tensor)type.GetMethod("Forward")!.Invoke(model, new object[] { ids })!;
+        using var compiled = (IDisposable)type.GetMethod("Compile")!.Invoke(model, new object[] { 1 })!;
+        var ours = (Tensor)compiled.GetType().GetMethods().Single(m => m.Name == "Run" && m.ReturnType == typeof(Tensor)).Invoke(compiled, new object[] { ids })!;
+        Assert.Equal(eager.Floats.ToArray(), ours.Floats.ToArray());
+    }
+
     [Fact]
     public void Mlp_matches_eager()
     {

@@ -158,7 +158,7 @@ internal sealed class OnnxGraph
     private const int AttrFloat = 1, AttrInt = 2, AttrString = 3, AttrTensor = 4, AttrFloats = 6, AttrInts = 7;
 
     private readonly string _name;
-    private readonly List<(string Name, int[] Shape, string?[]? Params)> _inputs = new();
+    private readonly List<(string Name, int[] Shape, string?[]? Params, int Type)> _inputs = new();
     private readonly List<(string Name, int[]? Shape)> _outputs = new();
     private readonly List<(string Name, OnnxTensor Tensor)> _initializers = new();
     private readonly List<(string Op, string[] Inputs, string[] Outputs, OnnxAttr[] Attrs)> _nodes = new();
@@ -168,14 +168,21 @@ internal sealed class OnnxGraph
 
     public string Input(string name, params int[] shape)
     {
-        _inputs.Add((name, shape, null));
+        _inputs.Add((name, shape, null, OnnxTensor.TensorFloat));
+        return name;
+    }
+
+    /// <summary>An Int64 graph input (token ids, indices).</summary>
+    public string Int64Input(string name, params int[] shape)
+    {
+        _inputs.Add((name, shape, null, OnnxTensor.TensorInt64));
         return name;
     }
 
     /// <summary>An input whose dimension i is symbolic (dim_param) where <paramref name="symbolic"/>[i] is not null.</summary>
     public string SymbolicInput(string name, int[] shape, string?[] symbolic)
     {
-        _inputs.Add((name, shape, symbolic));
+        _inputs.Add((name, shape, symbolic, OnnxTensor.TensorFloat));
         return name;
     }
 
@@ -258,8 +265,8 @@ internal sealed class OnnxGraph
 
         g.String(2, _name);
         foreach (var (name, tensor) in _initializers) g.Message(5, t => tensor.Write(t, name));
-        foreach (var (name, shape, symbolic) in _inputs) g.Message(11, v => WriteValueInfo(v, name, shape, symbolic));
-        foreach (var (name, shape) in _outputs) g.Message(12, v => WriteValueInfo(v, name, shape, null));
+        foreach (var (name, shape, symbolic, type) in _inputs) g.Message(11, v => WriteValueInfo(v, name, shape, symbolic, type));
+        foreach (var (name, shape) in _outputs) g.Message(12, v => WriteValueInfo(v, name, shape, null, OnnxTensor.TensorFloat));
     }
 
     private static void WriteAttribute(ProtoWriter a, OnnxAttr attr)
@@ -297,12 +304,12 @@ internal sealed class OnnxGraph
         }
     }
 
-    private static void WriteValueInfo(ProtoWriter v, string name, int[]? shape, string?[]? symbolic)
+    private static void WriteValueInfo(ProtoWriter v, string name, int[]? shape, string?[]? symbolic, int elementType)
     {
         v.String(1, name);
         v.Message(2, type => type.Message(1, tensor =>
         {
-            tensor.Int(1, TensorFloat);
+            tensor.Int(1, elementType);
             if (shape is null) return;
             tensor.Message(2, s =>
             {

@@ -114,14 +114,28 @@ internal static partial class CpuKernels
         int axis = (int)node.Attrs.Int(AttrNames.Axis);
         int outer = Product(dataShape, 0, axis), dim = dataShape[axis], inner = Product(dataShape, axis + 1, dataShape.Length);
         int count = Product(indexShape, 0, indexShape.Length);
+        bool floatIndices = graph.TypeOf(node.Inputs[1]).DType == DType.Float32;
         w.Line($"// Gather x0{Fmt(dataShape)} along axis {axis} at indices x1{Fmt(indexShape)} -> y{Fmt(Shapes.Of(graph, node.Output))}: copies of {inner}-element blocks");
         EmitLoops(w, outer == 1 ? new int[0] : new[] { outer }, new[] { new View("oy", new[] { count * inner }), new View("ox", new[] { dim * inner }) }, offsets =>
         {
             using (w.Block($"for (int t = 0; t < {Lit(count)}; t++)"))
             {
-                w.Line("int index = x1[t];");
-                w.Line($"if (index < 0) index += {Lit(dim)};");
-                w.Line($"if ((uint)index >= {Lit(dim)}u) throw new global::System.IndexOutOfRangeException($\"Gather: index {{x1[t]}} is out of range for axis {axis} of size {dim} (valid: {-dim} to {dim - 1})\");");
+                if (floatIndices)
+                {
+                    // Float32 indices (integer ONNX inputs): exact integers only; the range check below is done on the
+                    // float so that a huge value is not wrapped by the conversion.
+                    w.Line("float f = x1[t];");
+                    w.Line($"if (f < 0f) f += {Lit(dim)};");
+                    w.Line($"int index = f >= 0f && f < {Lit(dim)}f ? (int)f : -1;");
+                    w.Line($"if (index < 0 || (float)index != f) throw new global::System.IndexOutOfRangeException($\"Gather: index {{x1[t]}} is out of range or not an integer for axis {axis} of size {dim} (valid: integers {-dim} to {dim - 1})\");");
+                }
+                else
+                {
+                    w.Line("int index = x1[t];");
+                    w.Line($"if (index < 0) index += {Lit(dim)};");
+                    w.Line($"if ((uint)index >= {Lit(dim)}u) throw new global::System.IndexOutOfRangeException($\"Gather: index {{x1[t]}} is out of range for axis {axis} of size {dim} (valid: {-dim} to {dim - 1})\");");
+                }
+
                 string from = Plus(offsets[1], Times("index", inner));
                 string to = Plus(offsets[0], Times("t", inner));
                 w.Line(inner == 1

@@ -92,7 +92,8 @@ internal static partial class GpuKernels
 
     /// <summary>
     /// Gather along an axis, one thread per output element: y[o, t, q] = x0[o, index(t), q]. Negative indices count
-    /// from the end. A kernel cannot throw, so an index still out of range after that reads nothing and writes NaN
+    /// from the end; Float32 indices must hold integers. A kernel cannot throw, so an index still out of range after that (or a
+    /// Float32 index that is not an integer) reads nothing and writes NaN
     /// (0 for Int32 data) instead of the CPU backend's IndexOutOfRangeException.
     /// </summary>
     private static GpuKernel Gather(Graph graph, Node node, GpuTarget target)
@@ -113,8 +114,21 @@ internal static partial class GpuKernels
             {
                 w.Line(inner == 1 ? "int q = 0, rest = i;" : $"int q = i % {Lit(inner)}, rest = i / {Lit(inner)};");
                 w.Line(count == 1 ? "int t = 0, o = rest;" : $"int t = rest % {Lit(count)}, o = rest / {Lit(count)};");
-                w.Line("int index = x1[t];");
-                w.Line($"if (index < 0) index += {Lit(dim)};");
+                if (graph.TypeOf(node.Inputs[1]).DType == DType.Float32)
+                {
+                    // Float32 indices (integer ONNX inputs): a value that is not an integer, or out of range before the
+                    // conversion, becomes -1 after the wrap below, so it is out of range too.
+                    w.Line("float f = x1[t];");
+                    w.Line($"if (f < 0f) f += {Lit(dim)};");
+                    w.Line($"int index = f >= 0f && f < {Lit(dim)}f ? (int)f : -1;");
+                    w.Line("if (index >= 0 && (float)index != f) index = -1;");
+                }
+                else
+                {
+                    w.Line("int index = x1[t];");
+                    w.Line($"if (index < 0) index += {Lit(dim)};");
+                }
+
                 w.Line($"y[i] = (uint)index < {Lit(dim)}u ? x0[{Plus(Times("o", (long)dim * inner), Plus(Times("index", inner), "q"))}] : {missing};");
             });
         });
