@@ -32,12 +32,15 @@ internal sealed class DslCalls
     {
         ["Add"] = OpKind.Add, ["Sub"] = OpKind.Sub, ["Mul"] = OpKind.Mul, ["Div"] = OpKind.Div,
         ["Max"] = OpKind.Max, ["Min"] = OpKind.Min, ["Pow"] = OpKind.Pow,
+        ["Equal"] = OpKind.Equal, ["Greater"] = OpKind.Greater, ["GreaterOrEqual"] = OpKind.GreaterOrEqual,
+        ["Less"] = OpKind.Less, ["LessOrEqual"] = OpKind.LessOrEqual,
     };
 
     private static readonly Dictionary<string, OpKind> Unary = new()
     {
         ["Relu"] = OpKind.Relu, ["Sigmoid"] = OpKind.Sigmoid, ["Tanh"] = OpKind.Tanh, ["Exp"] = OpKind.Exp, ["Log"] = OpKind.Log,
         ["Sqrt"] = OpKind.Sqrt, ["Rsqrt"] = OpKind.Rsqrt, ["Neg"] = OpKind.Neg, ["Abs"] = OpKind.Abs, ["Erf"] = OpKind.Erf,
+        ["Not"] = OpKind.Not,
     };
 
     private static readonly Dictionary<string, OpKind> Reductions = new()
@@ -59,6 +62,7 @@ internal sealed class DslCalls
                 "MatMul" => Node(OpKind.MatMul, at, Attrs.None, call.Tensor("a"), call.Tensor("b")),
                 "Linear" => Linear(call),
                 "Gemm" => Gemm(call),
+                "Where" => Node(OpKind.Where, at, Attrs.None, call.Tensor("condition"), call.Tensor("a"), call.Tensor("b")),
                 "Gelu" => Node(OpKind.Gelu, at, Attrs.Of(Attr.OfInt(AttrNames.Mode, call.Int("mode"))), call.Tensor("x")),
                 "Softmax" => Softmax(call),
                 "LayerNorm" => LayerNorm(call),

@@ -103,6 +103,43 @@ public sealed class NpuModelTests(ITestOutputHelper output)
         RunAndCompare(Build(source), "T.Mlp", output);
     }
 
+    [Fact]
+    public void Not_of_a_mask_runs_on_the_vpu()
+    {
+        const string source = """
+            using Aot.Dsl;
+            using static Aot.Dsl.Ops;
+            namespace T;
+            [Model]
+            public partial class Flip
+            {
+                [Weight(40, 40)] public Tensor? W { get; set; }
+                public Tensor Forward([Input(5, 40)] Tensor x) => Not(Sigmoid(Linear(x, W!))) * 2f;
+            }
+            """;
+        RunAndCompare(Build(source), "T.Flip", output);
+    }
+
+    [Fact]
+    public void Comparisons_and_Where_give_AOT0017_since_the_vpu_has_no_compare_or_select()
+    {
+        foreach (var body in new[] { "Greater(x, 0f)", "Where(x, x, 1f)", "Equal(x, x) + x" })
+        {
+            var run = GeneratorHarness.RunWith(Npu, null, $$"""
+                using Aot.Dsl;
+                using static Aot.Dsl.Ops;
+                namespace T;
+                [Model]
+                public partial class Masked
+                {
+                    public Tensor Forward([Input(4, 32)] Tensor x) => {{body}};
+                }
+                """);
+            Assert.Contains(run.Diagnostics, d => d.Id == "AOT0017");
+            Assert.Empty(run.GeneratedCodeProblems);
+        }
+    }
+
     /// <summary>The main sample's model (samples/Mlp/MnistMlp.cs, read from the repository) on NPU-1, both precisions.</summary>
     [Theory]
     [InlineData(NpuPrecision.Float16, 1e-2)]

@@ -25,6 +25,7 @@ public class PassSwitchTests
         var chain = ChainModel.Build();
         var cases = SharedCases.BinaryElementwise()
             .Concat(SharedCases.UnaryElementwise())
+            .Concat(SharedCases.Selection())
             .Concat(SharedCases.Movement())
             .Concat(SharedCases.Gather())
             .Concat(SharedCases.Conv2d())

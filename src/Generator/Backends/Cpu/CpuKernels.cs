@@ -62,7 +62,7 @@ internal static partial class CpuKernels
             case OpKind.Constant:
                 w.Line($"y[0] = {Lit(node.Attrs.Float(AttrNames.Value))};");
                 break;
-            case var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op) || op == OpKind.Fused:
+            case var op when OpKindInfo.IsElementwise(op) || op == OpKind.Fused:
                 EmitElementwiseNode(w, graph, node);
                 break;
             case OpKind.MatMul:
