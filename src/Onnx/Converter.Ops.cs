@@ -68,6 +68,9 @@ internal sealed partial class Converter
         ["Less"] = n => Compare(n, "Less", static (a, b) => a < b),
         ["LessOrEqual"] = n => Compare(n, "LessOrEqual", static (a, b) => a <= b),
         ["Not"] = Not,
+        ["And"] = n => Logical(n, static (a, b) => a && b, "Mul({0}, {1})"),
+        ["Or"] = n => Logical(n, static (a, b) => a || b, "Max({0}, {1})"),
+        ["Xor"] = n => Logical(n, static (a, b) => a != b, "Abs(Sub({0}, {1}))"),
         ["Where"] = Where,
         ["ConstantOfShape"] = ConstantOfShape,
         ["Expand"] = Expand,
@@ -799,8 +802,18 @@ internal sealed partial class Converter
             throw n.Unsupported($"cast of a constant to {target} is not supported");
         }
 
-        if (target != OnnxDataType.Float) throw n.Unsupported($"cast of a run-time tensor to {target} is not supported (only Float tensors are computed)");
-        n.Alias(x);
+        // A run-time tensor is Float32 (a boolean one a 0/1 mask): to Float it stays as it is, to Bool it becomes x != 0.
+        switch (target)
+        {
+            case OnnxDataType.Float:
+                n.Alias(x);
+                return;
+            case OnnxDataType.Bool:
+                n.Emit($"Not(Equal({n.Operand(x)}, 0f))", x.Shape);
+                return;
+        }
+
+        throw n.Unsupported($"cast of a run-time tensor to {target} is not supported (only Float tensors and boolean masks are computed)");
     }
 
     private static void Identity(NodeContext n)

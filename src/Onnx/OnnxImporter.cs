@@ -338,6 +338,22 @@ internal sealed partial class Converter
         return v.Expr;
     }
 
+    private readonly Dictionary<string, Value> _masks = new(StringComparer.Ordinal);
+
+    /// <summary>A constant boolean (Int64, all 0 or 1) as the Float32 mask a run-time op reads (one per value, so its
+    /// weight is stored once); any other value as it is.</summary>
+    internal Value AsMask(Value v)
+    {
+        if (v.Const is not { Ints: { } flags } || flags.Any(f => f is not (0 or 1))) return v;
+        if (!_masks.TryGetValue(v.OnnxName, out var mask))
+        {
+            mask = new Value(v.OnnxName, v.Shape) { Const = new ConstTensor(v.Shape, flags.Select(f => f != 0 ? 1f : 0f).ToArray(), null) };
+            _masks.Add(v.OnnxName, mask);
+        }
+
+        return mask;
+    }
+
     internal static string Literal(float f)
     {
         if (!float.IsFinite(f)) throw new OnnxUnsupportedException($"the constant {f} is not finite");

@@ -297,6 +297,59 @@ internal static class OpCases
             g.Output(g.Op("Where", new[] { cond, g.Input("x", 2, 3), g.Input("y", 2, 3) }), 2, 3);
         }, opset: 13),
 
+        // Comparisons, Not, And, Or, Xor, Where and Cast to and from bool on run-time tensors: Float32 masks.
+        new("Equal_Greater_runtime_cast_to_float", g =>
+        {
+            var x = g.Input("x", 2, 3, 4);
+            var eq = g.Op("Cast", g.Op("Equal", g.Op("Relu", x), g.Scalar(0f)), Int("to", 1));
+            var gt = g.Op("Cast", g.Op("Greater", x, g.Input("y", 3, 1)), Int("to", 1));
+            g.Output(g.Op("Add", eq, g.Op("Mul", gt, g.Scalar(2f))), 2, 3, 4);
+        }, opset: 13),
+        new("GreaterOrEqual_Less_LessOrEqual_runtime", g =>
+        {
+            var x = g.Input("x", 3, 5);
+            var relu = g.Op("Relu", x);
+            var ge = g.Op("Cast", g.Op("GreaterOrEqual", x, relu), Int("to", 1));
+            var lt = g.Op("Cast", g.Op("Less", x, W(g, "limit", 5)), Int("to", 1));
+            var le = g.Op("Cast", g.Op("LessOrEqual", relu, g.Scalar(0.25f)), Int("to", 1));
+            g.Output(g.Op("Add", g.Op("Add", ge, g.Op("Mul", lt, g.Scalar(2f))), g.Op("Mul", le, g.Scalar(4f))), 3, 5);
+        }, opset: 13),
+        new("Not_And_Or_Xor_runtime_and_constant", g =>
+        {
+            var x = g.Input("x", 2, 4);
+            var positive = g.Op("Greater", x, g.Scalar(0f));
+            var small = g.Op("Less", x, g.Scalar(0.5f));
+            var pattern = g.Op("Cast", g.Int64s(1, 0, 1, 1), Int("to", 9)); // a constant bool
+            var and = g.Op("And", positive, small);
+            var or = g.Op("Or", g.Op("Not", positive), pattern);
+            var xor = g.Op("Xor", and, or);
+            var sum = g.Op("Add", g.Op("Cast", and, Int("to", 1)), g.Op("Mul", g.Op("Cast", or, Int("to", 1)), g.Scalar(2f)));
+            g.Output(g.Op("Add", sum, g.Op("Mul", g.Op("Cast", xor, Int("to", 1)), g.Scalar(4f))), 2, 4);
+        }, opset: 13),
+        new("Where_runtime_condition_broadcast", g =>
+        {
+            var x = g.Input("x", 2, 3, 4);
+            var condition = g.Op("Greater", g.Input("c", 3, 1), g.Scalar(0f));
+            g.Output(g.Op("Where", new[] { condition, x, g.Op("Mul", x, g.Scalar(0.1f)) }), 2, 3, 4);
+        }, opset: 13),
+        new("Where_runtime_condition_constant_operands", g =>
+        {
+            var x = g.Input("x", 3, 4);
+            g.Output(g.Op("Where", new[] { g.Op("LessOrEqual", x, g.Scalar(0f)), g.Scalar(-1f), W(g, "row", 4) }), 3, 4);
+        }, opset: 13),
+        new("Where_mixed_constant_condition", g =>
+        {
+            var condition = g.Op("Cast", g.Int64s(1, 0, 0, 1), Int("to", 9));
+            g.Output(g.Op("Where", new[] { condition, g.Input("x", 3, 4), g.Input("y", 3, 1) }), 3, 4);
+        }, opset: 13),
+        new("Cast_to_bool_and_back_runtime", g =>
+        {
+            var x = g.Input("x", 2, 5);
+            var nonzero = g.Op("Cast", g.Op("Relu", x), Int("to", 9));
+            var back = g.Op("Cast", nonzero, Int("to", 1));
+            g.Output(g.Op("Add", back, g.Op("Where", new[] { nonzero, x, g.Scalar(3f) })), 2, 5);
+        }, opset: 13),
+
         // Small whole models.
         new("Mlp_Gemm_Relu_Gemm_Softmax", g =>
         {
