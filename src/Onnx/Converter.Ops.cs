@@ -72,6 +72,7 @@ internal sealed partial class Converter
         ["Or"] = n => Logical(n, static (a, b) => a || b, "Max({0}, {1})"),
         ["Xor"] = n => Logical(n, static (a, b) => a != b, "Abs(Sub({0}, {1}))"),
         ["Where"] = Where,
+        ["If"] = If,
         ["ConstantOfShape"] = ConstantOfShape,
         ["Expand"] = Expand,
         ["Softplus"] = Softplus,
@@ -96,7 +97,11 @@ internal sealed partial class Converter
         return p;
     }
 
-    private static int[] Broadcast(NodeContext n, int[] a, int[] b)
+    private static int[] Broadcast(NodeContext n, int[] a, int[] b) =>
+        TryBroadcast(a, b) ?? throw n.Malformed($"shapes {Format(a)} and {Format(b)} do not broadcast");
+
+    /// <summary>numpy broadcasting of two shapes; null when they do not broadcast.</summary>
+    private static int[]? TryBroadcast(int[] a, int[] b)
     {
         int rank = Math.Max(a.Length, b.Length);
         var result = new int[rank];
@@ -104,7 +109,7 @@ internal sealed partial class Converter
         {
             int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
             int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1) throw n.Malformed($"shapes {Format(a)} and {Format(b)} do not broadcast");
+            if (da != db && da != 1 && db != 1) return null;
             result[i] = da == 1 ? db : da;
         }
 

@@ -133,6 +133,8 @@ internal sealed class NodeContext
 
     public OnnxTensorProto? Tensor(string name) => Attr(name, OnnxAttributeType.Tensor)?.T;
 
+    public OnnxGraphProto? Graph(string name) => Attr(name, OnnxAttributeType.Graph)?.G;
+
     /// <summary>Marks attributes whose value does not matter for inference (e.g. Dropout's seed).</summary>
     public void Ignore(params string[] names)
     {

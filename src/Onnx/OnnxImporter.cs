@@ -116,7 +116,9 @@ internal sealed partial class Converter
     private readonly OnnxModelProto _model;
     private readonly OnnxImportOptions _options;
     private readonly string? _directory;
-    private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
+    /// <summary>The values by name: the main graph's scope, then one per If branch being converted (innermost last);
+    /// a branch reads the values of the scopes around it.</summary>
+    private readonly List<Dictionary<string, Value>> _scopes = new() { new(StringComparer.Ordinal) };
     private readonly List<string> _statements = new();
     private readonly List<(string Member, string OnnxName, ConstTensor Data)> _weights = new();
     private readonly List<(string Param, int[] Shape, string OnnxName)> _inputs = new();
@@ -160,16 +162,11 @@ internal sealed partial class Converter
 
         foreach (var input in graph.Inputs)
         {
-            if (_values.ContainsKey(input.Name)) continue; // an initializer listed as an input too (IR < 4)
+            if (_scopes[0].ContainsKey(input.Name)) continue; // an initializer listed as an input too (IR < 4)
             DeclareInput(input);
         }
 
-        foreach (var node in graph.Nodes)
-        {
-            foreach (var i in node.Inputs) _used.Add(i);
-        }
-
-        foreach (var o in graph.Outputs) _used.Add(o.Name);
+        _used.UnionWith(Reads(graph));
         FindBatchNormsAfterConv(graph);
 
         for (int i = 0; i < graph.Nodes.Count; i++) Convert(graph.Nodes[i], i);
@@ -273,19 +270,48 @@ internal sealed partial class Converter
             if (count > MaxElements) throw new OnnxUnsupportedException($"{where}: value '{name}' would have shape {Format(value.Shape)}, more than {MaxElements} elements");
         }
 
-        if (!_values.TryAdd(name, value)) throw new OnnxFormatException($"{where}: value '{name}' is defined twice");
+        if (!_scopes[^1].TryAdd(name, value)) throw new OnnxFormatException($"{where}: value '{name}' is defined twice");
     }
 
     internal Value LookupFor(string name, NodeContext at) => Lookup(name, at.Describe);
 
     private Value Lookup(string name, string where) =>
-        _values.TryGetValue(name, out var v)
+        TryLookup(name, out var v)
             ? v
             : throw new OnnxFormatException($"{where}: value '{name}' is not a graph input, an initializer or the output of an earlier node");
 
-    private void Convert(OnnxNodeProto node, int index)
+    /// <summary>The value named <paramref name="name"/> in the innermost scope that defines it.</summary>
+    private bool TryLookup(string name, out Value value)
     {
-        string describe = node.Describe(index);
+        for (int i = _scopes.Count - 1; i >= 0; i--)
+        {
+            if (_scopes[i].TryGetValue(name, out value!)) return true;
+        }
+
+        value = null!;
+        return false;
+    }
+
+    /// <summary>Every name <paramref name="graph"/> reads: node inputs and graph outputs, and those of the subgraphs of
+    /// its nodes (an If branch may read a value of the graph around it).</summary>
+    internal static IEnumerable<string> Reads(OnnxGraphProto graph)
+    {
+        foreach (var node in graph.Nodes)
+        {
+            foreach (var i in node.Inputs) yield return i;
+            foreach (var a in node.Attributes)
+            {
+                if (a.G is null) continue;
+                foreach (var r in Reads(a.G)) yield return r;
+            }
+        }
+
+        foreach (var o in graph.Outputs) yield return o.Name;
+    }
+
+    private void Convert(OnnxNodeProto node, int index, string? within = null)
+    {
+        string describe = within is null ? node.Describe(index) : $"{within}: {node.Describe(index)}";
         if (node.Domain is not ("" or "ai.onnx"))
         {
             throw new OnnxUnsupportedException($"{describe}: domain '{node.Domain}' is not supported (only the default ONNX domain)");
@@ -311,7 +337,7 @@ internal sealed partial class Converter
         for (int o = 0; o < node.Outputs.Count; o++)
         {
             string name = node.Outputs[o];
-            if (name.Length > 0 && !_values.ContainsKey(name) && _used.Contains(name))
+            if (name.Length > 0 && !_scopes[^1].ContainsKey(name) && _used.Contains(name))
             {
                 throw new OnnxUnsupportedException($"{describe}: output {o} ('{name}') is not supported");
             }

@@ -46,6 +46,43 @@ internal static class OpCases
         g.Output(g.Op(op, x, y));
     }, low: low, high: high);
 
+    /// <summary>y = If(mean(x) >= 0) then relu(x * w + c) (w a branch initializer, c a branch Constant) else x - v (v an
+    /// outer initializer, [3] broadcast to [2, 3]).</summary>
+    private static OnnxCase IfOnTheMean(string name, float low, float high) => new(name, g =>
+    {
+        var x = g.Input("x", 2, 3);
+        var condition = g.Op("GreaterOrEqual", g.Op("ReduceMean", x, Int("keepdims", 0)), g.Scalar(0f));
+        var v = W(g, "v", 3);
+        var then = new OnnxGraph("then", "t_");
+        var c = then.Op("Constant", Array.Empty<string>(), Tensor("value", OnnxTensor.Of(new[] { 0.25f }, 1)));
+        then.Output(then.Op("Relu", then.Op("Add", then.Op("Mul", x, then.Initializer("t_w", Rand(2, 3), 2, 3)), c)));
+        var otherwise = new OnnxGraph("else", "e_");
+        otherwise.Output(otherwise.Op("Sub", x, v));
+        g.Node("If", new[] { condition }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
+        g.Output("y", 2, 3);
+    }, opset: 13, low: low, high: high);
+
+    /// <summary>Nested If: if mean(x) > 0 then (if max(x) > 0.5 then 2x else x + 1, an inner branch reading a value of
+    /// the outer branch and one of the graph) else x * -row.</summary>
+    private static OnnxCase IfNested(string name, float low, float high) => new(name, g =>
+    {
+        var x = g.Input("x", 2, 3);
+        var condition = g.Op("Greater", g.Op("ReduceMean", x, Int("keepdims", 0)), g.Scalar(0f));
+        var then = new OnnxGraph("then", "t_");
+        var twice = then.Op("Mul", x, then.Scalar(2f));
+        var inner = then.Op("Greater", then.Op("ReduceMax", x, Int("keepdims", 0)), then.Scalar(0.5f));
+        var innerThen = new OnnxGraph("then_then", "tt_");
+        innerThen.Output(innerThen.Op("Identity", twice));
+        var innerElse = new OnnxGraph("then_else", "te_");
+        innerElse.Output(innerElse.Op("Add", x, innerElse.Scalar(1f)));
+        then.Node("If", new[] { inner }, new[] { "t_y" }, Graph("then_branch", innerThen), Graph("else_branch", innerElse));
+        then.Output("t_y");
+        var otherwise = new OnnxGraph("else", "e_");
+        otherwise.Output(otherwise.Op("Mul", x, otherwise.Op("Neg", W(g, "row", 3))));
+        g.Node("If", new[] { condition }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
+        g.Output("y", 2, 3);
+    }, opset: 13, low: low, high: high);
+
     public static readonly OnnxCase[] All =
     {
         // Elementwise, with numpy broadcasting, constant and run-time operands.
@@ -348,6 +385,26 @@ internal static class OpCases
             var nonzero = g.Op("Cast", g.Op("Relu", x), Int("to", 9));
             var back = g.Op("Cast", nonzero, Int("to", 1));
             g.Output(g.Op("Add", back, g.Op("Where", new[] { nonzero, x, g.Scalar(3f) })), 2, 5);
+        }, opset: 13),
+
+        // If: a condition computed at run time (both branches computed, Where selects), in each direction; nested; and a
+        // constant condition (only the taken branch is imported: the other has an op the importer does not know).
+        IfOnTheMean("If_runtime_condition_takes_then", low: -0.3f, high: 1f),
+        IfOnTheMean("If_runtime_condition_takes_else", low: -1f, high: 0.3f),
+        IfNested("If_nested_then_then", low: 0.2f, high: 1f),
+        IfNested("If_nested_then_else", low: -0.1f, high: 0.3f),
+        IfNested("If_nested_else", low: -1f, high: -0.1f),
+        new("If_constant_condition_imports_the_taken_branch", g =>
+        {
+            var x = g.Input("x", 2, 3);
+            var rows = g.Op("Gather", g.Op("Shape", x), g.Int64s(0), Int("axis", 0));
+            var condition = g.Op("Equal", rows, g.Int64s(2));
+            var then = new OnnxGraph("then", "t_");
+            then.Output(then.Op("Mul", x, then.Scalar(3f)));
+            var otherwise = new OnnxGraph("else", "e_");
+            otherwise.Output(otherwise.Op("Round", x));
+            g.Node("If", new[] { condition }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
+            g.Output("y", 2, 3);
         }, opset: 13),
 
         // Small whole models.

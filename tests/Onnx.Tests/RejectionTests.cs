@@ -267,6 +267,23 @@ public class RejectionTests
     }
 
     [Fact]
+    public void IfWithARunTimeConditionAndBranchesOfDifferentShapesIsRejected()
+    {
+        string message = Unsupported(Model(g =>
+        {
+            var x = g.Input("x", 2, 3);
+            var then = new OnnxGraph("then", "t_");
+            then.Output(then.Op("Relu", x));
+            var otherwise = new OnnxGraph("else", "e_");
+            otherwise.Output(otherwise.Op("ReduceSum", x, List("axes", 1), Int("keepdims", 0)));
+            g.Node("If", new[] { g.Op("Greater", g.Op("ReduceMean", x, Int("keepdims", 0)), g.Scalar(0f)) }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
+            g.Output("y");
+        }, opset: 11));
+        Assert.Contains("'n2_If' (If)", message);
+        Assert.Contains("is [2, 3] in then_branch and [2] in else_branch", message);
+    }
+
+    [Fact]
     public void UnknownGeluApproximationIsNamed() =>
         Assert.Contains("'approximate' = 'erf2'", Unsupported(Model(g => g.Output(g.Op("Gelu", g.Input("x", 3), Str("approximate", "erf2"))), opset: 20)));
 }
