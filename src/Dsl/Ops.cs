@@ -120,4 +120,12 @@ public static partial class Ops
 
     /// <summary>[N, C, H, W] -> [N, C, 1, 1], the mean over H and W.</summary>
     public static Tensor GlobalAvgPool(Tensor x) => EagerGlobalAvgPool(x);
+
+    /// <summary>[N, C, H, W] -> [N, C, height, width]: each output pixel reads the input at its source coordinate
+    /// (<paramref name="coordinates"/>, with the scales height / H and width / W unless given) as the nearest pixel or
+    /// bilinearly, ONNX Resize's semantics. A scale given explicitly (ONNX's scales input) may differ from the size
+    /// ratio.</summary>
+    public static Tensor Resize(Tensor x, int height, int width, ResizeMode mode = ResizeMode.Nearest, ResizeCoordinates coordinates = ResizeCoordinates.HalfPixel,
+        ResizeNearest nearest = ResizeNearest.RoundPreferFloor, float scaleHeight = 0f, float scaleWidth = 0f) =>
+        EagerResize(x, height, width, mode, coordinates, nearest, scaleHeight, scaleWidth);
 }

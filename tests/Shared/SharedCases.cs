@@ -291,6 +291,46 @@ internal static class SharedCases
         return cases;
     }
 
+    /// <summary>Resize: nearest (every rounding) and bilinear with every coordinate mode, up- and downsampling, sizes
+    /// with their ratio as the scale and explicit scales that differ from it, a 1-pixel axis.</summary>
+    public static List<KernelCase> Resize()
+    {
+        var cases = new List<KernelCase>();
+        int seed = 1200;
+        var geometries = new (int[] In, int H, int W, float ScaleH, float ScaleW)[]
+        {
+            (new[] { 2, 3, 5, 7 }, 10, 14, 0f, 0f),
+            (new[] { 1, 2, 9, 8 }, 4, 3, 0f, 0f),
+            (new[] { 1, 3, 4, 5 }, 10, 7, 2.5f, 1.5f),
+            (new[] { 2, 1, 6, 1 }, 1, 3, 0f, 0f),
+        };
+        foreach (var (shape, h, w, scaleH, scaleW) in geometries)
+        {
+            var x = Rand(seed++, shape);
+            foreach (var mode in new[] { ResizeMode.Nearest, ResizeMode.Linear })
+            {
+                foreach (var coordinates in Enum.GetValues<ResizeCoordinates>())
+                {
+                    var roundings = mode == ResizeMode.Nearest ? Enum.GetValues<ResizeNearest>() : new[] { ResizeNearest.RoundPreferFloor };
+                    foreach (var nearest in roundings)
+                    {
+                        var attrs = Attrs(
+                            Attr.OfInts(AttrNames.Shape, h, w),
+                            Attr.OfInt(AttrNames.Mode, (long)mode),
+                            Attr.OfInt(AttrNames.Coordinates, (long)coordinates),
+                            Attr.OfInt(AttrNames.Nearest, (long)nearest),
+                            Attr.OfFloat(AttrNames.ScaleH, scaleH > 0 ? scaleH : (float)h / shape[2]),
+                            Attr.OfFloat(AttrNames.ScaleW, scaleW > 0 ? scaleW : (float)w / shape[3]));
+                        cases.Add(Case($"{S(shape)} -> {h}x{w} {mode} {coordinates} {nearest}", OpKind.Resize, attrs, new[] { x },
+                            Ops.Resize(x, h, w, mode, coordinates, nearest, scaleH, scaleW), Tolerance.Elementwise));
+                    }
+                }
+            }
+        }
+
+        return cases;
+    }
+
     /// <summary>Max/average pooling (both count_include_pad modes, asymmetric padding) and GlobalAvgPool.</summary>
     public static List<KernelCase> Pools()
     {

@@ -92,6 +92,10 @@ internal enum OpKind
     AvgPool2d,
     GlobalAvgPool,
 
+    /// <summary>[N, C, H, W] -> [N, C, shape[0], shape[1]]; attrs shape, mode (0 nearest, 1 linear), coordinates and
+    /// nearest (ResizeMath's mode numbers), scale_h, scale_w (the coordinate scales).</summary>
+    Resize,
+
     /// <summary>A CPU layout op: B [k, n] (or [n, k] with attr transB) repacked into the GEMM microkernel's panels,
     /// a flat [GemmLayout.PackedLength(k, n)]. Made by PackGemmWeights, evaluated once at load time.</summary>
     PackB,
@@ -138,6 +142,10 @@ internal static class AttrNames
     public const string Kernel = "kernel";
     public const string CountIncludePad = "count_include_pad";
     public const string N = "n";
+    public const string Coordinates = "coordinates";
+    public const string Nearest = "nearest";
+    public const string ScaleH = "scale_h";
+    public const string ScaleW = "scale_w";
 
     // GEMM cache blocks of PackedGemm and ConvGemm, set by the AssignGemmBlocks pass (tuned = 1: from a tuning file).
     public const string Kc = "kc";

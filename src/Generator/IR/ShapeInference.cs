@@ -56,6 +56,7 @@ internal static class ShapeInference
             OpKind.Conv2d => Conv2d(inputs, attrs),
             OpKind.MaxPool2d or OpKind.AvgPool2d => Pool(op, inputs[0], attrs),
             OpKind.GlobalAvgPool => GlobalAvgPool(inputs[0]),
+            OpKind.Resize => Resize(inputs[0], attrs),
             OpKind.Fused => Fused(inputs),
             OpKind.PackB => PackB(inputs[0], attrs.Int(AttrNames.TransB) != 0),
             OpKind.PackedGemm => PackedGemm(inputs, (int)attrs.Int(AttrNames.N)),
@@ -528,6 +529,15 @@ internal static class ShapeInference
         return x.Rank != 4
             ? InferResult.Fail(ShapeErrorKind.OperandShape, $"GlobalAvgPool: input must be [N, C, H, W], got {Fmt(x)}")
             : InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], x.Shape[1], 1, 1));
+    }
+
+    private static InferResult Resize(TensorType x, Attrs attrs)
+    {
+        if (RequireFloat("Resize", x, "input") is { } e) return e;
+        if (x.Rank != 4) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Resize: input must be [N, C, H, W], got {Fmt(x)}");
+        if (x.Shape[2] == 0 || x.Shape[3] == 0) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Resize: input {Fmt(x)} has an empty spatial extent");
+        var size = attrs.Ints(AttrNames.Shape);
+        return InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], x.Shape[1], size[0], size[1]));
     }
 
     /// <summary>floor((size + padding - dilation*(kernel-1) - 1) / stride) + 1, which may be &lt;= 0 for bad geometry.</summary>

@@ -10,7 +10,7 @@ namespace Generator.Tests.EndToEnd;
 /// Whole models written in the DSL, through the real generator (frontend, passes, CPU backend), compiled and run;
 /// each compiled result must match the same model's eager Forward. These cover the C# the frontend accepts:
 /// unrolled for loops over stacked weights, inlined helpers, constant ifs, Math on constants, collection
-/// expressions, Int32 inputs, masks (comparisons, Not, Where), dead code, and returning an input unchanged.
+/// expressions, Int32 inputs, masks (comparisons, Not, Where), Resize, dead code, and returning an input unchanged.
 /// </summary>
 public class SourceModelTests
 {
@@ -127,6 +127,18 @@ public class SourceModelTests
         }
 
         [Model]
+        public partial class Upsample
+        {
+            [Weight(4, 3, 3, 3)] public Tensor? K { get; set; }
+
+            public Tensor Forward([Input(1, 3, 6, 5)] Tensor image)
+            {
+                var y = Resize(Relu(Conv2d(image, K!, padding: 1)), 12, 10, ResizeMode.Linear, ResizeCoordinates.PytorchHalfPixel);
+                return Resize(y, 5, 7, coordinates: ResizeCoordinates.Asymmetric, nearest: ResizeNearest.Floor, scaleHeight: 0.5f, scaleWidth: 0.75f);
+            }
+        }
+
+        [Model]
         public partial class Identity
         {
             public Tensor Forward([Input(3, 3)] Tensor x) => x;
@@ -148,7 +160,7 @@ public class SourceModelTests
     public static TheoryData<string, int> ModelsAndThreads()
     {
         var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Masked", "Identity" })
+        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Masked", "Upsample", "Identity" })
         {
             data.Add(name, 1);
             data.Add(name, 2); // the parallel GEMM must give the same results within tolerance

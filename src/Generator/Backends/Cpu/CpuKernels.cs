@@ -118,6 +118,9 @@ internal static partial class CpuKernels
             case OpKind.GlobalAvgPool:
                 EmitGlobalAvgPool(w, graph, node);
                 break;
+            case OpKind.Resize:
+                EmitResize(w, graph, node);
+                break;
             default:
                 throw new NotSupportedException("CPU backend has no kernel for " + node.Op);
         }

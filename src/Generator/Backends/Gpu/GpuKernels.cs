@@ -73,6 +73,7 @@ internal static partial class GpuKernels
             OpKind.Softmax => new[] { Softmax(graph, node, target) },
             OpKind.LayerNorm => new[] { LayerNorm(graph, node, target) },
             OpKind.MaxPool2d or OpKind.AvgPool2d => new[] { Pool2d(graph, node, target) },
+            OpKind.Resize => new[] { Resize(graph, node, target) },
             OpKind.Reshape => new[] { ReshapeCopy(graph, node, target) },
             OpKind.Transpose => new[] { Transpose(graph, node, target) },
             OpKind.Slice => new[] { Slice(graph, node, target) },
