@@ -73,6 +73,8 @@ internal sealed partial class Converter
         ["Xor"] = n => Logical(n, static (a, b) => a != b, "Abs(Sub({0}, {1}))"),
         ["Where"] = Where,
         ["If"] = If,
+        ["Resize"] = Resize,
+        ["Upsample"] = Resize,
         ["ConstantOfShape"] = ConstantOfShape,
         ["Expand"] = Expand,
         ["Softplus"] = Softplus,

@@ -83,6 +83,17 @@ internal static class OpCases
         g.Output("y", 2, 3);
     }, opset: 13, low: low, high: high);
 
+    /// <summary>Resize of x [1, 2, 5, 7] with constant scales or sizes in the input layout of <paramref name="opset"/>
+    /// (10: x, scales; 11: x, empty roi, scales or an empty one, sizes; 13 on: absent roi and scales by "").</summary>
+    private static OnnxCase ResizeCase(string name, int opset, float[]? scales, long[]? sizes, params OnnxAttr[] attrs) => new(name, g =>
+    {
+        var x = g.Input("x", 1, 2, 5, 7);
+        var empty = opset == 11 ? g.Initializer("empty", Array.Empty<float>(), 0) : "";
+        string Scales() => scales is null ? empty : g.Initializer("scales", scales, scales.Length);
+        var inputs = opset == 10 ? new[] { x, Scales() } : sizes is null ? new[] { x, empty, Scales() } : new[] { x, empty, Scales(), g.Op("Identity", g.Int64s(sizes)) };
+        g.Output(g.Op("Resize", inputs, attrs));
+    }, opset: opset);
+
     public static readonly OnnxCase[] All =
     {
         // Elementwise, with numpy broadcasting, constant and run-time operands.
@@ -406,6 +417,24 @@ internal static class OpCases
             g.Node("If", new[] { condition }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
             g.Output("y", 2, 3);
         }, opset: 13),
+
+        // Resize (every mode, coordinate transformation and rounding; scales and sizes; opsets 10 to 19) and Upsample.
+        ResizeCase("Resize_nearest_opset10_enlarge", 10, new[] { 1f, 1f, 2f, 1.5f }, null),
+        ResizeCase("Resize_nearest_opset10_shrink", 10, new[] { 1f, 1f, 0.6f, 0.5f }, null),
+        ResizeCase("Resize_linear_opset10", 10, new[] { 1f, 1f, 2f, 1.5f }, null, Str("mode", "linear")),
+        ResizeCase("Resize_nearest_half_pixel_opset11", 11, new[] { 1f, 1f, 1.7f, 2f }, null),
+        ResizeCase("Resize_linear_half_pixel_sizes_opset11", 11, null, new long[] { 1, 2, 8, 3 }, Str("mode", "linear")),
+        ResizeCase("Resize_linear_align_corners_opset13", 13, null, new long[] { 1, 2, 9, 12 }, Str("mode", "linear"), Str("coordinate_transformation_mode", "align_corners")),
+        ResizeCase("Resize_linear_pytorch_half_pixel_opset13", 13, null, new long[] { 1, 2, 1, 10 }, Str("mode", "linear"), Str("coordinate_transformation_mode", "pytorch_half_pixel")),
+        ResizeCase("Resize_linear_asymmetric_scales_opset13", 13, new[] { 1f, 1f, 2.5f, 0.75f }, null, Str("mode", "linear"), Str("coordinate_transformation_mode", "asymmetric")),
+        ResizeCase("Resize_nearest_asymmetric_floor_opset13", 13, new[] { 1f, 1f, 3f, 2f }, null, Str("coordinate_transformation_mode", "asymmetric"), Str("nearest_mode", "floor")),
+        ResizeCase("Resize_nearest_tf_half_pixel_ceil_opset13", 13, null, new long[] { 1, 2, 3, 11 }, Str("coordinate_transformation_mode", "tf_half_pixel_for_nn"), Str("nearest_mode", "ceil")),
+        ResizeCase("Resize_nearest_align_corners_prefer_ceil_opset13", 13, null, new long[] { 1, 2, 9, 13 }, Str("coordinate_transformation_mode", "align_corners"), Str("nearest_mode", "round_prefer_ceil")),
+        ResizeCase("Resize_nearest_pytorch_half_pixel_prefer_floor_opset18", 18, new[] { 1f, 1f, 0.6f, 2f }, null, Str("coordinate_transformation_mode", "pytorch_half_pixel")),
+        ResizeCase("Resize_linear_axes_opset18", 18, new[] { 2f, 3f }, null, Str("mode", "linear"), List("axes", 2, 3)),
+        ResizeCase("Resize_nearest_sizes_prefer_ceil_opset19", 19, null, new long[] { 1, 2, 10, 21 }, Str("nearest_mode", "round_prefer_ceil")),
+        new("Upsample_nearest_attribute_opset7", g => g.Output(g.Op("Upsample", g.Input("x", 1, 2, 3, 4), FloatList("scales", 1f, 1f, 2f, 3f))), opset: 7),
+        new("Upsample_linear_input_opset9", g => g.Output(g.Op("Upsample", new[] { g.Input("x", 1, 2, 3, 4), g.Initializer("scales", new[] { 1f, 1f, 2f, 2.5f }, 4) }, Str("mode", "linear"))), opset: 9),
 
         // Small whole models.
         new("Mlp_Gemm_Relu_Gemm_Softmax", g =>
