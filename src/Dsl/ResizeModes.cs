@@ -28,6 +28,9 @@ public enum ResizeCoordinates
 
     /// <summary>(o + 0.5) / s.</summary>
     TfHalfPixelForNn = 4,
+
+    /// <summary>(o + 0.5) / s - 0.5 + in / 2 * (1 - out / (s * in)): half_pixel centered when s is not out / in.</summary>
+    HalfPixelSymmetric = 5,
 }
 
 /// <summary>How <see cref="ResizeMode.Nearest"/> rounds a source coordinate (ONNX's nearest_mode).</summary>

@@ -10,7 +10,7 @@ internal sealed partial class Converter
     private static readonly Dictionary<string, string> ResizeCoordinateModes = new(StringComparer.Ordinal)
     {
         ["half_pixel"] = "HalfPixel", ["pytorch_half_pixel"] = "PytorchHalfPixel", ["align_corners"] = "AlignCorners",
-        ["asymmetric"] = "Asymmetric", ["tf_half_pixel_for_nn"] = "TfHalfPixelForNn",
+        ["asymmetric"] = "Asymmetric", ["tf_half_pixel_for_nn"] = "TfHalfPixelForNn", ["half_pixel_symmetric"] = "HalfPixelSymmetric",
     };
 
     private static readonly Dictionary<string, string> ResizeNearestModes = new(StringComparer.Ordinal)

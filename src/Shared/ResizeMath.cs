@@ -17,9 +17,18 @@ internal
 static class ResizeMath
 {
     /// <summary>The input coordinate of output index <paramref name="o"/> (ONNX coordinate_transformation_mode):
-    /// 0 half_pixel, 1 pytorch_half_pixel, 2 align_corners, 3 asymmetric, 4 tf_half_pixel_for_nn.</summary>
+    /// 0 half_pixel, 1 pytorch_half_pixel, 2 align_corners, 3 asymmetric, 4 tf_half_pixel_for_nn,
+    /// 5 half_pixel_symmetric.</summary>
     public static float SourceCoordinate(int o, float scale, int inLength, int outLength, int coordinates)
     {
+        if (coordinates == 5)
+        {
+            // half_pixel shifted so that the output is centered on the input when the scale is not the size ratio.
+            float adjustment = outLength / (scale * inLength);
+            float offset = inLength / 2f * (1f - adjustment);
+            return offset + (o + 0.5f) / scale - 0.5f;
+        }
+
         if (coordinates == 1) return outLength > 1 ? (o + 0.5f) / scale - 0.5f : 0f;
         if (coordinates == 2) return outLength == 1 ? 0f : o * (float)(inLength - 1) / (outLength - 1);
         if (coordinates == 3) return o / scale;

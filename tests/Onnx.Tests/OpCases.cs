@@ -433,6 +433,8 @@ internal static class OpCases
         ResizeCase("Resize_nearest_pytorch_half_pixel_prefer_floor_opset18", 18, new[] { 1f, 1f, 0.6f, 2f }, null, Str("coordinate_transformation_mode", "pytorch_half_pixel")),
         ResizeCase("Resize_linear_axes_opset18", 18, new[] { 2f, 3f }, null, Str("mode", "linear"), List("axes", 2, 3)),
         ResizeCase("Resize_nearest_sizes_prefer_ceil_opset19", 19, null, new long[] { 1, 2, 10, 21 }, Str("nearest_mode", "round_prefer_ceil")),
+        ResizeCase("Resize_linear_half_pixel_symmetric_opset19", 19, new[] { 1f, 1f, 1.7f, 0.6f }, null, Str("mode", "linear"), Str("coordinate_transformation_mode", "half_pixel_symmetric")),
+        ResizeCase("Resize_nearest_half_pixel_symmetric_opset19", 19, new[] { 1f, 1f, 2.3f, 1.5f }, null, Str("coordinate_transformation_mode", "half_pixel_symmetric")),
         new("Upsample_nearest_attribute_opset7", g => g.Output(g.Op("Upsample", g.Input("x", 1, 2, 3, 4), FloatList("scales", 1f, 1f, 2f, 3f))), opset: 7),
         new("Upsample_linear_input_opset9", g => g.Output(g.Op("Upsample", new[] { g.Input("x", 1, 2, 3, 4), g.Initializer("scales", new[] { 1f, 1f, 2f, 2.5f }, 4) }, Str("mode", "linear"))), opset: 9),
 
