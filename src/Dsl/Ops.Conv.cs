@@ -245,4 +245,51 @@ public static partial class Ops
         if (x.Shape[2] == 0 || x.Shape[3] == 0) throw new ArgumentException($"{op}: input {ShapeMath.Format(x.Shape)} has an empty spatial extent");
         return Reduce(op, x, new[] { 2, 3 }, keepDims: true, ReduceKind.Mean);
     }
+
+    private static Tensor EagerResize(Tensor x, int height, int width, ResizeMode mode, ResizeCoordinates coordinates, ResizeNearest nearest, float scaleHeight, float scaleWidth)
+    {
+        const string op = "Resize";
+        ShapeMath.RequireFloat32(op, x, "input");
+        RequireNchw(op, x, "input", "[N, C, H, W]");
+        int inH = x.Shape[2], inW = x.Shape[3];
+        if (height < 1 || width < 1) throw new ArgumentException($"{op}: the output size {height} x {width} must be positive");
+        if (inH == 0 || inW == 0) throw new ArgumentException($"{op}: input {ShapeMath.Format(x.Shape)} has an empty spatial extent");
+        if (!(scaleHeight >= 0f) || !(scaleWidth >= 0f) || float.IsInfinity(scaleHeight) || float.IsInfinity(scaleWidth))
+        {
+            throw new ArgumentException($"{op}: scales {scaleHeight} and {scaleWidth} must be positive and finite (or 0: the size ratio)");
+        }
+
+        float sh = scaleHeight > 0f ? scaleHeight : (float)height / inH, sw = scaleWidth > 0f ? scaleWidth : (float)width / inW;
+        int planes = x.Shape[0] * x.Shape[1];
+        var result = Tensor.Zeros(x.Shape[0], x.Shape[1], height, width);
+        float[] input = x.Floats.ToArray();
+        var output = result.Floats;
+        for (int p = 0; p < planes; p++)
+        {
+            for (int oh = 0; oh < height; oh++)
+            {
+                float yh = ResizeMath.SourceCoordinate(oh, sh, inH, height, (int)coordinates);
+                for (int ow = 0; ow < width; ow++)
+                {
+                    float yw = ResizeMath.SourceCoordinate(ow, sw, inW, width, (int)coordinates);
+                    float At(int h, int w) => input[(p * inH + h) * inW + w];
+                    double v;
+                    if (mode == ResizeMode.Nearest)
+                    {
+                        v = At(ResizeMath.Nearest(yh, inH, (int)nearest), ResizeMath.Nearest(yw, inW, (int)nearest));
+                    }
+                    else
+                    {
+                        int h0 = ResizeMath.LinearLow(yh, inH), h1 = ResizeMath.LinearHigh(yh, inH), w0 = ResizeMath.LinearLow(yw, inW), w1 = ResizeMath.LinearHigh(yw, inW);
+                        double a = ResizeMath.LinearWeight(yh, inH), b = ResizeMath.LinearWeight(yw, inW);
+                        v = (1 - a) * ((1 - b) * At(h0, w0) + b * At(h0, w1)) + a * ((1 - b) * At(h1, w0) + b * At(h1, w1));
+                    }
+
+                    output[(p * height + oh) * width + ow] = (float)v;
+                }
+            }
+        }
+
+        return result;
+    }
 }

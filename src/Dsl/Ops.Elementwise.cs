@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Dsl.Tests")]
@@ -9,19 +10,31 @@ namespace Aot.Dsl;
 public static partial class Ops
 {
     /// <summary>Elementwise f(a, b) with numpy broadcasting; both operands Float32.</summary>
-    private static Tensor Binary(string op, Tensor a, Tensor b, Func<float, float, float> f)
-    {
-        ShapeMath.RequireFloat32(op, a, "left operand");
-        ShapeMath.RequireFloat32(op, b, "right operand");
-        var shape = ShapeMath.TryBroadcast(a.Shape, b.Shape)
-            ?? throw new ArgumentException($"{op}: shapes {ShapeMath.Format(a.Shape)} and {ShapeMath.Format(b.Shape)} are not broadcastable");
+    private static Tensor Binary(string op, Tensor a, Tensor b, Func<float, float, float> f) =>
+        Broadcasting(op, new[] { a, b }, new[] { "left operand", "right operand" }, v => f(v[0], v[1]));
 
-        var aOffsets = ShapeMath.Offsets(shape, ShapeMath.BroadcastStrides(a.Shape, shape.Length));
-        var bOffsets = ShapeMath.Offsets(shape, ShapeMath.BroadcastStrides(b.Shape, shape.Length));
+    /// <summary>Elementwise f over Float32 operands (named <paramref name="roles"/> in errors) broadcast together with
+    /// numpy rules; f reads one element of each operand, in order.</summary>
+    private static Tensor Broadcasting(string op, Tensor[] operands, string[] roles, Func<float[], float> f)
+    {
+        int[] shape = Array.Empty<int>();
+        for (int k = 0; k < operands.Length; k++)
+        {
+            ShapeMath.RequireFloat32(op, operands[k], roles[k]);
+            shape = ShapeMath.TryBroadcast(shape, operands[k].Shape)
+                ?? throw new ArgumentException($"{op}: shapes {string.Join(" and ", operands.Take(k + 1).Select(t => ShapeMath.Format(t.Shape)))} are not broadcastable");
+        }
+
+        var offsets = operands.Select(t => ShapeMath.Offsets(shape, ShapeMath.BroadcastStrides(t.Shape, shape.Length))).ToArray();
         var result = Tensor.Zeros(shape);
-        ReadOnlySpan<float> x = a.Floats, y = b.Floats;
         var output = result.Floats;
-        for (int i = 0; i < output.Length; i++) output[i] = f(x[aOffsets[i]], y[bOffsets[i]]);
+        var element = new float[operands.Length];
+        for (int i = 0; i < output.Length; i++)
+        {
+            for (int k = 0; k < operands.Length; k++) element[k] = operands[k].Floats[offsets[k][i]];
+            output[i] = f(element);
+        }
+
         return result;
     }
 

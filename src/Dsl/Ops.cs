@@ -35,6 +35,21 @@ public static partial class Ops
     /// <summary>a ** b elementwise (MathF.Pow semantics).</summary>
     public static Tensor Pow(Tensor a, Tensor b) => Binary("Pow", a, b, MathF.Pow);
 
+    // ---- Comparisons and selection (Float32 masks: 1 where true, 0 where false; numpy broadcasting) -----------
+
+    public static Tensor Equal(Tensor a, Tensor b) => Binary("Equal", a, b, static (p, q) => p == q ? 1f : 0f);
+    public static Tensor Greater(Tensor a, Tensor b) => Binary("Greater", a, b, static (p, q) => p > q ? 1f : 0f);
+    public static Tensor GreaterOrEqual(Tensor a, Tensor b) => Binary("GreaterOrEqual", a, b, static (p, q) => p >= q ? 1f : 0f);
+    public static Tensor Less(Tensor a, Tensor b) => Binary("Less", a, b, static (p, q) => p < q ? 1f : 0f);
+    public static Tensor LessOrEqual(Tensor a, Tensor b) => Binary("LessOrEqual", a, b, static (p, q) => p <= q ? 1f : 0f);
+
+    /// <summary>1 - x: the negation of a mask.</summary>
+    public static Tensor Not(Tensor x) => Unary("Not", x, static v => 1.0 - v);
+
+    /// <summary>a where condition != 0, b elsewhere (a NaN condition counts as true); all three broadcast together.</summary>
+    public static Tensor Where(Tensor condition, Tensor a, Tensor b) =>
+        Broadcasting("Where", new[] { condition, a, b }, new[] { "condition", "first operand", "second operand" }, static v => v[0] != 0f ? v[1] : v[2]);
+
     // ---- Elementwise unary ----------------------------------------------------------------------------
 
     public static Tensor Relu(Tensor x) => Unary("Relu", x, static v => Math.Max(v, 0.0));
@@ -123,4 +138,12 @@ public static partial class Ops
 
     /// <summary>[N, C, H, W] -> [N, C, 1, 1], the mean over H and W.</summary>
     public static Tensor GlobalAvgPool(Tensor x) => EagerGlobalAvgPool(x);
+
+    /// <summary>[N, C, H, W] -> [N, C, height, width]: each output pixel reads the input at its source coordinate
+    /// (<paramref name="coordinates"/>, with the scales height / H and width / W unless given) as the nearest pixel or
+    /// bilinearly, ONNX Resize's semantics. A scale given explicitly (ONNX's scales input) may differ from the size
+    /// ratio.</summary>
+    public static Tensor Resize(Tensor x, int height, int width, ResizeMode mode = ResizeMode.Nearest, ResizeCoordinates coordinates = ResizeCoordinates.HalfPixel,
+        ResizeNearest nearest = ResizeNearest.RoundPreferFloor, float scaleHeight = 0f, float scaleWidth = 0f) =>
+        EagerResize(x, height, width, mode, coordinates, nearest, scaleHeight, scaleWidth);
 }

@@ -301,7 +301,7 @@ internal sealed partial class Converter
     private void FindBatchNormsAfterConv(OnnxGraphProto graph)
     {
         var uses = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var name in graph.Nodes.SelectMany(node => node.Inputs).Concat(graph.Outputs.Select(o => o.Name)))
+        foreach (var name in Reads(graph))
         {
             uses[name] = uses.GetValueOrDefault(name) + 1;
         }
@@ -324,7 +324,7 @@ internal sealed partial class Converter
     private string FreshName(string wanted)
     {
         string name = wanted;
-        for (int i = 2; _values.ContainsKey(name) || _weights.Any(w => w.OnnxName == name); i++) name = $"{wanted}_{i}";
+        for (int i = 2; TryLookup(name, out _) || _weights.Any(w => w.OnnxName == name); i++) name = $"{wanted}_{i}";
         return name;
     }
 
@@ -335,7 +335,7 @@ internal sealed partial class Converter
         var p = new float[4][];
         for (int i = 0; i < 4; i++)
         {
-            if (!_values.TryGetValue(bn.Inputs[i + 1], out var v) || v.Const is not { Floats: { } f } || v.Shape.Length != 1 || v.Shape[0] != channels) return null;
+            if (!TryLookup(bn.Inputs[i + 1], out var v) || v.Const is not { Floats: { } f } || v.Shape.Length != 1 || v.Shape[0] != channels) return null;
             p[i] = f;
         }
 

@@ -3,9 +3,9 @@ using System.Linq;
 
 namespace Aot.Onnx;
 
-// Comparisons, Not, Where, ConstantOfShape and Expand, evaluated at import time on constants (the shape arithmetic of
-// exported models). The DSL has no boolean tensors and computes Float32 only, so on run-time tensors they are
-// unsupported, except a Where whose constant condition picks one operand everywhere. Booleans are Int64 0/1 here.
+// Comparisons, Not, And/Or/Xor, Where, ConstantOfShape and Expand. On constants they are evaluated at import time (the
+// shape arithmetic of exported models; booleans are Int64 0/1 there). On run-time tensors a boolean is a Float32 mask
+// (1 true, 0 false): comparisons and Where are the DSL's, Not is 1 - x, And a product, Or a maximum, Xor |a - b|.
 internal sealed partial class Converter
 {
     private static void Compare(NodeContext n, string op, Func<double, double, bool> compare)
@@ -16,7 +16,8 @@ internal sealed partial class Converter
         var shape = Broadcast(n, a.Shape, b.Shape);
         if (a.Const is not { } ca || b.Const is not { } cb || Product(shape, 0, shape.Length) > MaxFoldedElements)
         {
-            throw n.Unsupported($"{op} of the run-time tensor '{(a.Const is null ? a : b).OnnxName}' is not supported: the DSL has no boolean tensors (comparisons are evaluated only on constants)");
+            n.Emit($"{op}({n.MaskOperand(a, b.Shape)}, {n.MaskOperand(b, a.Shape)})", shape);
+            return;
         }
 
         if (ca.IsFloat != cb.IsFloat) throw n.Malformed($"operands '{a.OnnxName}' and '{b.OnnxName}' have different element types");
@@ -38,8 +39,31 @@ internal sealed partial class Converter
     {
         n.RequireInputs(1, 1);
         var x = n.In(0);
-        if (x.Const is not { Ints: { } flags }) throw n.Unsupported($"Not of the run-time tensor '{x.OnnxName}' is not supported: the DSL has no boolean tensors");
-        n.Constant(new ConstTensor(x.Shape, null, flags.Select(f => f == 0 ? 1L : 0L).ToArray()));
+        if (x.Const is { Ints: { } flags })
+        {
+            n.Constant(new ConstTensor(x.Shape, null, flags.Select(f => f == 0 ? 1L : 0L).ToArray()));
+            return;
+        }
+
+        n.Emit($"Not({n.MaskOperand(x)})", x.Shape);
+    }
+
+    /// <summary>And, Or, Xor: folded on constant booleans, otherwise <paramref name="onMasks"/> of the two masks.</summary>
+    private static void Logical(NodeContext n, Func<bool, bool, bool> fold, string onMasks)
+    {
+        n.RequireInputs(2, 2);
+        var a = n.In(0);
+        var b = n.In(1);
+        var shape = Broadcast(n, a.Shape, b.Shape);
+        if (a.Const is { Ints: { } fa } && b.Const is { Ints: { } fb } && Product(shape, 0, shape.Length) <= MaxFoldedElements)
+        {
+            var ia = BroadcastIndex(a.Shape, shape);
+            var ib = BroadcastIndex(b.Shape, shape);
+            n.Constant(new ConstTensor(shape, null, ia.Select((_, i) => fold(fa[ia[i]] != 0, fb[ib[i]] != 0) ? 1L : 0L).ToArray()));
+            return;
+        }
+
+        n.Emit(string.Format(onMasks, n.MaskOperand(a, b.Shape), n.MaskOperand(b, a.Shape)), shape);
     }
 
     private static void Where(NodeContext n)
@@ -49,31 +73,30 @@ internal sealed partial class Converter
         var a = n.In(1);
         var b = n.In(2);
         var shape = Broadcast(n, Broadcast(n, condition.Shape, a.Shape), b.Shape);
-        if (condition.Const is not { Ints: { } flags })
+        if (condition.Const is { Ints: { } flags })
         {
-            throw n.Unsupported($"the condition '{condition.OnnxName}' is {(condition.Const is null ? "computed at run time" : "a float tensor")}; only constant boolean conditions are supported (the DSL has no boolean tensors)");
+            if (a.Const is { } ca && b.Const is { } cb && Product(shape, 0, shape.Length) <= MaxFoldedElements)
+            {
+                if (ca.IsFloat != cb.IsFloat) throw n.Malformed($"operands '{a.OnnxName}' and '{b.OnnxName}' have different element types");
+                var ic = BroadcastIndex(condition.Shape, shape);
+                var ia = BroadcastIndex(a.Shape, shape);
+                var ib = BroadcastIndex(b.Shape, shape);
+                n.Constant(ca.IsFloat
+                    ? new ConstTensor(shape, ic.Select((c, i) => flags[c] != 0 ? ca.Floats![ia[i]] : cb.Floats![ib[i]]).ToArray(), null)
+                    : new ConstTensor(shape, null, ic.Select((c, i) => flags[c] != 0 ? ca.Ints![ia[i]] : cb.Ints![ib[i]]).ToArray()));
+                return;
+            }
+
+            // A condition that is the same everywhere selects one operand (when that operand already has the result's shape).
+            var picked = flags.All(f => f != 0) ? a : flags.All(f => f == 0) ? b : null;
+            if (picked is not null && picked.Shape.SequenceEqual(shape))
+            {
+                n.Alias(picked);
+                return;
+            }
         }
 
-        if (a.Const is { } ca && b.Const is { } cb && Product(shape, 0, shape.Length) <= MaxFoldedElements)
-        {
-            if (ca.IsFloat != cb.IsFloat) throw n.Malformed($"operands '{a.OnnxName}' and '{b.OnnxName}' have different element types");
-            var ic = BroadcastIndex(condition.Shape, shape);
-            var ia = BroadcastIndex(a.Shape, shape);
-            var ib = BroadcastIndex(b.Shape, shape);
-            n.Constant(ca.IsFloat
-                ? new ConstTensor(shape, ic.Select((c, i) => flags[c] != 0 ? ca.Floats![ia[i]] : cb.Floats![ib[i]]).ToArray(), null)
-                : new ConstTensor(shape, null, ic.Select((c, i) => flags[c] != 0 ? ca.Ints![ia[i]] : cb.Ints![ib[i]]).ToArray()));
-            return;
-        }
-
-        // A condition that is the same everywhere selects one operand (when that operand already has the result's shape).
-        var picked = flags.All(f => f != 0) ? a : flags.All(f => f == 0) ? b : null;
-        if (picked is null || !picked.Shape.SequenceEqual(shape))
-        {
-            throw n.Unsupported($"Where with the constant condition '{condition.OnnxName}' mixing true and false on a run-time operand is not supported");
-        }
-
-        n.Alias(picked);
+        n.Emit($"Where({n.MaskOperand(condition, shape)}, {n.Operand(a, shape)}, {n.Operand(b, shape)})", shape);
     }
 
     private static void ConstantOfShape(NodeContext n)

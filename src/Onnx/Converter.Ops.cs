@@ -69,7 +69,13 @@ internal sealed partial class Converter
         ["Less"] = n => Compare(n, "Less", static (a, b) => a < b),
         ["LessOrEqual"] = n => Compare(n, "LessOrEqual", static (a, b) => a <= b),
         ["Not"] = Not,
+        ["And"] = n => Logical(n, static (a, b) => a && b, "Mul({0}, {1})"),
+        ["Or"] = n => Logical(n, static (a, b) => a || b, "Max({0}, {1})"),
+        ["Xor"] = n => Logical(n, static (a, b) => a != b, "Abs(Sub({0}, {1}))"),
         ["Where"] = Where,
+        ["If"] = If,
+        ["Resize"] = Resize,
+        ["Upsample"] = Resize,
         ["ConstantOfShape"] = ConstantOfShape,
         ["Expand"] = Expand,
         ["Softplus"] = Softplus,
@@ -94,7 +100,11 @@ internal sealed partial class Converter
         return p;
     }
 
-    private static int[] Broadcast(NodeContext n, int[] a, int[] b)
+    private static int[] Broadcast(NodeContext n, int[] a, int[] b) =>
+        TryBroadcast(a, b) ?? throw n.Malformed($"shapes {Format(a)} and {Format(b)} do not broadcast");
+
+    /// <summary>numpy broadcasting of two shapes; null when they do not broadcast.</summary>
+    private static int[]? TryBroadcast(int[] a, int[] b)
     {
         int rank = Math.Max(a.Length, b.Length);
         var result = new int[rank];
@@ -102,7 +112,7 @@ internal sealed partial class Converter
         {
             int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
             int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1) throw n.Malformed($"shapes {Format(a)} and {Format(b)} do not broadcast");
+            if (da != db && da != 1 && db != 1) return null;
             result[i] = da == 1 ? db : da;
         }
 
@@ -908,19 +918,22 @@ internal sealed partial class Converter
             throw n.Unsupported($"cast of a constant to {target} is not supported");
         }
 
-        if (target == OnnxDataType.Float)
+        // A run-time tensor is Float32: an integer one holds integers (integer graph inputs), a boolean one a 0/1 mask.
+        switch (target)
         {
-            n.Alias(x); // an integer tensor is already Float32 holding integers
-            return;
+            case OnnxDataType.Float:
+                n.Alias(x); // already Float32
+                return;
+            case OnnxDataType.Bool:
+                n.Emit($"Not(Equal({n.Operand(x)}, 0f))", x.Shape);
+                return;
+            case OnnxDataType.Int64 or OnnxDataType.Int32 when x.Integer:
+                n.Alias(x);
+                n.Converter.LookupFor(n.Output(), n).Integer = true;
+                return;
         }
 
-        if (target is not (OnnxDataType.Int64 or OnnxDataType.Int32) || !x.Integer)
-        {
-            throw n.Unsupported($"cast of a run-time {(x.Integer ? "integer" : "float")} tensor to {target} is not supported (only Float tensors, and integers held in them, are computed)");
-        }
-
-        n.Alias(x);
-        n.Converter.LookupFor(n.Output(), n).Integer = true;
+        throw n.Unsupported($"cast of a run-time {(x.Integer ? "integer" : "float")} tensor to {target} is not supported (only Float tensors, integers held in them and boolean masks are computed)");
     }
 
     private static void Identity(NodeContext n)

@@ -63,6 +63,9 @@ internal sealed class NodeContext
     /// <summary>The operand expression of a value (constants become literals or weights).</summary>
     public string Operand(Value v, int[]? otherShape = null) => _converter.Operand(v, this, otherShape);
 
+    /// <summary>The operand expression of a boolean (or float) value: a constant boolean becomes a 0/1 float mask.</summary>
+    public string MaskOperand(Value v, int[]? otherShape = null) => _converter.Operand(_converter.AsMask(v), this, otherShape);
+
     public void Emit(string expr, int[] shape, string? note = null) => _converter.Statement(this, Output(), expr, shape, note);
 
     /// <summary>A statement for output <paramref name="i"/> (ops with several outputs).</summary>
@@ -129,6 +132,8 @@ internal sealed class NodeContext
     }
 
     public OnnxTensorProto? Tensor(string name) => Attr(name, OnnxAttributeType.Tensor)?.T;
+
+    public OnnxGraphProto? Graph(string name) => Attr(name, OnnxAttributeType.Graph)?.G;
 
     /// <summary>Marks attributes whose value does not matter for inference (e.g. Dropout's seed).</summary>
     public void Ignore(params string[] names)

@@ -130,7 +130,9 @@ internal sealed partial class Converter
     private readonly OnnxModelProto _model;
     private readonly OnnxImportOptions _options;
     private readonly string? _directory;
-    private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
+    /// <summary>The values by name: the main graph's scope, then one per If branch being converted (innermost last);
+    /// a branch reads the values of the scopes around it.</summary>
+    private readonly List<Dictionary<string, Value>> _scopes = new() { new(StringComparer.Ordinal) };
     private readonly List<string> _statements = new();
     private readonly List<(string Member, string OnnxName, ConstTensor Data)> _weights = new();
     private readonly List<(string Param, int[] Shape, string OnnxName, OnnxDataType Type)> _inputs = new();
@@ -174,7 +176,7 @@ internal sealed partial class Converter
 
         foreach (var input in graph.Inputs)
         {
-            if (_values.ContainsKey(input.Name)) continue; // an initializer listed as an input too (IR < 4)
+            if (_scopes[0].ContainsKey(input.Name)) continue; // an initializer listed as an input too (IR < 4)
             DeclareInput(input);
         }
 
@@ -201,6 +203,7 @@ internal sealed partial class Converter
         {
             if (!needed[n]) continue;
             foreach (var i in graph.Nodes[n].Inputs) _used.Add(i);
+            foreach (var branch in graph.Nodes[n].Attributes.Where(at => at.G is not null)) _used.UnionWith(Reads(branch.G!)); // If branches read outer values
         }
 
         _used.Add(output.Name);
@@ -340,19 +343,48 @@ internal sealed partial class Converter
             if (count > MaxElements) throw new OnnxUnsupportedException($"{where}: value '{name}' would have shape {Format(value.Shape)}, more than {MaxElements} elements");
         }
 
-        if (!_values.TryAdd(name, value)) throw new OnnxFormatException($"{where}: value '{name}' is defined twice");
+        if (!_scopes[^1].TryAdd(name, value)) throw new OnnxFormatException($"{where}: value '{name}' is defined twice");
     }
 
     internal Value LookupFor(string name, NodeContext at) => Lookup(name, at.Describe);
 
     private Value Lookup(string name, string where) =>
-        _values.TryGetValue(name, out var v)
+        TryLookup(name, out var v)
             ? v
             : throw new OnnxFormatException($"{where}: value '{name}' is not a graph input, an initializer or the output of an earlier node");
 
-    private void Convert(OnnxNodeProto node, int index)
+    /// <summary>The value named <paramref name="name"/> in the innermost scope that defines it.</summary>
+    private bool TryLookup(string name, out Value value)
     {
-        string describe = node.Describe(index);
+        for (int i = _scopes.Count - 1; i >= 0; i--)
+        {
+            if (_scopes[i].TryGetValue(name, out value!)) return true;
+        }
+
+        value = null!;
+        return false;
+    }
+
+    /// <summary>Every name <paramref name="graph"/> reads: node inputs and graph outputs, and those of the subgraphs of
+    /// its nodes (an If branch may read a value of the graph around it).</summary>
+    internal static IEnumerable<string> Reads(OnnxGraphProto graph)
+    {
+        foreach (var node in graph.Nodes)
+        {
+            foreach (var i in node.Inputs) yield return i;
+            foreach (var a in node.Attributes)
+            {
+                if (a.G is null) continue;
+                foreach (var r in Reads(a.G)) yield return r;
+            }
+        }
+
+        foreach (var o in graph.Outputs) yield return o.Name;
+    }
+
+    private void Convert(OnnxNodeProto node, int index, string? within = null)
+    {
+        string describe = within is null ? node.Describe(index) : $"{within}: {node.Describe(index)}";
         if (node.Domain is not ("" or "ai.onnx"))
         {
             throw new OnnxUnsupportedException($"{describe}: domain '{node.Domain}' is not supported (only the default ONNX domain)");
@@ -366,7 +398,7 @@ internal sealed partial class Converter
         // Run-time integer values (integer graph inputs, as Float32 holding integers) may only flow through ops whose
         // float result is the integer result: everything else (Div, which truncates; Cast to a float that is then
         // compared...) is refused here rather than computed with float semantics.
-        var integerInputs = node.Inputs.Where(n => n.Length > 0 && _values.TryGetValue(n, out var v) && v.Expr is not null && v.Integer).ToList();
+        var integerInputs = node.Inputs.Where(n => n.Length > 0 && TryLookup(n, out var v) && v.Expr is not null && v.Integer).ToList();
         if (integerInputs.Count > 0 && !IntegerOps.Contains(node.OpType))
         {
             throw new OnnxUnsupportedException($"{describe}: the integer tensor '{integerInputs[0]}' (from an integer graph input, computed as Float32 holding integers) " +
@@ -388,7 +420,7 @@ internal sealed partial class Converter
         for (int o = 0; o < node.Outputs.Count; o++)
         {
             string name = node.Outputs[o];
-            if (name.Length > 0 && _values.TryGetValue(name, out var produced) && produced.Expr is not null)
+            if (name.Length > 0 && _scopes[^1].TryGetValue(name, out var produced) && produced.Expr is not null)
             {
                 // Cast says its result type; Gather's is its data's; the others keep integers integers.
                 produced.Integer = node.OpType switch
@@ -399,7 +431,7 @@ internal sealed partial class Converter
                 };
             }
 
-            if (name.Length > 0 && !_values.ContainsKey(name) && _used.Contains(name))
+            if (name.Length > 0 && !_scopes[^1].ContainsKey(name) && _used.Contains(name))
             {
                 throw new OnnxUnsupportedException($"{describe}: output {o} ('{name}') is not supported");
             }
@@ -424,6 +456,22 @@ internal sealed partial class Converter
         _weights.Add((member, v.OnnxName, c));
         v.Expr = member + "!";
         return v.Expr;
+    }
+
+    private readonly Dictionary<string, Value> _masks = new(StringComparer.Ordinal);
+
+    /// <summary>A constant boolean (Int64, all 0 or 1) as the Float32 mask a run-time op reads (one per value, so its
+    /// weight is stored once); any other value as it is.</summary>
+    internal Value AsMask(Value v)
+    {
+        if (v.Const is not { Ints: { } flags } || flags.Any(f => f is not (0 or 1))) return v;
+        if (!_masks.TryGetValue(v.OnnxName, out var mask))
+        {
+            mask = new Value(v.OnnxName, v.Shape) { Const = new ConstTensor(v.Shape, flags.Select(f => f != 0 ? 1f : 0f).ToArray(), null) };
+            _masks.Add(v.OnnxName, mask);
+        }
+
+        return mask;
     }
 
     internal static string Literal(float f)

@@ -51,6 +51,27 @@ public static class KernelMath
         return Vector.ConditionalSelect(Vector.Equals(b, b), max, b);
     }
 
+    /// <summary>Lane-wise a == b as a mask: 1 where true, 0 where false (NaN compares unequal).</summary>
+    public static Vector<float> Equal(Vector<float> a, Vector<float> b) => Mask(Vector.Equals(a, b));
+
+    /// <summary>Lane-wise a &gt; b as a 0/1 mask.</summary>
+    public static Vector<float> Greater(Vector<float> a, Vector<float> b) => Mask(Vector.GreaterThan(a, b));
+
+    /// <summary>Lane-wise a &gt;= b as a 0/1 mask.</summary>
+    public static Vector<float> GreaterOrEqual(Vector<float> a, Vector<float> b) => Mask(Vector.GreaterThanOrEqual(a, b));
+
+    /// <summary>Lane-wise a &lt; b as a 0/1 mask.</summary>
+    public static Vector<float> Less(Vector<float> a, Vector<float> b) => Mask(Vector.LessThan(a, b));
+
+    /// <summary>Lane-wise a &lt;= b as a 0/1 mask.</summary>
+    public static Vector<float> LessOrEqual(Vector<float> a, Vector<float> b) => Mask(Vector.LessThanOrEqual(a, b));
+
+    /// <summary>Lane-wise condition != 0 ? a : b (a NaN condition selects a, like the scalar form).</summary>
+    public static Vector<float> Where(Vector<float> condition, Vector<float> a, Vector<float> b) =>
+        Vector.ConditionalSelect(Vector.Equals(condition, Vector<float>.Zero), b, a);
+
+    private static Vector<float> Mask(Vector<int> bits) => Vector.ConditionalSelect(bits, Vector<float>.One, Vector<float>.Zero);
+
     /// <summary>Lane-wise minimum with the semantics of <see cref="MathF.Min(float, float)"/> (NaN when either lane is
     /// NaN, -0 under +0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

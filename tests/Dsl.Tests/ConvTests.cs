@@ -270,4 +270,39 @@ public class PoolTests
         Throws<ArgumentException>(() => Ops.GlobalAvgPool(Tensor.Zeros(1, 4, 4)), "GlobalAvgPool: input must be [N, C, H, W], got [1, 4, 4]");
         Throws<ArgumentException>(() => Ops.GlobalAvgPool(I(new[] { 1 }, 1, 1, 1, 1)), "GlobalAvgPool", "Int32");
     }
+
+    [Fact]
+    public void Resize_Nearest_UpsamplesByRepeating_AndRoundsTiesAsAsked()
+    {
+        var x = T(F(1, 2, 3, 4), 1, 1, 2, 2);
+        AssertTensor(Ops.Resize(x, 4, 4), new[] { 1, 1, 4, 4 }, F(1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4));
+
+        // 3 -> 2 with half_pixel: the source coordinates are 0.25 and 1.75; with asymmetric, 0 and 1.5 (a tie).
+        var row = T(F(10, 20, 30), 1, 1, 1, 3);
+        AssertTensor(Ops.Resize(row, 1, 2), new[] { 1, 1, 1, 2 }, F(10, 30));
+        AssertTensor(Ops.Resize(row, 1, 2, coordinates: ResizeCoordinates.Asymmetric), new[] { 1, 1, 1, 2 }, F(10, 20));
+        AssertTensor(Ops.Resize(row, 1, 2, coordinates: ResizeCoordinates.Asymmetric, nearest: ResizeNearest.RoundPreferCeil), new[] { 1, 1, 1, 2 }, F(10, 30));
+        AssertTensor(Ops.Resize(row, 1, 2, coordinates: ResizeCoordinates.Asymmetric, nearest: ResizeNearest.Ceil), new[] { 1, 1, 1, 2 }, F(10, 30));
+        AssertTensor(Ops.Resize(row, 1, 2, coordinates: ResizeCoordinates.HalfPixel, nearest: ResizeNearest.Floor), new[] { 1, 1, 1, 2 }, F(10, 20));
+    }
+
+    [Fact]
+    public void Resize_Linear_InterpolatesAndClampsAtTheBorder()
+    {
+        var row = T(F(0, 10), 1, 1, 1, 2);
+        // half_pixel 2 -> 4: coordinates -0.25 (clamped), 0.25, 0.75, 1.25 (clamped).
+        AssertTensor(Ops.Resize(row, 1, 4, ResizeMode.Linear), new[] { 1, 1, 1, 4 }, F(0, 2.5f, 7.5f, 10));
+        // align_corners 2 -> 3: 0, 0.5, 1.
+        AssertTensor(Ops.Resize(row, 1, 3, ResizeMode.Linear, ResizeCoordinates.AlignCorners), new[] { 1, 1, 1, 3 }, F(0, 5, 10));
+        // An explicit scale that differs from the size ratio: asymmetric, scale 4 on 2 -> 3: 0, 0.25, 0.5.
+        AssertTensor(Ops.Resize(row, 1, 3, ResizeMode.Linear, ResizeCoordinates.Asymmetric, scaleHeight: 1f, scaleWidth: 4f), new[] { 1, 1, 1, 3 }, F(0, 2.5f, 5));
+    }
+
+    [Fact]
+    public void Resize_RejectsBadArguments()
+    {
+        Throws<ArgumentException>(() => Ops.Resize(Tensor.Zeros(2, 2), 4, 4), "Resize", "[N, C, H, W]");
+        Throws<ArgumentException>(() => Ops.Resize(Tensor.Zeros(1, 1, 2, 2), 0, 4), "Resize: the output size 0 x 4 must be positive");
+        Throws<ArgumentException>(() => Ops.Resize(Tensor.Zeros(1, 1, 2, 2), 4, 4, scaleHeight: -1f), "Resize: scales -1 and 0");
+    }
 }

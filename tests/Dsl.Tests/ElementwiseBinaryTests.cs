@@ -123,4 +123,35 @@ public class ElementwiseBinaryTests
         Throws<ArgumentException>(() => Ops.Mul(I(new[] { 1, 2 }, 2), T(F(1, 2), 2)), "Mul", "Int32");
         Throws<ArgumentException>(() => Ops.Max(T(F(1, 2), 2), I(new[] { 1, 2 }, 2)), "Max", "Int32");
     }
+
+    [Fact]
+    public void Comparisons_GiveMasks_WithBroadcasting()
+    {
+        var x = T(F(1, 2, 3, float.NaN), 4);
+        var two = Tensor.Scalar(2);
+        AssertTensor(Ops.Equal(x, two), new[] { 4 }, F(0, 1, 0, 0));
+        AssertTensor(Ops.Greater(x, two), new[] { 4 }, F(0, 0, 1, 0));
+        AssertTensor(Ops.GreaterOrEqual(x, two), new[] { 4 }, F(0, 1, 1, 0));
+        AssertTensor(Ops.Less(x, two), new[] { 4 }, F(1, 0, 0, 0));
+        AssertTensor(Ops.LessOrEqual(x, two), new[] { 4 }, F(1, 1, 0, 0));
+        AssertTensor(Ops.Greater(T(F(1, 3), 2, 1), T(F(0, 2, 4), 3)), new[] { 2, 3 }, F(1, 0, 0, 1, 1, 0));
+        AssertTensor(Ops.Equal(Tensor.Scalar(-0f), Tensor.Scalar(0f)), Array.Empty<int>(), F(1));
+    }
+
+    [Fact]
+    public void Not_IsOneMinusTheMask()
+    {
+        AssertTensor(Ops.Not(T(F(1, 0, 1), 3)), new[] { 3 }, F(0, 1, 0));
+    }
+
+    [Fact]
+    public void Where_SelectsOnNonzero_BroadcastingAllThree()
+    {
+        var condition = T(F(1, 0, -0f, float.NaN, 0.5f), 5, 1);
+        var r = Ops.Where(condition, T(F(10, 20), 2), Tensor.Scalar(-1));
+        AssertTensor(r, new[] { 5, 2 }, F(10, 20, -1, -1, -1, -1, 10, 20, 10, 20));
+        Throws<ArgumentException>(() => Ops.Where(Tensor.Zeros(2), Tensor.Zeros(3), Tensor.Zeros(1)), "Where: shapes [2] and [3] are not broadcastable");
+        Throws<ArgumentException>(() => Ops.Where(Tensor.Zeros(1), Tensor.Zeros(3), Tensor.Zeros(2)), "Where: shapes [1] and [3] and [2] are not broadcastable");
+        Throws<ArgumentException>(() => Ops.Where(I(new[] { 1 }, 1), Tensor.Zeros(3), Tensor.Zeros(3)), "Where", "condition");
+    }
 }

@@ -43,4 +43,10 @@ public class ConvGpuTests
     {
         Check(_gpu.Accelerator, SharedCases.Pools());
     }
+
+    [Fact]
+    public void Resize_matches_the_reference_in_every_mode()
+    {
+        Check(_gpu.Accelerator, SharedCases.Resize());
+    }
 }

@@ -31,6 +31,12 @@ public class ElementwiseGpuTests
     }
 
     [Fact]
+    public void Comparisons_Not_and_Where_match_the_reference()
+    {
+        Check(_gpu.Accelerator, SharedCases.Selection());
+    }
+
+    [Fact]
     public void Special_values_and_signed_zeros_behave_like_the_reference()
     {
         var values = new float[17];

@@ -107,7 +107,13 @@ public class PtxTests
         // An embedding lookup with Float32 indices (integer ONNX inputs held in floats).
         var embedding = new Net("Embedding");
         embedding.Output(embedding.Op(OpKind.Gather, Attrs(Attr.OfInt(AttrNames.Axis, 0L)), embedding.Input("table", 30, 8), embedding.Input("ids", 2, 5)));
-        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build(), embedding.Build(), up.Build() });
+        // Resize (bilinear and nearest, through ResizeMath) and a mask selection (Greater, Where: fused).
+        var image = new Net("Image");
+        Attrs Resize(int h, int w, long mode) => Attrs(Attr.OfInts(AttrNames.Shape, h, w), Attr.OfInt(AttrNames.Mode, mode), Attr.OfInt(AttrNames.Coordinates, 0L),
+            Attr.OfInt(AttrNames.Nearest, 0L), Attr.OfFloat(AttrNames.ScaleH, 2f), Attr.OfFloat(AttrNames.ScaleW, 2f));
+        int up = image.Op(OpKind.Resize, Resize(12, 10, 0L), image.Op(OpKind.Resize, Resize(6, 5, 1L), image.Input("x", 1, 3, 3, 3)));
+        image.Output(image.Op(OpKind.Where, Aot.Generator.IR.Attrs.None, image.Op(OpKind.Greater, Aot.Generator.IR.Attrs.None, up, image.Constant(0f)), up, image.Op(OpKind.Neg, Aot.Generator.IR.Attrs.None, up)));
+        var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build(), embedding.Build(), up.Build(), image.Build() });
         var kernels = compiled.KernelMethods().ToArray();
         Assert.True(kernels.Length >= 25, $"expected the three models to have many kernels, found {kernels.Length}");
         using var backend = new PTXBackend(_gpu.Context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
@@ -136,7 +142,7 @@ public class PtxTests
 
         Assert.True(failures.Length == 0, "kernels that do not compile for CUDA:\n" + failures);
         Assert.Equal(new[] { "M4.K0_LayerNorm", "M4.K1_Softmax" }, shuffles.OrderBy(x => x).ToArray());
-        foreach (var op in new[] { "Gemm", "MatMul", "Conv2d", "ConvTranspose2d", "Softmax", "LayerNorm", "ReduceMean", "ReduceMax", "ReduceSum", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "Transpose", "Concat", "Slice", "Gather", "Fused", "Relu", "Gelu" })
+        foreach (var op in new[] { "Gemm", "MatMul", "Conv2d", "ConvTranspose2d", "Softmax", "LayerNorm", "ReduceMean", "ReduceMax", "ReduceSum", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "Transpose", "Concat", "Slice", "Gather", "Fused", "Relu", "Gelu", "Resize" })
         {
             Assert.Contains(op, ops);
         }

@@ -46,6 +46,54 @@ internal static class OpCases
         g.Output(g.Op(op, x, y));
     }, low: low, high: high);
 
+    /// <summary>y = If(mean(x) >= 0) then relu(x * w + c) (w a branch initializer, c a branch Constant) else x - v (v an
+    /// outer initializer, [3] broadcast to [2, 3]).</summary>
+    private static OnnxCase IfOnTheMean(string name, float low, float high) => new(name, g =>
+    {
+        var x = g.Input("x", 2, 3);
+        var condition = g.Op("GreaterOrEqual", g.Op("ReduceMean", x, Int("keepdims", 0)), g.Scalar(0f));
+        var v = W(g, "v", 3);
+        var then = new OnnxGraph("then", "t_");
+        var c = then.Op("Constant", Array.Empty<string>(), Tensor("value", OnnxTensor.Of(new[] { 0.25f }, 1)));
+        then.Output(then.Op("Relu", then.Op("Add", then.Op("Mul", x, then.Initializer("t_w", Rand(2, 3), 2, 3)), c)));
+        var otherwise = new OnnxGraph("else", "e_");
+        otherwise.Output(otherwise.Op("Sub", x, v));
+        g.Node("If", new[] { condition }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
+        g.Output("y", 2, 3);
+    }, opset: 13, low: low, high: high);
+
+    /// <summary>Nested If: if mean(x) > 0 then (if max(x) > 0.5 then 2x else x + 1, an inner branch reading a value of
+    /// the outer branch and one of the graph) else x * -row.</summary>
+    private static OnnxCase IfNested(string name, float low, float high) => new(name, g =>
+    {
+        var x = g.Input("x", 2, 3);
+        var condition = g.Op("Greater", g.Op("ReduceMean", x, Int("keepdims", 0)), g.Scalar(0f));
+        var then = new OnnxGraph("then", "t_");
+        var twice = then.Op("Mul", x, then.Scalar(2f));
+        var inner = then.Op("Greater", then.Op("ReduceMax", x, Int("keepdims", 0)), then.Scalar(0.5f));
+        var innerThen = new OnnxGraph("then_then", "tt_");
+        innerThen.Output(innerThen.Op("Identity", twice));
+        var innerElse = new OnnxGraph("then_else", "te_");
+        innerElse.Output(innerElse.Op("Add", x, innerElse.Scalar(1f)));
+        then.Node("If", new[] { inner }, new[] { "t_y" }, Graph("then_branch", innerThen), Graph("else_branch", innerElse));
+        then.Output("t_y");
+        var otherwise = new OnnxGraph("else", "e_");
+        otherwise.Output(otherwise.Op("Mul", x, otherwise.Op("Neg", W(g, "row", 3))));
+        g.Node("If", new[] { condition }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
+        g.Output("y", 2, 3);
+    }, opset: 13, low: low, high: high);
+
+    /// <summary>Resize of x [1, 2, 5, 7] with constant scales or sizes in the input layout of <paramref name="opset"/>
+    /// (10: x, scales; 11: x, empty roi, scales or an empty one, sizes; 13 on: absent roi and scales by "").</summary>
+    private static OnnxCase ResizeCase(string name, int opset, float[]? scales, long[]? sizes, params OnnxAttr[] attrs) => new(name, g =>
+    {
+        var x = g.Input("x", 1, 2, 5, 7);
+        var empty = opset == 11 ? g.Initializer("empty", Array.Empty<float>(), 0) : "";
+        string Scales() => scales is null ? empty : g.Initializer("scales", scales, scales.Length);
+        var inputs = opset == 10 ? new[] { x, Scales() } : sizes is null ? new[] { x, empty, Scales() } : new[] { x, empty, Scales(), g.Op("Identity", g.Int64s(sizes)) };
+        g.Output(g.Op("Resize", inputs, attrs));
+    }, opset: opset);
+
     public static readonly OnnxCase[] All =
     {
         // Elementwise, with numpy broadcasting, constant and run-time operands.
@@ -341,6 +389,99 @@ internal static class OpCases
             var cond = g.Op("Cast", g.Int64s(1), Int("to", 9));
             g.Output(g.Op("Where", new[] { cond, g.Input("x", 2, 3), g.Input("y", 2, 3) }), 2, 3);
         }, opset: 13),
+
+        // Comparisons, Not, And, Or, Xor, Where and Cast to and from bool on run-time tensors: Float32 masks.
+        new("Equal_Greater_runtime_cast_to_float", g =>
+        {
+            var x = g.Input("x", 2, 3, 4);
+            var eq = g.Op("Cast", g.Op("Equal", g.Op("Relu", x), g.Scalar(0f)), Int("to", 1));
+            var gt = g.Op("Cast", g.Op("Greater", x, g.Input("y", 3, 1)), Int("to", 1));
+            g.Output(g.Op("Add", eq, g.Op("Mul", gt, g.Scalar(2f))), 2, 3, 4);
+        }, opset: 13),
+        new("GreaterOrEqual_Less_LessOrEqual_runtime", g =>
+        {
+            var x = g.Input("x", 3, 5);
+            var relu = g.Op("Relu", x);
+            var ge = g.Op("Cast", g.Op("GreaterOrEqual", x, relu), Int("to", 1));
+            var lt = g.Op("Cast", g.Op("Less", x, W(g, "limit", 5)), Int("to", 1));
+            var le = g.Op("Cast", g.Op("LessOrEqual", relu, g.Scalar(0.25f)), Int("to", 1));
+            g.Output(g.Op("Add", g.Op("Add", ge, g.Op("Mul", lt, g.Scalar(2f))), g.Op("Mul", le, g.Scalar(4f))), 3, 5);
+        }, opset: 13),
+        new("Not_And_Or_Xor_runtime_and_constant", g =>
+        {
+            var x = g.Input("x", 2, 4);
+            var positive = g.Op("Greater", x, g.Scalar(0f));
+            var small = g.Op("Less", x, g.Scalar(0.5f));
+            var pattern = g.Op("Cast", g.Int64s(1, 0, 1, 1), Int("to", 9)); // a constant bool
+            var and = g.Op("And", positive, small);
+            var or = g.Op("Or", g.Op("Not", positive), pattern);
+            var xor = g.Op("Xor", and, or);
+            var sum = g.Op("Add", g.Op("Cast", and, Int("to", 1)), g.Op("Mul", g.Op("Cast", or, Int("to", 1)), g.Scalar(2f)));
+            g.Output(g.Op("Add", sum, g.Op("Mul", g.Op("Cast", xor, Int("to", 1)), g.Scalar(4f))), 2, 4);
+        }, opset: 13),
+        new("Where_runtime_condition_broadcast", g =>
+        {
+            var x = g.Input("x", 2, 3, 4);
+            var condition = g.Op("Greater", g.Input("c", 3, 1), g.Scalar(0f));
+            g.Output(g.Op("Where", new[] { condition, x, g.Op("Mul", x, g.Scalar(0.1f)) }), 2, 3, 4);
+        }, opset: 13),
+        new("Where_runtime_condition_constant_operands", g =>
+        {
+            var x = g.Input("x", 3, 4);
+            g.Output(g.Op("Where", new[] { g.Op("LessOrEqual", x, g.Scalar(0f)), g.Scalar(-1f), W(g, "row", 4) }), 3, 4);
+        }, opset: 13),
+        new("Where_mixed_constant_condition", g =>
+        {
+            var condition = g.Op("Cast", g.Int64s(1, 0, 0, 1), Int("to", 9));
+            g.Output(g.Op("Where", new[] { condition, g.Input("x", 3, 4), g.Input("y", 3, 1) }), 3, 4);
+        }, opset: 13),
+        new("Cast_to_bool_and_back_runtime", g =>
+        {
+            var x = g.Input("x", 2, 5);
+            var nonzero = g.Op("Cast", g.Op("Relu", x), Int("to", 9));
+            var back = g.Op("Cast", nonzero, Int("to", 1));
+            g.Output(g.Op("Add", back, g.Op("Where", new[] { nonzero, x, g.Scalar(3f) })), 2, 5);
+        }, opset: 13),
+
+        // If: a condition computed at run time (both branches computed, Where selects), in each direction; nested; and a
+        // constant condition (only the taken branch is imported: the other has an op the importer does not know).
+        IfOnTheMean("If_runtime_condition_takes_then", low: -0.3f, high: 1f),
+        IfOnTheMean("If_runtime_condition_takes_else", low: -1f, high: 0.3f),
+        IfNested("If_nested_then_then", low: 0.2f, high: 1f),
+        IfNested("If_nested_then_else", low: -0.1f, high: 0.3f),
+        IfNested("If_nested_else", low: -1f, high: -0.1f),
+        new("If_constant_condition_imports_the_taken_branch", g =>
+        {
+            var x = g.Input("x", 2, 3);
+            var rows = g.Op("Gather", g.Op("Shape", x), g.Int64s(0), Int("axis", 0));
+            var condition = g.Op("Equal", rows, g.Int64s(2));
+            var then = new OnnxGraph("then", "t_");
+            then.Output(then.Op("Mul", x, then.Scalar(3f)));
+            var otherwise = new OnnxGraph("else", "e_");
+            otherwise.Output(otherwise.Op("Round", x));
+            g.Node("If", new[] { condition }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
+            g.Output("y", 2, 3);
+        }, opset: 13),
+
+        // Resize (every mode, coordinate transformation and rounding; scales and sizes; opsets 10 to 19) and Upsample.
+        ResizeCase("Resize_nearest_opset10_enlarge", 10, new[] { 1f, 1f, 2f, 1.5f }, null),
+        ResizeCase("Resize_nearest_opset10_shrink", 10, new[] { 1f, 1f, 0.6f, 0.5f }, null),
+        ResizeCase("Resize_linear_opset10", 10, new[] { 1f, 1f, 2f, 1.5f }, null, Str("mode", "linear")),
+        ResizeCase("Resize_nearest_half_pixel_opset11", 11, new[] { 1f, 1f, 1.7f, 2f }, null),
+        ResizeCase("Resize_linear_half_pixel_sizes_opset11", 11, null, new long[] { 1, 2, 8, 3 }, Str("mode", "linear")),
+        ResizeCase("Resize_linear_align_corners_opset13", 13, null, new long[] { 1, 2, 9, 12 }, Str("mode", "linear"), Str("coordinate_transformation_mode", "align_corners")),
+        ResizeCase("Resize_linear_pytorch_half_pixel_opset13", 13, null, new long[] { 1, 2, 1, 10 }, Str("mode", "linear"), Str("coordinate_transformation_mode", "pytorch_half_pixel")),
+        ResizeCase("Resize_linear_asymmetric_scales_opset13", 13, new[] { 1f, 1f, 2.5f, 0.75f }, null, Str("mode", "linear"), Str("coordinate_transformation_mode", "asymmetric")),
+        ResizeCase("Resize_nearest_asymmetric_floor_opset13", 13, new[] { 1f, 1f, 3f, 2f }, null, Str("coordinate_transformation_mode", "asymmetric"), Str("nearest_mode", "floor")),
+        ResizeCase("Resize_nearest_tf_half_pixel_ceil_opset13", 13, null, new long[] { 1, 2, 3, 11 }, Str("coordinate_transformation_mode", "tf_half_pixel_for_nn"), Str("nearest_mode", "ceil")),
+        ResizeCase("Resize_nearest_align_corners_prefer_ceil_opset13", 13, null, new long[] { 1, 2, 9, 13 }, Str("coordinate_transformation_mode", "align_corners"), Str("nearest_mode", "round_prefer_ceil")),
+        ResizeCase("Resize_nearest_pytorch_half_pixel_prefer_floor_opset18", 18, new[] { 1f, 1f, 0.6f, 2f }, null, Str("coordinate_transformation_mode", "pytorch_half_pixel")),
+        ResizeCase("Resize_linear_axes_opset18", 18, new[] { 2f, 3f }, null, Str("mode", "linear"), List("axes", 2, 3)),
+        ResizeCase("Resize_nearest_sizes_prefer_ceil_opset19", 19, null, new long[] { 1, 2, 10, 21 }, Str("nearest_mode", "round_prefer_ceil")),
+        ResizeCase("Resize_linear_half_pixel_symmetric_opset19", 19, new[] { 1f, 1f, 1.7f, 0.6f }, null, Str("mode", "linear"), Str("coordinate_transformation_mode", "half_pixel_symmetric")),
+        ResizeCase("Resize_nearest_half_pixel_symmetric_opset19", 19, new[] { 1f, 1f, 2.3f, 1.5f }, null, Str("coordinate_transformation_mode", "half_pixel_symmetric")),
+        new("Upsample_nearest_attribute_opset7", g => g.Output(g.Op("Upsample", g.Input("x", 1, 2, 3, 4), FloatList("scales", 1f, 1f, 2f, 3f))), opset: 7),
+        new("Upsample_linear_input_opset9", g => g.Output(g.Op("Upsample", new[] { g.Input("x", 1, 2, 3, 4), g.Initializer("scales", new[] { 1f, 1f, 2f, 2.5f }, 4) }, Str("mode", "linear"))), opset: 9),
 
         // Small whole models.
         new("Mlp_Gemm_Relu_Gemm_Softmax", g =>

@@ -293,11 +293,28 @@ public class RejectionTests
         Assert.Contains("NaN", Unsupported(Model(g => g.Output(g.Op("Clip", g.Input("x", 3), Float("min", float.NaN))), opset: 9)));
 
     [Fact]
-    public void ComparisonOfARunTimeTensorIsRejected()
+    public void CastOfARunTimeTensorToAnIntegerTypeIsRejected()
     {
-        string message = Unsupported(Model(g => g.Output(g.Op("Where", new[] { g.Op("Equal", g.Input("x", 3), g.Initializer("z", new float[3], 3)), g.Input("a", 3), g.Input("b", 3) }))));
-        Assert.Contains("(Equal)", message);
-        Assert.Contains("Equal of the run-time tensor 'x' is not supported: the DSL has no boolean tensors", message);
+        string message = Unsupported(Model(g => g.Output(g.Op("Cast", g.Op("Cast", g.Input("x", 3), Int("to", 7)), Int("to", 1)))));
+        Assert.Contains("(Cast)", message);
+        Assert.Contains("cast of a run-time tensor to Int64 is not supported", message);
+    }
+
+    [Fact]
+    public void IfWithARunTimeConditionAndBranchesOfDifferentShapesIsRejected()
+    {
+        string message = Unsupported(Model(g =>
+        {
+            var x = g.Input("x", 2, 3);
+            var then = new OnnxGraph("then", "t_");
+            then.Output(then.Op("Relu", x));
+            var otherwise = new OnnxGraph("else", "e_");
+            otherwise.Output(otherwise.Op("ReduceSum", x, List("axes", 1), Int("keepdims", 0)));
+            g.Node("If", new[] { g.Op("Greater", g.Op("ReduceMean", x, Int("keepdims", 0)), g.Scalar(0f)) }, new[] { "y" }, Graph("then_branch", then), Graph("else_branch", otherwise));
+            g.Output("y");
+        }, opset: 11));
+        Assert.Contains("'n2_If' (If)", message);
+        Assert.Contains("is [2, 3] in then_branch and [2] in else_branch", message);
     }
 
     [Fact]

@@ -54,6 +54,58 @@ internal static class SharedCases
         return cases;
     }
 
+    /// <summary>Equal/Greater/GreaterOrEqual/Less/LessOrEqual over <see cref="BinaryShapes"/> on small whole numbers (so
+    /// ties occur), Not of a mask, and Where over three broadcast operands (conditions with zeros, ones, other values,
+    /// NaN and -0).</summary>
+    public static List<KernelCase> Selection()
+    {
+        var ops = new (OpKind Op, Func<Tensor, Tensor, Tensor> Reference)[]
+        {
+            (OpKind.Equal, Ops.Equal), (OpKind.Greater, Ops.Greater), (OpKind.GreaterOrEqual, Ops.GreaterOrEqual),
+            (OpKind.Less, Ops.Less), (OpKind.LessOrEqual, Ops.LessOrEqual),
+        };
+        var cases = new List<KernelCase>();
+        int seed = 150;
+        foreach (var (op, reference) in ops)
+        {
+            for (int s = 0; s < BinaryShapes.Length; s++)
+            {
+                var (aShape, bShape) = BinaryShapes[s];
+                var a = Whole(seed++, aShape);
+                var b = Whole(seed++, bShape);
+                cases.Add(Case($"{S(aShape)} (.) {S(bShape)}", op, Aot.Generator.IR.Attrs.None, new[] { a, b }, reference(a, b), Tolerance.Exact, weightMask: s % 3 == 2 ? 2 : 0));
+            }
+        }
+
+        foreach (var shape in new[] { new int[0], new[] { 3 }, new[] { 17, 33 }, new[] { 0, 3 } })
+        {
+            var mask = Ops.Greater(Rand(seed++, shape), 0f);
+            cases.Add(Case(S(shape), OpKind.Not, Aot.Generator.IR.Attrs.None, new[] { mask }, Ops.Not(mask), Tolerance.Exact));
+        }
+
+        var special = new[] { 0f, 1f, -0f, float.NaN, 2.5f, 0f, -1f };
+        foreach (var (c, a, b) in new[]
+        {
+            (new[] { 17, 33 }, new[] { 17, 33 }, new[] { 17, 33 }),
+            (new[] { 17, 1 }, new[] { 33 }, new int[0]),
+            (new[] { 1, 33 }, new[] { 3, 1, 1 }, new[] { 17, 33 }),
+            (new int[0], new[] { 3, 17 }, new[] { 3, 17 }),
+            (new[] { 3, 0, 17 }, new[] { 17 }, new[] { 1 }),
+        })
+        {
+            var values = Rand(seed++, c).Floats.ToArray().Select((v, i) => special[(i + (int)(7 * MathF.Abs(v))) % special.Length]).ToArray();
+            var condition = Tensor.FromArray(values, c);
+            var ta = Rand(seed++, a);
+            var tb = Rand(seed++, b);
+            cases.Add(Case($"{S(c)} ? {S(a)} : {S(b)}", OpKind.Where, Aot.Generator.IR.Attrs.None, new[] { condition, ta, tb }, Ops.Where(condition, ta, tb), Tolerance.Exact, weightMask: seed % 2 == 0 ? 4 : 0));
+        }
+
+        return cases;
+    }
+
+    /// <summary>Whole numbers -2..2 as floats.</summary>
+    private static Tensor Whole(int seed, int[] shape) => Tensor.FromArray(Rand(seed, -2.5f, 2.5f, shape).Floats.ToArray().Select(v => MathF.Round(v)).ToArray(), shape);
+
     /// <summary>Every unary op (both Gelu modes) over scalar, size-1, vector, matrix, broadcast-shaped and empty inputs.</summary>
     public static List<KernelCase> UnaryElementwise()
     {
@@ -293,6 +345,48 @@ internal static class SharedCases
         }
         return cases;
     }
+
+
+    /// <summary>Resize: nearest (every rounding) and bilinear with every coordinate mode, up- and downsampling, sizes
+    /// with their ratio as the scale and explicit scales that differ from it, a 1-pixel axis.</summary>
+    public static List<KernelCase> Resize()
+    {
+        var cases = new List<KernelCase>();
+        int seed = 1200;
+        var geometries = new (int[] In, int H, int W, float ScaleH, float ScaleW)[]
+        {
+            (new[] { 2, 3, 5, 7 }, 10, 14, 0f, 0f),
+            (new[] { 1, 2, 9, 8 }, 4, 3, 0f, 0f),
+            (new[] { 1, 3, 4, 5 }, 10, 7, 2.5f, 1.5f),
+            (new[] { 2, 1, 6, 1 }, 1, 3, 0f, 0f),
+        };
+        foreach (var (shape, h, w, scaleH, scaleW) in geometries)
+        {
+            var x = Rand(seed++, shape);
+            foreach (var mode in new[] { ResizeMode.Nearest, ResizeMode.Linear })
+            {
+                foreach (var coordinates in Enum.GetValues<ResizeCoordinates>())
+                {
+                    var roundings = mode == ResizeMode.Nearest ? Enum.GetValues<ResizeNearest>() : new[] { ResizeNearest.RoundPreferFloor };
+                    foreach (var nearest in roundings)
+                    {
+                        var attrs = Attrs(
+                            Attr.OfInts(AttrNames.Shape, h, w),
+                            Attr.OfInt(AttrNames.Mode, (long)mode),
+                            Attr.OfInt(AttrNames.Coordinates, (long)coordinates),
+                            Attr.OfInt(AttrNames.Nearest, (long)nearest),
+                            Attr.OfFloat(AttrNames.ScaleH, scaleH > 0 ? scaleH : (float)h / shape[2]),
+                            Attr.OfFloat(AttrNames.ScaleW, scaleW > 0 ? scaleW : (float)w / shape[3]));
+                        cases.Add(Case($"{S(shape)} -> {h}x{w} {mode} {coordinates} {nearest}", OpKind.Resize, attrs, new[] { x },
+                            Ops.Resize(x, h, w, mode, coordinates, nearest, scaleH, scaleW), Tolerance.Elementwise));
+                    }
+                }
+            }
+        }
+
+        return cases;
+    }
+
 
     /// <summary>Max/average pooling (both count_include_pad modes, rectangular windows, asymmetric padding) and GlobalAvgPool.</summary>
     public static List<KernelCase> Pools()

@@ -32,12 +32,15 @@ internal sealed class DslCalls
     {
         ["Add"] = OpKind.Add, ["Sub"] = OpKind.Sub, ["Mul"] = OpKind.Mul, ["Div"] = OpKind.Div,
         ["Max"] = OpKind.Max, ["Min"] = OpKind.Min, ["Pow"] = OpKind.Pow,
+        ["Equal"] = OpKind.Equal, ["Greater"] = OpKind.Greater, ["GreaterOrEqual"] = OpKind.GreaterOrEqual,
+        ["Less"] = OpKind.Less, ["LessOrEqual"] = OpKind.LessOrEqual,
     };
 
     private static readonly Dictionary<string, OpKind> Unary = new()
     {
         ["Relu"] = OpKind.Relu, ["Sigmoid"] = OpKind.Sigmoid, ["Tanh"] = OpKind.Tanh, ["Exp"] = OpKind.Exp, ["Log"] = OpKind.Log,
         ["Sqrt"] = OpKind.Sqrt, ["Rsqrt"] = OpKind.Rsqrt, ["Neg"] = OpKind.Neg, ["Abs"] = OpKind.Abs, ["Erf"] = OpKind.Erf,
+        ["Not"] = OpKind.Not,
     };
 
     private static readonly Dictionary<string, OpKind> Reductions = new()
@@ -59,6 +62,7 @@ internal sealed class DslCalls
                 "MatMul" => Node(OpKind.MatMul, at, Attrs.None, call.Tensor("a"), call.Tensor("b")),
                 "Linear" => Linear(call),
                 "Gemm" => Gemm(call),
+                "Where" => Node(OpKind.Where, at, Attrs.None, call.Tensor("condition"), call.Tensor("a"), call.Tensor("b")),
                 "Gelu" => Node(OpKind.Gelu, at, Attrs.Of(Attr.OfInt(AttrNames.Mode, call.Int("mode"))), call.Tensor("x")),
                 "Softmax" => Softmax(call),
                 "LayerNorm" => LayerNorm(call),
@@ -73,6 +77,7 @@ internal sealed class DslCalls
                 "MaxPool2d" => Pool(OpKind.MaxPool2d, call),
                 "AvgPool2d" => Pool(OpKind.AvgPool2d, call),
                 "GlobalAvgPool" => Node(OpKind.GlobalAvgPool, at, Attrs.None, call.Tensor("x")),
+                "Resize" => Resize(call),
                 _ => _owner.Report(DiagnosticDescriptors.UnsupportedConstruct, at, $"Ops.{name} is not supported by the compiler yet"),
             };
         }
@@ -328,6 +333,36 @@ internal sealed class DslCalls
         };
         if (op == OpKind.AvgPool2d) attrs.Add(Attr.OfInt(AttrNames.CountIncludePad, call.Bool("countIncludePad") ? 1L : 0L));
         return Node(op, call.At, Attrs.Of(attrs.ToArray()), call.Tensor("x"));
+    }
+
+    private FrontendValue Resize(Call call)
+    {
+        var x = call.Tensor("x");
+        if (x.IsPoison) return x;
+        var type = TypeOf(x);
+        int height = call.Int("height"), width = call.Int("width");
+        float scaleH = call.Float("scaleHeight"), scaleW = call.Float("scaleWidth");
+        if (height < 1 || width < 1) throw new BadArgument(DiagnosticDescriptors.InvalidArgument, $"Resize: the output size {height} x {width} must be positive");
+        if (!(scaleH >= 0f) || !(scaleW >= 0f) || float.IsInfinity(scaleH) || float.IsInfinity(scaleW))
+        {
+            throw new BadArgument(DiagnosticDescriptors.InvalidArgument, $"Resize: scales {scaleH} and {scaleW} must be positive and finite (or 0: the size ratio)");
+        }
+
+        // A scale left 0 is the size ratio (what the eager reference uses); the input's rank is checked by the shape rule.
+        if (type.Rank == 4 && type.Shape[2] > 0 && type.Shape[3] > 0)
+        {
+            if (scaleH == 0f) scaleH = (float)height / type.Shape[2];
+            if (scaleW == 0f) scaleW = (float)width / type.Shape[3];
+        }
+
+        var attrs = Attrs.Of(
+            Attr.OfInts(AttrNames.Shape, height, width),
+            Attr.OfInt(AttrNames.Mode, call.Int("mode")),
+            Attr.OfInt(AttrNames.Coordinates, call.Int("coordinates")),
+            Attr.OfInt(AttrNames.Nearest, call.Int("nearest")),
+            Attr.OfFloat(AttrNames.ScaleH, scaleH),
+            Attr.OfFloat(AttrNames.ScaleW, scaleW));
+        return Node(OpKind.Resize, call.At, attrs, x);
     }
 
     /// <summary>An argument that cannot be used: reported once, at the call.</summary>

@@ -65,7 +65,7 @@ internal static class IrVerifier
             int register = firstRegister + j;
             if (!OpKindInfo.IsFusableElementwise(op.Op)) problems.Add($"{where}: {op.Op} cannot be part of a fused elementwise body");
             if (op.Output != register) problems.Add($"{where}: body node {j} defines r{op.Output}, expected r{register}");
-            int arity = op.Op == OpKind.Constant ? 0 : OpKindInfo.IsElementwiseBinary(op.Op) ? 2 : 1;
+            int arity = OpKindInfo.ElementwiseArity(op.Op);
             if (op.Inputs.Count != arity) problems.Add($"{where}: body node {j} ({op.Op}) has {op.Inputs.Count} operands, expected {arity}");
             if (op.Inputs.Any(r => r < 0 || r >= register)) problems.Add($"{where}: body node {j} reads a register not yet defined");
         }

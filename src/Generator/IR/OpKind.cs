@@ -25,6 +25,13 @@ internal enum OpKind
     Min,
     Pow,
 
+    // Comparisons with numpy broadcasting: Float32 masks, 1 where true, 0 where false
+    Equal,
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+
     // Elementwise unary
     Relu,
 
@@ -39,6 +46,12 @@ internal enum OpKind
     Neg,
     Abs,
     Erf,
+
+    /// <summary>1 - x: the negation of a mask.</summary>
+    Not,
+
+    /// <summary>Inputs condition, a, b (numpy broadcasting of all three): a where condition != 0, else b.</summary>
+    Where,
 
     // Normalization and reductions
     /// <summary>attr axis (non-negative).</summary>
@@ -83,6 +96,10 @@ internal enum OpKind
     /// <summary>attrs kernel, strides, pads, count_include_pad.</summary>
     AvgPool2d,
     GlobalAvgPool,
+
+    /// <summary>[N, C, H, W] -> [N, C, shape[0], shape[1]]; attrs shape, mode (0 nearest, 1 linear), coordinates and
+    /// nearest (ResizeMath's mode numbers), scale_h, scale_w (the coordinate scales).</summary>
+    Resize,
 
     /// <summary>A CPU layout op: B [k, n] (or [n, k] with attr transB) repacked into the GEMM microkernel's panels,
     /// a flat [GemmLayout.PackedLength(k, n)]. Made by PackGemmWeights, evaluated once at load time.</summary>
@@ -131,6 +148,10 @@ internal static class AttrNames
     public const string Kernel = "kernel";
     public const string CountIncludePad = "count_include_pad";
     public const string N = "n";
+    public const string Coordinates = "coordinates";
+    public const string Nearest = "nearest";
+    public const string ScaleH = "scale_h";
+    public const string ScaleW = "scale_w";
 
     // GEMM cache blocks of PackedGemm and ConvGemm, set by the AssignGemmBlocks pass (tuned = 1: from a tuning file).
     public const string Kc = "kc";
@@ -140,13 +161,20 @@ internal static class AttrNames
 
 internal static class OpKindInfo
 {
-    public static bool IsElementwiseBinary(OpKind op) => op is OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Div or OpKind.Max or OpKind.Min or OpKind.Pow;
+    public static bool IsElementwiseBinary(OpKind op) => op is OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Div or OpKind.Max or OpKind.Min or OpKind.Pow
+        or OpKind.Equal or OpKind.Greater or OpKind.GreaterOrEqual or OpKind.Less or OpKind.LessOrEqual;
 
     public static bool IsElementwiseUnary(OpKind op) => op is OpKind.Relu or OpKind.Gelu or OpKind.Sigmoid or OpKind.Tanh or OpKind.Exp
-        or OpKind.Log or OpKind.Sqrt or OpKind.Rsqrt or OpKind.Neg or OpKind.Abs or OpKind.Erf;
+        or OpKind.Log or OpKind.Sqrt or OpKind.Rsqrt or OpKind.Neg or OpKind.Abs or OpKind.Erf or OpKind.Not;
+
+    /// <summary>Elementwise ops of any arity (unary, binary, and Where), with numpy broadcasting of their operands.</summary>
+    public static bool IsElementwise(OpKind op) => IsElementwiseBinary(op) || IsElementwiseUnary(op) || op == OpKind.Where;
+
+    /// <summary>The operand count of an elementwise op (a Constant has none).</summary>
+    public static int ElementwiseArity(OpKind op) => op == OpKind.Constant ? 0 : op == OpKind.Where ? 3 : IsElementwiseBinary(op) ? 2 : 1;
 
     /// <summary>Ops a fused elementwise body may contain.</summary>
-    public static bool IsFusableElementwise(OpKind op) => op == OpKind.Constant || IsElementwiseBinary(op) || IsElementwiseUnary(op);
+    public static bool IsFusableElementwise(OpKind op) => op == OpKind.Constant || IsElementwise(op);
 
     public static bool IsReduction(OpKind op) => op is OpKind.ReduceSum or OpKind.ReduceMean or OpKind.ReduceMax;
 }

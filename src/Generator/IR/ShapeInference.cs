@@ -37,7 +37,8 @@ internal static class ShapeInference
     public static InferResult Infer(OpKind op, IReadOnlyList<TensorType> inputs, Attrs attrs)
     {
         if (attrs.Has(Epilogue.Operands)) return Epilogue.Infer(op, inputs, attrs);
-        if (OpKindInfo.IsElementwiseBinary(op)) return Binary(op, inputs);
+        if (OpKindInfo.IsElementwiseBinary(op)) return Broadcasting(op, inputs, "left operand", "right operand");
+        if (op == OpKind.Where) return Broadcasting(op, inputs, "condition", "first operand", "second operand");
         if (OpKindInfo.IsElementwiseUnary(op)) return Unary(op, inputs);
         if (OpKindInfo.IsReduction(op)) return Reduce(op, inputs[0], attrs.Ints(AttrNames.Axes), attrs.Int(AttrNames.KeepDims) != 0);
         return op switch
@@ -56,6 +57,7 @@ internal static class ShapeInference
             OpKind.ConvTranspose2d => ConvTranspose2d(inputs, attrs),
             OpKind.MaxPool2d or OpKind.AvgPool2d => Pool(op, inputs[0], attrs),
             OpKind.GlobalAvgPool => GlobalAvgPool(inputs[0]),
+            OpKind.Resize => Resize(inputs[0], attrs),
             OpKind.Fused => Fused(inputs),
             OpKind.PackB => PackB(inputs[0], attrs.Int(AttrNames.TransB) != 0),
             OpKind.PackedGemm => PackedGemm(inputs, (int)attrs.Int(AttrNames.N)),
@@ -155,16 +157,23 @@ internal static class ShapeInference
             : InferResult.Fail(ShapeErrorKind.OperandDType, $"{op}: {role} has dtype {t.DType}; only Float32 is supported");
     }
 
-    private static InferResult Binary(OpKind op, IReadOnlyList<TensorType> inputs)
+    /// <summary>An elementwise op over Float32 operands (named <paramref name="roles"/>, in order) broadcast together.</summary>
+    private static InferResult Broadcasting(OpKind op, IReadOnlyList<TensorType> inputs, params string[] roles)
     {
-        var a = inputs[0];
-        var b = inputs[1];
-        if (RequireFloat(op.ToString(), a, "left operand") is { } ea) return ea;
-        if (RequireFloat(op.ToString(), b, "right operand") is { } eb) return eb;
-        var shape = Broadcast(a.Shape, b.Shape);
-        return shape is null
-            ? InferResult.Fail(ShapeErrorKind.NotBroadcastable, $"{op}: shapes {Fmt(a)} and {Fmt(b)} are not broadcastable")
-            : InferResult.Ok(new TensorType(DType.Float32, shape));
+        IReadOnlyList<int> shape = System.Array.Empty<int>();
+        for (int i = 0; i < roles.Length; i++)
+        {
+            if (RequireFloat(op.ToString(), inputs[i], roles[i]) is { } e) return e;
+            var joined = Broadcast(shape, inputs[i].Shape);
+            if (joined is null)
+            {
+                return InferResult.Fail(ShapeErrorKind.NotBroadcastable, $"{op}: shapes {string.Join(" and ", inputs.Take(i + 1).Select(t => Fmt(t)))} are not broadcastable");
+            }
+
+            shape = joined;
+        }
+
+        return InferResult.Ok(new TensorType(DType.Float32, shape.ToArray()));
     }
 
     private static InferResult PackB(TensorType b, bool transposed)
@@ -572,6 +581,15 @@ internal static class ShapeInference
         return x.Rank != 4
             ? InferResult.Fail(ShapeErrorKind.OperandShape, $"GlobalAvgPool: input must be [N, C, H, W], got {Fmt(x)}")
             : InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], x.Shape[1], 1, 1));
+    }
+
+    private static InferResult Resize(TensorType x, Attrs attrs)
+    {
+        if (RequireFloat("Resize", x, "input") is { } e) return e;
+        if (x.Rank != 4) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Resize: input must be [N, C, H, W], got {Fmt(x)}");
+        if (x.Shape[2] == 0 || x.Shape[3] == 0) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Resize: input {Fmt(x)} has an empty spatial extent");
+        var size = attrs.Ints(AttrNames.Shape);
+        return InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], x.Shape[1], size[0], size[1]));
     }
 
     /// <summary>floor((size + padding - dilation*(kernel-1) - 1) / stride) + 1, which may be &lt;= 0 for bad geometry.</summary>

@@ -24,4 +24,10 @@ public class ConvKernelTests
     {
         Check(SharedCases.Pools());
     }
+
+    [Fact]
+    public void Resize_matches_the_reference_in_every_mode()
+    {
+        Check(SharedCases.Resize());
+    }
 }

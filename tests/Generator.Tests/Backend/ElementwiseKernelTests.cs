@@ -20,6 +20,12 @@ public class ElementwiseKernelTests
     }
 
     [Fact]
+    public void Comparisons_Not_and_Where_match_the_reference()
+    {
+        Check(SharedCases.Selection());
+    }
+
+    [Fact]
     public void Special_values_propagate_like_the_reference()
     {
         // NaN and infinities through the vector paths (17 elements: vector body and scalar tail) of Max, Min, Relu.

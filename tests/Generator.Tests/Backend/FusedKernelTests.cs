@@ -36,6 +36,8 @@ public class FusedKernelTests
 
         public int Op(OpKind op, Func<Tensor, Tensor, Tensor> eager, int x, int y) => Add(op, Aot.Generator.IR.Attrs.None, eager(_eager[x], _eager[y]), x, y);
 
+        public int Where(int c, int x, int y) => Add(OpKind.Where, Aot.Generator.IR.Attrs.None, Ops.Where(_eager[c], _eager[x], _eager[y]), c, x, y);
+
         public int Gelu(int x) => Add(OpKind.Gelu, Attrs(Attr.OfInt(AttrNames.Mode, 0)), Ops.Gelu(_eager[x]), x);
 
         private int Add(OpKind op, Attrs attrs, Tensor value, params int[] inputs)
@@ -85,6 +87,17 @@ public class FusedKernelTests
             int x = d.Input(Rand(8)), y = d.Input(Rand(9, 1));
             int o = d.Op(OpKind.Tanh, Ops.Tanh, d.Gelu(d.Op(OpKind.Sub, Ops.Sub, x, d.Op(OpKind.Exp, Ops.Exp, x))));
             cases.Add(d.Finish("tanh(gelu(x - exp x))", d.Op(OpKind.Mul, Ops.Mul, o, y)));
+        }
+
+        // Comparisons, Not and Where in one body (leaky relu by selection, clamped by a mask): the vector path, with a
+        // broadcast operand.
+        {
+            var d = new Dual();
+            int x = d.Input(Rand(10, 17, 33)), limit = d.Input(Rand(11, 0f, 1f, 33));
+            int leaky = d.Where(d.Op(OpKind.Greater, Ops.Greater, x, d.Const(0f)), x, d.Op(OpKind.Mul, Ops.Mul, x, d.Const(0.1f)));
+            int inside = d.Op(OpKind.Not, Ops.Not, d.Op(OpKind.GreaterOrEqual, Ops.GreaterOrEqual, leaky, limit));
+            int o = d.Op(OpKind.Add, Ops.Add, d.Op(OpKind.Mul, Ops.Mul, leaky, inside), d.Op(OpKind.Equal, Ops.Equal, x, x));
+            cases.Add(d.Finish("where(x > 0, x, 0.1x) * !(. >= limit) + (x == x)", o));
         }
 
         Check(cases);

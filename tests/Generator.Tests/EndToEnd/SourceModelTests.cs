@@ -10,7 +10,7 @@ namespace Generator.Tests.EndToEnd;
 /// Whole models written in the DSL, through the real generator (frontend, passes, CPU backend), compiled and run;
 /// each compiled result must match the same model's eager Forward. These cover the C# the frontend accepts:
 /// unrolled for loops over stacked weights, inlined helpers, constant ifs, Math on constants, collection
-/// expressions, Int32 inputs, dead code, and returning an input unchanged.
+/// expressions, Int32 inputs, masks (comparisons, Not, Where), Resize, dead code, and returning an input unchanged.
 /// </summary>
 public class SourceModelTests
 {
@@ -129,6 +129,34 @@ public class SourceModelTests
         }
 
         [Model]
+        public partial class Masked
+        {
+            [Weight(9)] public Tensor? Limit { get; set; }
+
+            public Tensor Forward([Input(4, 9)] Tensor x, [Input(4, 1)] Tensor y)
+            {
+                var positive = Greater(x, 0f);
+                var inRange = Not(Where(LessOrEqual(x, Limit!), Less(x, -0.5f), 1f));
+                var picked = Where(positive, x * 2f, Where(GreaterOrEqual(y, 0f), y, 0f - x));
+                return picked * inRange + Equal(Sum(x), Sum(x));
+            }
+
+            static Tensor Sum(Tensor t) => ReduceSum(t, 1, keepDims: true);
+        }
+
+        [Model]
+        public partial class Upsample
+        {
+            [Weight(4, 3, 3, 3)] public Tensor? K { get; set; }
+
+            public Tensor Forward([Input(1, 3, 6, 5)] Tensor image)
+            {
+                var y = Resize(Relu(Conv2d(image, K!, padding: 1)), 12, 10, ResizeMode.Linear, ResizeCoordinates.PytorchHalfPixel);
+                return Resize(y, 5, 7, coordinates: ResizeCoordinates.Asymmetric, nearest: ResizeNearest.Floor, scaleHeight: 0.5f, scaleWidth: 0.75f);
+            }
+        }
+
+        [Model]
         public partial class Identity
         {
             public Tensor Forward([Input(3, 3)] Tensor x) => x;
@@ -150,7 +178,7 @@ public class SourceModelTests
     public static TheoryData<string, int> ModelsAndThreads()
     {
         var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Upsampler", "Identity" })
+        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Upsampler", "Masked", "Upsample", "Identity" })
         {
             data.Add(name, 1);
             data.Add(name, 2); // the parallel GEMM must give the same results within tolerance

@@ -29,6 +29,21 @@ public class DiagnosticTests
             "  public Tensor Forward([Input(2, 3)] Tensor x, [Input(4)] Tensor y) => Relu([|x + y|]); }"
         },
         {
+            "AOT0002", "Where: shapes [2, 3] and [3] and [2] are not broadcastable",
+            "[Model] public partial class M {\n" +
+            "  public Tensor Forward([Input(2, 3)] Tensor c, [Input(3)] Tensor a, [Input(2)] Tensor b) => [|Where(c, a, b)|]; }"
+        },
+        {
+            "AOT0006", "Resize: input must be [N, C, H, W], got [2, 3]",
+            "[Model] public partial class M {\n" +
+            "  public Tensor Forward([Input(2, 3)] Tensor x) => [|Resize(x, 4, 6)|]; }"
+        },
+        {
+            "AOT0008", "Resize: the output size 0 x 4 must be positive",
+            "[Model] public partial class M {\n" +
+            "  public Tensor Forward([Input(1, 1, 2, 2)] Tensor x) => [|Resize(x, 0, 4, ResizeMode.Linear)|]; }"
+        },
+        {
             "AOT0003", "Softmax: axis 2 is out of range for a tensor of rank 2 (valid: -2 to 1)",
             "[Model] public partial class M {\n" +
             "  public Tensor Forward([Input(2, 3)] Tensor x) => [|Softmax(x, axis: 2)|]; }"

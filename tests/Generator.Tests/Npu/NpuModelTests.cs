@@ -130,6 +130,44 @@ public sealed class NpuModelTests(ITestOutputHelper output)
         RunAndCompare(Build(source), "T.Mlp", output);
     }
 
+    [Fact]
+    public void Not_of_a_mask_runs_on_the_vpu()
+    {
+        const string source = """
+            using Aot.Dsl;
+            using static Aot.Dsl.Ops;
+            namespace T;
+            [Model]
+            public partial class Flip
+            {
+                [Weight(40, 40)] public Tensor? W { get; set; }
+                public Tensor Forward([Input(5, 40)] Tensor x) => Not(Sigmoid(Linear(x, W!))) * 2f;
+            }
+            """;
+        RunAndCompare(Build(source), "T.Flip", output);
+    }
+
+    [Fact]
+    public void Comparisons_Where_and_Resize_give_AOT0017()
+    {
+        // The VPU has no compare or select instructions; the NPU backend has no Resize kernel.
+        foreach (var body in new[] { "Greater(x, 0f)", "Where(x, x, 1f)", "Equal(x, x) + x", "Reshape(Resize(Reshape(x, 1, 4, 4, 8), 8, 8), 4, 64)" })
+        {
+            var run = GeneratorHarness.RunWith(Npu, null, $$"""
+                using Aot.Dsl;
+                using static Aot.Dsl.Ops;
+                namespace T;
+                [Model]
+                public partial class Masked
+                {
+                    public Tensor Forward([Input(4, 32)] Tensor x) => {{body}};
+                }
+                """);
+            Assert.Contains(run.Diagnostics, d => d.Id == "AOT0017");
+            Assert.Empty(run.GeneratedCodeProblems);
+        }
+    }
+
     /// <summary>The main sample's model (samples/Mlp/MnistMlp.cs, read from the repository) on NPU-1, both precisions.</summary>
     [Theory]
     [InlineData(NpuPrecision.Float16, 1e-2)]

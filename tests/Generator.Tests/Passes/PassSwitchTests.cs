@@ -25,10 +25,12 @@ public class PassSwitchTests
         var chain = ChainModel.Build();
         var cases = SharedCases.BinaryElementwise()
             .Concat(SharedCases.UnaryElementwise())
+            .Concat(SharedCases.Selection())
             .Concat(SharedCases.Movement())
             .Concat(SharedCases.Gather())
             .Concat(SharedCases.Conv2d())
             .Concat(SharedCases.Pools())
+            .Concat(SharedCases.Resize())
             .Append(new KernelCase("chain", chain.Graph, chain.Weights, new[] { chain.X, chain.Indices }, chain.Expected, Tolerance.Accumulation))
             .ToList();
         FuseEpilogueTests.CheckThroughPipeline(cases, disabled.Length == 0 ? Array.Empty<string>() : new[] { disabled });

@@ -94,4 +94,25 @@ public class VectorMathTests
 
         return x < 0 ? -result : result;
     }
+
+    [Fact]
+    public void ComparisonsGiveMasksAndWhereSelectsOnNonzeroLikeTheScalarForms()
+    {
+        var values = new[] { 0f, -0f, 1f, -1f, 2.5f, float.NaN, float.PositiveInfinity, float.NegativeInfinity };
+        var pairs = values.SelectMany(a => values.Select(b => (a, b))).ToArray();
+        var cases = new (Func<Vector<float>, Vector<float>, Vector<float>> Vector, Func<float, float, bool> Scalar)[]
+        {
+            (KernelMath.Equal, (a, b) => a == b), (KernelMath.Greater, (a, b) => a > b), (KernelMath.GreaterOrEqual, (a, b) => a >= b),
+            (KernelMath.Less, (a, b) => a < b), (KernelMath.LessOrEqual, (a, b) => a <= b),
+        };
+        foreach (var (vector, scalar) in cases)
+        {
+            foreach (var (a, b) in pairs) Assert.Equal(scalar(a, b) ? 1f : 0f, vector(new Vector<float>(a), new Vector<float>(b))[0]);
+        }
+
+        foreach (var c in values)
+        {
+            Assert.Equal(c != 0f ? 7f : -3f, KernelMath.Where(new Vector<float>(c), new Vector<float>(7f), new Vector<float>(-3f))[0]);
+        }
+    }
 }

@@ -136,9 +136,11 @@ internal sealed record OnnxTensor(long[] Dims, float[]? Floats = null, long[]? I
     }
 }
 
-/// <summary>An ONNX attribute value: an int, a float, a string, a tensor, or a list of ints or floats.</summary>
-internal readonly record struct OnnxAttr(string Name, long? I = null, float? F = null, long[]? Ints = null, string? S = null, float[]? Floats = null, OnnxTensor? T = null)
+/// <summary>An ONNX attribute value: an int, a float, a string, a tensor, a graph (If's branches), or a list of ints or floats.</summary>
+internal readonly record struct OnnxAttr(string Name, long? I = null, float? F = null, long[]? Ints = null, string? S = null, float[]? Floats = null, OnnxTensor? T = null, OnnxGraph? G = null)
 {
+    public static OnnxAttr Graph(string name, OnnxGraph value) => new(name, G: value);
+
     public static OnnxAttr Int(string name, long value) => new(name, I: value);
     public static OnnxAttr Float(string name, float value) => new(name, F: value);
     public static OnnxAttr List(string name, params long[] values) => new(name, Ints: values);
@@ -155,16 +157,24 @@ internal readonly record struct OnnxAttr(string Name, long? I = null, float? F =
 internal sealed class OnnxGraph
 {
     private const int TensorFloat = 1;
-    private const int AttrFloat = 1, AttrInt = 2, AttrString = 3, AttrTensor = 4, AttrFloats = 6, AttrInts = 7;
+    private const int AttrFloat = 1, AttrInt = 2, AttrString = 3, AttrTensor = 4, AttrGraph = 5, AttrFloats = 6, AttrInts = 7;
 
     private readonly string _name;
     private readonly List<(string Name, int[] Shape, string?[]? Params, int Type)> _inputs = new();
     private readonly List<(string Name, int[]? Shape)> _outputs = new();
     private readonly List<(string Name, OnnxTensor Tensor)> _initializers = new();
     private readonly List<(string Op, string[] Inputs, string[] Outputs, OnnxAttr[] Attrs)> _nodes = new();
+    private readonly string _prefix;
     private int _next;
 
-    public OnnxGraph(string name) => _name = name;
+    /// <param name="name">The graph's name.</param>
+    /// <param name="prefix">Prepended to the names this builder makes (node outputs, constants), so a subgraph's
+    /// values do not shadow its outer graph's.</param>
+    public OnnxGraph(string name, string prefix = "")
+    {
+        _name = name;
+        _prefix = prefix;
+    }
 
     public string Input(string name, params int[] shape)
     {
@@ -208,12 +218,12 @@ internal sealed class OnnxGraph
     }
 
     /// <summary>A scalar (rank-0) float initializer.</summary>
-    public string Scalar(float value) => Initializer("const" + _next++, new[] { value });
+    public string Scalar(float value) => Initializer(_prefix + "const" + _next++, new[] { value });
 
     /// <summary>A 1-D int64 initializer (the shape operand of Reshape).</summary>
     public string Int64s(params long[] values)
     {
-        string name = "shape" + _next++;
+        string name = _prefix + "shape" + _next++;
         _initializers.Add((name, OnnxTensor.Of(values, values.Length)));
         return name;
     }
@@ -221,7 +231,7 @@ internal sealed class OnnxGraph
     /// <summary>Adds a node with one output and returns the output's name.</summary>
     public string Op(string opType, string[] inputs, params OnnxAttr[] attrs)
     {
-        string output = $"{opType.ToLowerInvariant()}{_next++}";
+        string output = $"{_prefix}{opType.ToLowerInvariant()}{_next++}";
         _nodes.Add((opType, inputs, new[] { output }, attrs));
         return output;
     }
@@ -248,7 +258,7 @@ internal sealed class OnnxGraph
         return model.ToArray();
     }
 
-    private void WriteGraph(ProtoWriter g)
+    internal void WriteGraph(ProtoWriter g)
     {
         int index = 0;
         foreach (var (op, inputs, outputs, attrs) in _nodes)
@@ -257,7 +267,7 @@ internal sealed class OnnxGraph
             {
                 foreach (var i in inputs) n.String(1, i);
                 foreach (var o in outputs) n.String(2, o);
-                n.String(3, $"n{index++}_{op}");
+                n.String(3, $"{_prefix}n{index++}_{op}");
                 n.String(4, op);
                 foreach (var a in attrs) n.Message(5, a2 => WriteAttribute(a2, a));
             });
@@ -291,6 +301,11 @@ internal sealed class OnnxGraph
         {
             a.Message(5, body => t.Write(body, null));
             a.Int(20, AttrTensor);
+        }
+        else if (attr.G is { } graph)
+        {
+            a.Message(6, graph.WriteGraph);
+            a.Int(20, AttrGraph);
         }
         else if (attr.Floats is { } floats)
         {

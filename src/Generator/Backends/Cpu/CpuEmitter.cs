@@ -42,7 +42,7 @@ internal static class CpuEmitter
         w.Line("// IR after optimization:");
         foreach (var line in IrPrinter.Print(graph).TrimEnd('\n').Split('\n')) w.Line("//   " + line);
         w.Line("#nullable enable");
-        w.Line("#pragma warning disable CS0162, CS0219 // generated loops may contain unreachable or unused code for some shapes");
+        w.Line("#pragma warning disable CS0162, CS0219, CS1718 // generated loops may contain unreachable or unused code for some shapes, and Equal(x, x) compares a value with itself");
         w.Line();
         using (model.Namespace.Length > 0 ? w.Block("namespace " + model.Namespace) : null)
         {

@@ -223,6 +223,16 @@ internal static partial class CpuKernels
         EmitReduce(w, x, new[] { 2, 3 }, ReduceKind.Mean);
     }
 
+    private static void EmitResize(CodeWriter w, Graph graph, Node node)
+    {
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var y = Shapes.Of(graph, node.Output);
+        var a = node.Attrs;
+        w.Line($"// Resize x0{Fmt(x)} -> y{Fmt(y)}: {(a.Int(AttrNames.Mode) == 0 ? "nearest" : "bilinear")}, {a}");
+        w.Line($"global::Aot.Runtime.Cpu.ResizeKernels.Resize(x0, y, {Lit(x[0] * x[1])}, {Lit(x[2])}, {Lit(x[3])}, {Lit(y[2])}, {Lit(y[3])}, " +
+            $"{Lit((int)a.Int(AttrNames.Mode))}, {Lit((int)a.Int(AttrNames.Coordinates))}, {Lit((int)a.Int(AttrNames.Nearest))}, {Lit(a.Float(AttrNames.ScaleH))}, {Lit(a.Float(AttrNames.ScaleW))});");
+    }
+
     /// <summary>Implicit GEMM, step 1: for each image and channel group, its im2col matrix packed as GEMM panels.</summary>
     private static void EmitIm2Col(CodeWriter w, Graph graph, Node node)
     {

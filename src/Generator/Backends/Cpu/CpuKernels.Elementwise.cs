@@ -26,6 +26,13 @@ internal static partial class CpuKernels
         OpKind.Max => new(FMath + ".Max({0}, {1})", KernelMath + ".Max({0}, {1})"),
         OpKind.Min => new(FMath + ".Min({0}, {1})", KernelMath + ".Min({0}, {1})"),
         OpKind.Pow => new(FMath + ".Pow({0}, {1})", null),
+        OpKind.Equal => new("{0} == {1} ? 1f : 0f", KernelMath + ".Equal({0}, {1})"),
+        OpKind.Greater => new("{0} > {1} ? 1f : 0f", KernelMath + ".Greater({0}, {1})"),
+        OpKind.GreaterOrEqual => new("{0} >= {1} ? 1f : 0f", KernelMath + ".GreaterOrEqual({0}, {1})"),
+        OpKind.Less => new("{0} < {1} ? 1f : 0f", KernelMath + ".Less({0}, {1})"),
+        OpKind.LessOrEqual => new("{0} <= {1} ? 1f : 0f", KernelMath + ".LessOrEqual({0}, {1})"),
+        OpKind.Where => new("{0} != 0f ? {1} : {2}", KernelMath + ".Where({0}, {1}, {2})"),
+        OpKind.Not => new("1f - {0}", Vec + ".One - {0}"),
         OpKind.Relu => new(FMath + ".Max({0}, 0f)", KernelMath + ".Relu({0})"),
 
         // Exact Gelu as 0.5 x erfc(-x / sqrt 2) (= 0.5 x (1 + erf(x / sqrt 2)), without the cancellation for x << 0);

@@ -64,7 +64,7 @@ internal static partial class CpuKernels
             case OpKind.Constant:
                 w.Line($"y[0] = {Lit(node.Attrs.Float(AttrNames.Value))};");
                 break;
-            case var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op) || op == OpKind.Fused:
+            case var op when OpKindInfo.IsElementwise(op) || op == OpKind.Fused:
                 EmitElementwiseNode(w, graph, node, staticLambdas);
                 break;
             case OpKind.MatMul:
@@ -122,6 +122,9 @@ internal static partial class CpuKernels
                 break;
             case OpKind.GlobalAvgPool:
                 EmitGlobalAvgPool(w, graph, node);
+                break;
+            case OpKind.Resize:
+                EmitResize(w, graph, node);
                 break;
             default:
                 throw new NotSupportedException("CPU backend has no kernel for " + node.Op);

@@ -193,4 +193,43 @@ internal static partial class GpuKernels
             });
         });
     }
+
+    /// <summary>
+    /// Resize: one thread per output pixel, whose source coordinates, nearest index or linear taps come from
+    /// <c>Aot.Runtime.ResizeMath</c> (the CPU kernel's and the eager reference's float arithmetic, compiled by ILGPU).
+    /// </summary>
+    private static GpuKernel Resize(Graph graph, Node node, GpuTarget target)
+    {
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var y = Shapes.Of(graph, node.Output);
+        var a = node.Attrs;
+        bool nearest = a.Int(AttrNames.Mode) == 0;
+        int inH = x[2], inW = x[3], outH = y[2], outW = y[3];
+        string coordinates = Lit((int)a.Int(AttrNames.Coordinates)), rounding = Lit((int)a.Int(AttrNames.Nearest));
+        string scaleH = Lit(a.Float(AttrNames.ScaleH)), scaleW = Lit(a.Float(AttrNames.ScaleW));
+        const string Math = "global::Aot.Runtime.ResizeMath";
+        long n = Count(y);
+        var (groups, groupSize) = target.GridStride(n);
+        return new GpuKernel($"Resize x0{Fmt(x)} -> y{Fmt(y)}: {(nearest ? "nearest" : "bilinear")}, {a}", NodeParams(node), groups, groupSize, 0, w =>
+        {
+            UnrolledGridStride(w, n, groups, groupSize, 1, (i, sfx) =>
+            {
+                w.Line($"int ow{sfx} = {i} % {Lit(outW)}, oh{sfx} = {i} / {Lit(outW)} % {Lit(outH)}, plane{sfx} = {i} / {Lit(outW * outH)} * {Lit(inH * inW)};");
+                w.Line($"float ch{sfx} = {Math}.SourceCoordinate(oh{sfx}, {scaleH}, {Lit(inH)}, {Lit(outH)}, {coordinates});");
+                w.Line($"float cw{sfx} = {Math}.SourceCoordinate(ow{sfx}, {scaleW}, {Lit(inW)}, {Lit(outW)}, {coordinates});");
+                if (nearest)
+                {
+                    w.Line($"float v{sfx} = x0[plane{sfx} + {Math}.Nearest(ch{sfx}, {Lit(inH)}, {rounding}) * {Lit(inW)} + {Math}.Nearest(cw{sfx}, {Lit(inW)}, {rounding})];");
+                    return;
+                }
+
+                w.Line($"int top{sfx} = plane{sfx} + {Math}.LinearLow(ch{sfx}, {Lit(inH)}) * {Lit(inW)}, bottom{sfx} = plane{sfx} + {Math}.LinearHigh(ch{sfx}, {Lit(inH)}) * {Lit(inW)};");
+                w.Line($"int left{sfx} = {Math}.LinearLow(cw{sfx}, {Lit(inW)}), right{sfx} = {Math}.LinearHigh(cw{sfx}, {Lit(inW)});");
+                w.Line($"float a{sfx} = {Math}.LinearWeight(ch{sfx}, {Lit(inH)}), b{sfx} = {Math}.LinearWeight(cw{sfx}, {Lit(inW)});");
+                w.Line($"float upper{sfx} = x0[top{sfx} + left{sfx}] + (x0[top{sfx} + right{sfx}] - x0[top{sfx} + left{sfx}]) * b{sfx};");
+                w.Line($"float lower{sfx} = x0[bottom{sfx} + left{sfx}] + (x0[bottom{sfx} + right{sfx}] - x0[bottom{sfx} + left{sfx}]) * b{sfx};");
+                w.Line($"float v{sfx} = upper{sfx} + (lower{sfx} - upper{sfx}) * a{sfx};");
+            }, (i, sfx) => w.Line($"y[{i}] = v{sfx};"));
+        });
+    }
 }

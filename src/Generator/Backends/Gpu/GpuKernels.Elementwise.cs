@@ -20,6 +20,13 @@ internal static partial class GpuKernels
         OpKind.Max => GMath + ".Max({0}, {1})",
         OpKind.Min => GMath + ".Min({0}, {1})",
         OpKind.Pow => GMath + ".Pow({0}, {1})",
+        OpKind.Equal => "({0} == {1} ? 1f : 0f)",
+        OpKind.Greater => "({0} > {1} ? 1f : 0f)",
+        OpKind.GreaterOrEqual => "({0} >= {1} ? 1f : 0f)",
+        OpKind.Less => "({0} < {1} ? 1f : 0f)",
+        OpKind.LessOrEqual => "({0} <= {1} ? 1f : 0f)",
+        OpKind.Where => "({0} != 0f ? {1} : {2})",
+        OpKind.Not => "1f - {0}",
         OpKind.Relu => GMath + ".Relu({0})",
 
         // Exact Gelu as 0.5 x erfc(-x / sqrt 2), tanh Gelu as x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3):

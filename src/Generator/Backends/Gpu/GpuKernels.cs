@@ -64,7 +64,7 @@ internal static partial class GpuKernels
         var kernels = node.Op switch
         {
             OpKind.Constant => new[] { Constant(node, target) },
-            var op when OpKindInfo.IsElementwiseBinary(op) || OpKindInfo.IsElementwiseUnary(op) || op == OpKind.Fused => new[] { Elementwise(graph, node, target) },
+            var op when OpKindInfo.IsElementwise(op) || op == OpKind.Fused => new[] { Elementwise(graph, node, target) },
             OpKind.MatMul => new[] { MatMul(graph, node, target, views) },
             OpKind.Gemm => new[] { Gemm(graph, node, target) },
             OpKind.Conv2d => new[] { Conv2d(graph, node, target) },
@@ -74,6 +74,7 @@ internal static partial class GpuKernels
             OpKind.Softmax => new[] { Softmax(graph, node, target) },
             OpKind.LayerNorm => new[] { LayerNorm(graph, node, target) },
             OpKind.MaxPool2d or OpKind.AvgPool2d => new[] { Pool2d(graph, node, target) },
+            OpKind.Resize => new[] { Resize(graph, node, target) },
             OpKind.Reshape => new[] { ReshapeCopy(graph, node, target) },
             OpKind.Transpose => new[] { Transpose(graph, node, target) },
             OpKind.Slice => new[] { Slice(graph, node, target) },

@@ -37,7 +37,7 @@ internal static class NpuElementwise
     /// <summary>Whether the VPU computes this op (everything else makes the model unsupported on the NPU).</summary>
     public static bool Supports(OpKind op) => op is OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Div or OpKind.Max or OpKind.Min
         or OpKind.Relu or OpKind.Sigmoid or OpKind.Tanh or OpKind.Exp or OpKind.Gelu or OpKind.Rsqrt or OpKind.Sqrt or OpKind.Neg or OpKind.Abs
-        or OpKind.Constant;
+        or OpKind.Not or OpKind.Constant;
 
     private static int Vectors(int cols) => (cols + Lanes - 1) / Lanes;
 
@@ -195,6 +195,11 @@ internal static class NpuElementwise
                 body.Add(Act(VActivation.Reciprocal, reg[d], temp, rowF32));
                 return;
             case OpKind.Neg: body.Add(Imm(VBinaryOp.Mul, reg[d], reg[x], stride[x], -1f)); return;
+            case OpKind.Not:
+                // 1 - x = (-1) * x + 1
+                body.Add(Imm(VBinaryOp.Mul, temp, reg[x], stride[x], -1f));
+                body.Add(Imm(VBinaryOp.Add, reg[d], temp, rowF32, 1f));
+                return;
             case OpKind.Abs:
                 body.Add(Imm(VBinaryOp.Mul, temp, reg[x], stride[x], -1f));
                 body.Add(Bin(VBinaryOp.Max, reg[d], reg[x], stride[x], temp, rowF32));
