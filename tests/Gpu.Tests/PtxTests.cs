@@ -111,8 +111,8 @@ public class PtxTests
         var image = new Net("Image");
         Attrs Resize(int h, int w, long mode) => Attrs(Attr.OfInts(AttrNames.Shape, h, w), Attr.OfInt(AttrNames.Mode, mode), Attr.OfInt(AttrNames.Coordinates, 0L),
             Attr.OfInt(AttrNames.Nearest, 0L), Attr.OfFloat(AttrNames.ScaleH, 2f), Attr.OfFloat(AttrNames.ScaleW, 2f));
-        int up = image.Op(OpKind.Resize, Resize(12, 10, 0L), image.Op(OpKind.Resize, Resize(6, 5, 1L), image.Input("x", 1, 3, 3, 3)));
-        image.Output(image.Op(OpKind.Where, Aot.Generator.IR.Attrs.None, image.Op(OpKind.Greater, Aot.Generator.IR.Attrs.None, up, image.Constant(0f)), up, image.Op(OpKind.Neg, Aot.Generator.IR.Attrs.None, up)));
+        int resized = image.Op(OpKind.Resize, Resize(12, 10, 0L), image.Op(OpKind.Resize, Resize(6, 5, 1L), image.Input("x", 1, 3, 3, 3)));
+        image.Output(image.Op(OpKind.Where, Aot.Generator.IR.Attrs.None, image.Op(OpKind.Greater, Aot.Generator.IR.Attrs.None, resized, image.Constant(0f)), resized, image.Op(OpKind.Neg, Aot.Generator.IR.Attrs.None, resized)));
         var compiled = GpuCompiledGraphs.Compile(new[] { Mlp().Graph, ConvNet().Graph, TransformerBlock().Graph, movement.Build(), rows.Build(), embedding.Build(), up.Build(), image.Build() });
         var kernels = compiled.KernelMethods().ToArray();
         Assert.True(kernels.Length >= 25, $"expected the three models to have many kernels, found {kernels.Length}");
