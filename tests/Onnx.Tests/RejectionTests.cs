@@ -297,7 +297,7 @@ public class RejectionTests
     {
         string message = Unsupported(Model(g => g.Output(g.Op("Cast", g.Op("Cast", g.Input("x", 3), Int("to", 7)), Int("to", 1)))));
         Assert.Contains("(Cast)", message);
-        Assert.Contains("cast of a run-time tensor to Int64 is not supported", message);
+        Assert.Contains("cast of a run-time float tensor to Int64 is not supported", message);
     }
 
     [Fact]
