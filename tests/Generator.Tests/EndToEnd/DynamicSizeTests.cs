@@ -59,6 +59,13 @@ public class DynamicSizeTests
             }
         }
 
+        [Model]
+        public partial class WideTranspose
+        {
+            // Above the size from which transposes and elementwise kernels split between threads (32K elements).
+            public Tensor Forward([Input(1, 19, 2048, DynamicAxis = 1)] Tensor x) => Sigmoid(Transpose(x, 0, 2, 1)) * 2f + 1f;
+        }
+
         public static class AllocationDriver
         {
             /// <summary>Bytes allocated by Run on spans over sizes 19, 7 and 1 after a warm-up at each.</summary>
@@ -92,6 +99,7 @@ public class DynamicSizeTests
     [InlineData("Dyn.Encoder", 2)]
     [InlineData("Dyn.MaskedPooling", 1)]
     [InlineData("Dyn.MaskedPooling", 2)]
+    [InlineData("Dyn.WideTranspose", 2)]
     public void EverySizeUpToTheBoundMatchesEager(string typeName, int threads)
     {
         var type = Compiled.Value.GetType(typeName, throwOnError: true)!;

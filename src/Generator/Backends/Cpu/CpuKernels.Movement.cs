@@ -57,7 +57,7 @@ internal static partial class CpuKernels
         }, outerRange: outerRange);
     }
 
-    private static void EmitTranspose(CodeWriter w, Graph graph, Node node)
+    private static void EmitTranspose(CodeWriter w, Graph graph, Node node, bool staticLambdas)
     {
         var inShape = Shapes.Of(graph, node.Inputs[0]);
         var outShape = Shapes.Of(graph, node.Output);
@@ -65,7 +65,7 @@ internal static partial class CpuKernels
         var inStrides = RowMajorStrides(inShape);
         w.Line($"// Transpose x0{Fmt(inShape)} by {Fmt(perm)} -> y{Fmt(outShape)}: y walked in order, x0 with permuted strides");
         EmitStridedCopy(w, outShape, "x0", perm.Select(p => inStrides[p]).ToArray(), 0, RowMajorStrides(outShape), 0,
-            parallel: graph.TypeOf(node.Inputs[0]).DType == DType.Float32);
+            parallel: staticLambdas && graph.TypeOf(node.Inputs[0]).DType == DType.Float32);
     }
 
     private static void EmitSlice(CodeWriter w, Graph graph, Node node)

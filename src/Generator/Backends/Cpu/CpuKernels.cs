@@ -99,7 +99,7 @@ internal static partial class CpuKernels
                 w.Line("x0.CopyTo(y);");
                 break;
             case OpKind.Transpose:
-                EmitTranspose(w, graph, node);
+                EmitTranspose(w, graph, node, staticLambdas);
                 break;
             case OpKind.Concat:
                 EmitConcat(w, graph, node);
