@@ -102,6 +102,54 @@ public class ConsumerTests
         Assert.InRange(maxAbsDiff, 0, 1e-5);
     }
 
+    /// <summary>
+    /// An app that brings an ONNX model with one line of MSBuild and the package alone: the importer shipped in the
+    /// package's tools/onnx/ runs before compilation (a symbolic batch fixed by Dims, the sequence kept dynamic), the
+    /// generator compiles the imported class, and the weights file lands next to the app.
+    /// </summary>
+    [Fact]
+    public void OnnxModelItemImportsWithTheImporterShippedInThePackage()
+    {
+        var app = CreateApp("onnx", "", """<AotOnnxModel Include="classifier.onnx" ClassName="Consumer.Classifier" Dims="batch=1" Dynamic="tokens=6" />""");
+        var g = new Aot.Tests.Onnx.OnnxGraph("classifier");
+        var weight = new float[3 * 4];
+        for (int i = 0; i < weight.Length; i++) weight[i] = (i % 5 - 2) * 0.25f;
+        string x = g.SymbolicInput("x", new[] { 0, 0, 4 }, new string?[] { "batch", "tokens", null });
+        g.Output(g.Op("Softmax", g.Op("Relu", g.Op("MatMul", x, g.Initializer("proj", weight, 4, 3))), Aot.Tests.Onnx.OnnxAttr.Int("axis", -1)));
+        File.WriteAllBytes(Path.Combine(app, "classifier.onnx"), g.ToModel(17));
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using Aot.Dsl;
+            using Consumer;
+
+            var model = new Classifier();
+            model.LoadWeights(Path.Combine(AppContext.BaseDirectory, "Classifier.safetensors"));
+            using var compiled = model.Compile();
+            float worst = 0;
+            foreach (int n in new[] { 1, 4, 6 })
+            {
+                var x = Tensor.Random(n, -1f, 1f, 1, n, 4);
+                var ours = compiled.Run(x).Floats.ToArray();
+                var eager = model.Forward(x).Floats.ToArray();
+                for (int i = 0; i < ours.Length; i++) worst = MathF.Max(worst, MathF.Abs(ours[i] - eager[i]));
+            }
+
+            Console.WriteLine($"bound {Classifier.Compiled.MaxDynamicSize}, max_abs_diff: {worst.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}");
+            """);
+
+        var build = Dotnet.Run("build -c Release -nodeReuse:false", app, Environment(), TimeSpan.FromMinutes(4));
+        Assert.True(build.ExitCode == 0, build.Output);
+        Assert.True(build.Lines.Where(IsWarning).ToArray().Length == 0, "the build warned:\n" + string.Join("\n", build.Lines.Where(IsWarning)));
+        string imported = File.ReadAllText(Path.Combine(app, "obj", "Release", "net10.0", "aot-onnx", "Classifier.cs"));
+        Assert.Contains("[Input(1, 6, 4, DynamicAxis = 1)] Tensor x", imported);
+
+        var run = Dotnet.Run(Path.Combine("bin", "Release", "net10.0", "Consumer.dll"), app, Environment());
+        _output.WriteLine(run.Output);
+        Assert.True(run.ExitCode == 0, run.Output);
+        var match = Regex.Match(run.Output, @"bound 6, max_abs_diff: (\S+)");
+        Assert.True(match.Success, run.Output);
+        Assert.InRange(double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), 0, 1e-6);
+    }
+
     [Fact]
     public void TooOldCompilerFailsEarlyWithAnErrorThatSaysWhatToUpgrade()
     {
@@ -144,7 +192,7 @@ public class ConsumerTests
     };
 
     /// <summary>A console app in a fresh folder under the fixture's temporary root (outside the repository).</summary>
-    private string CreateApp(string name, string properties = "")
+    private string CreateApp(string name, string properties = "", string items = "")
     {
         string root = Path.Combine(_packages.Root, name);
         Assert.False(Path.GetFullPath(root).StartsWith(Repo.Root, StringComparison.Ordinal), "the consumer must live outside the repository");
@@ -184,6 +232,7 @@ public class ConsumerTests
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="Aot.Compiler" Version="{Repo.Version}" />
+                {items}
               </ItemGroup>
             </Project>
             """);

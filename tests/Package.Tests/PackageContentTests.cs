@@ -29,6 +29,13 @@ public class PackageContentTests
             "lib/net8.0/Aot.Dsl.xml",
             "lib/net8.0/Aot.Runtime.dll",
             "lib/net8.0/Aot.Runtime.xml",
+            "tools/onnx/Aot.Dsl.dll",
+            "tools/onnx/Aot.Onnx.dll",
+            "tools/onnx/Aot.OnnxImport.deps.json",
+            "tools/onnx/Aot.OnnxImport.dll",
+            "tools/onnx/Aot.OnnxImport.runtimeconfig.json",
+            "tools/onnx/Aot.Runtime.dll",
+            "tools/onnx/System.Numerics.Tensors.dll",
         }, files);
         Assert.DoesNotContain(files, f => f.Contains("CodeAnalysis", StringComparison.OrdinalIgnoreCase));
 
