@@ -360,16 +360,7 @@ internal sealed partial class Converter
         }
 
         int r = oneD ? 1 : 2;
-        int groups = checked((int)n.Int("group", 1));
-        var kernelShape = n.Ints("kernel_shape");
-        if (kernelShape is not null && !kernelShape.SequenceEqual(w.Shape[2..].Select(d => (long)d)))
-        {
-            throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] differs from the weight {Format(w.Shape)}");
-        }
-
-        int stride = Uniform(n, n.Ints("strides"), r, 1, "strides");
-        int dilation = Uniform(n, n.Ints("dilations"), r, 1, "dilations");
-        if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
+        var (groups, stride, dilation) = ConvAttributes(n, w, r);
         int[] window = w.Shape[2..].Select(k => dilation * (k - 1) + 1).ToArray();
         long[] pads = ConvPads(n, x.Shape[2..], window, Enumerable.Repeat(stride, r).ToArray());
         int k = w.Shape[0];
@@ -451,16 +442,7 @@ internal sealed partial class Converter
         if (x.Shape.Length != w.Shape.Length) throw n.Malformed($"input {Format(x.Shape)} does not fit the weight {Format(w.Shape)}");
         if (oneD && w.Const is null) throw n.Unsupported($"a 1-D transposed convolution needs a constant weight ('{w.OnnxName}' is computed at run time)");
         int r = w.Shape.Length - 2;
-        int groups = checked((int)n.Int("group", 1));
-        var kernelShape = n.Ints("kernel_shape");
-        if (kernelShape is not null && !kernelShape.SequenceEqual(w.Shape[2..].Select(d => (long)d)))
-        {
-            throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] differs from the weight {Format(w.Shape)}");
-        }
-
-        int stride = Uniform(n, n.Ints("strides"), r, 1, "strides");
-        int dilation = Uniform(n, n.Ints("dilations"), r, 1, "dilations");
-        if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
+        var (groups, stride, dilation) = ConvAttributes(n, w, r);
         int[] outputPadding = PerAxis(n, n.Ints("output_padding"), r, 0, "output_padding");
         int c = x.Shape[1];
         if (groups < 1 || c % groups != 0 || w.Shape[0] != c) throw n.Malformed($"input {Format(x.Shape)}, weight {Format(w.Shape)} and group {groups} do not fit");
@@ -891,6 +873,23 @@ internal sealed partial class Converter
         int s = (int)Math.Clamp(start < 0 ? start + rank : start, 0, rank);
         int e = (int)Math.Clamp(end < 0 ? end + rank : end, 0, rank);
         n.Constant(ConstTensor.Int64s(x.Shape[s..Math.Max(s, e)].Select(d => (long)d).ToArray()));
+    }
+
+    /// <summary>What Conv and ConvTranspose read alike: group, kernel_shape (checked against the weight's), and one stride
+    /// and one dilation for all <paramref name="r"/> spatial axes.</summary>
+    private static (int Groups, int Stride, int Dilation) ConvAttributes(NodeContext n, Value w, int r)
+    {
+        int groups = checked((int)n.Int("group", 1));
+        var kernelShape = n.Ints("kernel_shape");
+        if (kernelShape is not null && !kernelShape.SequenceEqual(w.Shape[2..].Select(d => (long)d)))
+        {
+            throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] differs from the weight {Format(w.Shape)}");
+        }
+
+        int stride = Uniform(n, n.Ints("strides"), r, 1, "strides");
+        int dilation = Uniform(n, n.Ints("dilations"), r, 1, "dilations");
+        if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
+        return (groups, stride, dilation);
     }
 
     private static void Cast(NodeContext n)
