@@ -103,20 +103,14 @@ public class DynamicSizeTests
     public void EverySizeUpToTheBoundMatchesEager(string typeName, int threads)
     {
         var type = Compiled.Value.GetType(typeName, throwOnError: true)!;
-        var model = Activator.CreateInstance(type)!;
-        int seed = 1;
-        foreach (var spec in (IEnumerable<Aot.Runtime.TensorSpec>)type.GetProperty("WeightSpecs")!.GetValue(null)!)
-        {
-            type.GetProperty(spec.Name)!.SetValue(model, Tensor.Random(seed++, -0.5f, 0.5f, spec.Shape));
-        }
-
-        using var compiled = (IDisposable)type.GetMethod("Compile")!.Invoke(model, new object[] { threads })!;
+        var (model, compiled) = CompileWithRandomWeights(type, threads);
+        using var _ = compiled;
         Assert.Equal(Bound, (int)compiled.GetType().GetField("MaxDynamicSize")!.GetValue(null)!);
         var run = compiled.GetType().GetMethods().Single(m => m.Name == "Run" && m.ReturnType == typeof(Tensor));
         var specs = ((IEnumerable<Aot.Runtime.TensorSpec>)type.GetProperty("InputSpecs")!.GetValue(null)!).ToArray();
         for (int n = 1; n <= Bound; n++)
         {
-            var inputs = specs.Select(s => (object)InputAt(s, n, seed++)).ToArray();
+            var inputs = specs.Select(s => (object)InputAt(s, n, 100 * n + s.Name.Length)).ToArray();
             var eager = (Tensor)type.GetMethod("Forward")!.Invoke(model, inputs)!;
             var ours = (Tensor)run.Invoke(compiled, inputs)!;
             Assert.Equal(eager.ShapeArray(), ours.ShapeArray());
@@ -134,14 +128,8 @@ public class DynamicSizeTests
     public void RunOnSpansAllocatesNothingAtAnySize(int threads)
     {
         var type = Compiled.Value.GetType("Dyn.Encoder", throwOnError: true)!;
-        var model = Activator.CreateInstance(type)!;
-        int seed = 1;
-        foreach (var spec in (IEnumerable<Aot.Runtime.TensorSpec>)type.GetProperty("WeightSpecs")!.GetValue(null)!)
-        {
-            type.GetProperty(spec.Name)!.SetValue(model, Tensor.Random(seed++, -0.5f, 0.5f, spec.Shape));
-        }
-
-        using var compiled = (IDisposable)type.GetMethod("Compile")!.Invoke(model, new object[] { threads })!;
+        var (model, compiled) = CompileWithRandomWeights(type, threads);
+        using var _ = compiled;
         var driver = Compiled.Value.GetType("Dyn.AllocationDriver", throwOnError: true)!;
         Assert.Equal(0L, (long)driver.GetMethod("AllocatedBytes")!.Invoke(null, new object[] { compiled })!);
     }
@@ -150,10 +138,8 @@ public class DynamicSizeTests
     public void RunRejectsSizesOutsideOneToTheBoundAndMismatchedInputs()
     {
         var type = Compiled.Value.GetType("Dyn.MaskedPooling", throwOnError: true)!;
-        var model = Activator.CreateInstance(type)!;
-        type.GetProperty("Table")!.SetValue(model, Tensor.Random(1, -1f, 1f, 50, 8));
-        type.GetProperty("W")!.SetValue(model, Tensor.Random(2, -1f, 1f, 8, 8));
-        using var compiled = (IDisposable)type.GetMethod("Compile")!.Invoke(model, new object[] { 1 })!;
+        var (_, compiled) = CompileWithRandomWeights(type, threads: 1);
+        using var __ = compiled;
         var run = compiled.GetType().GetMethods().Single(m => m.Name == "Run" && m.ReturnType == typeof(Tensor));
 
         var tooLong = Record.Exception(() => run.Invoke(compiled, new object[] { Tensor.Zeros(DType.Int32, 2, Bound + 1), Tensor.Zeros(DType.Float32, 2, Bound + 1) }));
@@ -240,6 +226,19 @@ public class DynamicSizeTests
         Assert.Equal("AOT0019", d.Id);
         Assert.DoesNotContain(run.Generated, g => g.Contains("NpuProgram", StringComparison.Ordinal));
         Assert.Contains(run.Generated, g => g.Contains("MaxDynamicSize = 8", StringComparison.Ordinal));
+    }
+
+    /// <summary>An instance with random weights (fixed seeds), compiled for <paramref name="threads"/> threads.</summary>
+    private static (object Model, IDisposable Compiled) CompileWithRandomWeights(Type type, int threads)
+    {
+        var model = Activator.CreateInstance(type)!;
+        int seed = 1;
+        foreach (var spec in (IEnumerable<Aot.Runtime.TensorSpec>)type.GetProperty("WeightSpecs")!.GetValue(null)!)
+        {
+            type.GetProperty(spec.Name)!.SetValue(model, Tensor.Random(seed++, -0.5f, 0.5f, spec.Shape));
+        }
+
+        return (model, (IDisposable)type.GetMethod("Compile")!.Invoke(model, new object[] { threads })!);
     }
 
     /// <summary>Random values at dynamic size n (ids in the table, a mask of ones with the last element 0 when n > 1).</summary>
