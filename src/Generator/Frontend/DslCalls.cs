@@ -72,6 +72,7 @@ internal sealed class DslCalls
                 "MaxPool2d" => Pool(OpKind.MaxPool2d, call),
                 "AvgPool2d" => Pool(OpKind.AvgPool2d, call),
                 "GlobalAvgPool" => Node(OpKind.GlobalAvgPool, at, Attrs.None, call.Tensor("x")),
+                "Lstm" => Lstm(call),
                 _ => _owner.Report(DiagnosticDescriptors.UnsupportedConstruct, at, $"Ops.{name} is not supported by the compiler yet"),
             };
         }
@@ -319,6 +320,19 @@ internal sealed class DslCalls
         };
         if (op == OpKind.AvgPool2d) attrs.Add(Attr.OfInt(AttrNames.CountIncludePad, call.Bool("countIncludePad") ? 1L : 0L));
         return Node(op, call.At, Attrs.Of(attrs.ToArray()), call.Tensor("x"));
+    }
+
+    private FrontendValue Lstm(Call call)
+    {
+        var b = call.OptionalTensor("b");
+        var h = call.OptionalTensor("initialH");
+        var c = call.OptionalTensor("initialC");
+        var present = new[] { b, h, c }.Where(v => v.Kind != FrontendValueKind.Null);
+        var attrs = Attrs.Of(
+            Attr.OfInt(AttrNames.Output, call.Int("output")),
+            Attr.OfFloat(AttrNames.Clip, call.Float("clip")),
+            Attr.OfInt(AttrNames.Optional, LstmOperands.Mask(b.Kind != FrontendValueKind.Null, h.Kind != FrontendValueKind.Null, c.Kind != FrontendValueKind.Null)));
+        return Node(OpKind.Lstm, call.At, attrs, new[] { call.Tensor("x"), call.Tensor("w"), call.Tensor("r") }.Concat(present).ToArray());
     }
 
     /// <summary>An argument that cannot be used: reported once, at the call.</summary>

@@ -120,6 +120,9 @@ internal static partial class CpuKernels
             case OpKind.GlobalAvgPool:
                 EmitGlobalAvgPool(w, graph, node);
                 break;
+            case OpKind.Lstm:
+                EmitLstm(w, graph, node);
+                break;
             default:
                 throw new NotSupportedException("CPU backend has no kernel for " + node.Op);
         }

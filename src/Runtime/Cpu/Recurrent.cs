@@ -1,0 +1,120 @@
+using System;
+
+namespace Aot.Runtime.Cpu;
+
+/// <summary>
+/// Recurrent layers for generated CPU code. <see cref="Lstm"/> is ONNX's LSTM (forward direction, layout 0, gates
+/// i, o, f, c with sigmoid, tanh, tanh): the input projection of every step is one <see cref="Sgemm.Multiply"/>
+/// (x [seq*batch, input] @ W^T, both biases added by its epilogue), then each step adds h @ R^T into its rows of
+/// gates (a second Multiply against R packed once per call) and applies the activations and the cell update in float.
+/// W, R and the gates live in this thread's workspace, grown on first use and then reused, so steady-state calls
+/// allocate nothing.
+/// </summary>
+public static class Recurrent
+{
+    [ThreadStatic]
+    private static float[]? s_workspace;
+
+    /// <summary>
+    /// Runs the LSTM over x [seq, batch, input] with W [4*hidden, input], R [4*hidden, hidden], optional B [8*hidden]
+    /// (W's biases then R's), initialH and initialC [batch, hidden] (zeros when empty). Writes whichever results are
+    /// non-empty: <paramref name="sequence"/> Y [seq, batch, hidden] (h after every step), <paramref name="lastHidden"/>
+    /// and <paramref name="lastCell"/> [batch, hidden]. <paramref name="clip"/> &gt; 0 clamps each gate's
+    /// pre-activation to [-clip, clip]. kc/mc are the cache blocks of the projection (<paramref name="kcX"/>,
+    /// <paramref name="mcX"/>) and of the per-step product (<paramref name="kcH"/>, <paramref name="mcH"/>).
+    /// </summary>
+    public static void Lstm(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> r, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> initialH, ReadOnlySpan<float> initialC,
+        int seq, int batch, int input, int hidden, float clip,
+        Span<float> sequence, Span<float> lastHidden, Span<float> lastCell,
+        int kcX, int mcX, int kcH, int mcH, WorkerPool? pool = null, CpuInstructionSet isa = CpuInstructionSet.Auto)
+    {
+        int g = 4 * hidden, state = batch * hidden, rows = seq * batch;
+        if (seq < 0 || batch < 0 || input < 0 || hidden <= 0) throw new ArgumentException($"Lstm: bad sizes seq={seq}, batch={batch}, input={input}, hidden={hidden}");
+        if (x.Length < (long)rows * input || w.Length < (long)g * input || r.Length < (long)g * hidden) throw new ArgumentException("Lstm: x, W or R too small for the sizes");
+        if ((!bias.IsEmpty && bias.Length < 2 * g) || (!initialH.IsEmpty && initialH.Length < state) || (!initialC.IsEmpty && initialC.Length < state))
+        {
+            throw new ArgumentException($"Lstm: B needs {2 * g} elements, initial_h and initial_c {state}");
+        }
+
+        if ((!sequence.IsEmpty && sequence.Length < (long)rows * hidden) || (!lastHidden.IsEmpty && lastHidden.Length < state) || (!lastCell.IsEmpty && lastCell.Length < state))
+        {
+            throw new ArgumentException($"Lstm: Y needs {(long)rows * hidden} elements, Y_h and Y_c {state}");
+        }
+
+        if (batch == 0) return;
+
+        // Workspace: gates [seq*batch, 4H] | packed W | packed R | bias [4H] | h, h', c [batch, H].
+        int packedW = GemmLayout.PackedLength(input, g), packedR = GemmLayout.PackedLength(hidden, g);
+        long length = (long)rows * g + packedW + packedR + g + 3L * state;
+        var workspace = s_workspace;
+        if (workspace is null || workspace.Length < length) s_workspace = workspace = new float[Math.Max(checked((int)length), 4096)];
+        var rest = workspace.AsSpan(0, (int)length);
+        var gates = Take(ref rest, rows * g);
+        var wPacked = Take(ref rest, packedW);
+        var rPacked = Take(ref rest, packedR);
+        var biasSum = Take(ref rest, g);
+        var h0 = Take(ref rest, state);
+        var h1 = Take(ref rest, state);
+        var c = Take(ref rest, state);
+
+        if (!bias.IsEmpty)
+        {
+            for (int j = 0; j < g; j++) biasSum[j] = bias[j] + bias[g + j];
+        }
+
+        // gates = x @ W^T + (Wb + Rb) for every step at once.
+        Sgemm.PackB(w, input, g, transposed: true, wPacked);
+        Sgemm.PackB(r, hidden, g, transposed: true, rPacked);
+        var projection = new GemmEpilogue { ColumnBias = bias.IsEmpty ? default : biasSum };
+        Sgemm.Multiply(rows, g, input, x, input, wPacked, gates, g, 1f, accumulate: false, kcX, mcX, pool, projection, isa);
+
+        if (initialC.IsEmpty) c.Clear();
+        else initialC.Slice(0, state).CopyTo(c);
+        ReadOnlySpan<float> h = initialH.IsEmpty ? h0 : initialH.Slice(0, state);
+        if (initialH.IsEmpty) h0.Clear();
+        for (int t = 0; t < seq; t++)
+        {
+            var step = gates.Slice(t * batch * g, batch * g);
+            Sgemm.Multiply(batch, g, hidden, h, hidden, rPacked, step, g, 1f, accumulate: true, kcH, mcH, pool, default, isa);
+
+            // h' goes straight into Y when Y is wanted (and is read from there by the next step).
+            var next = sequence.IsEmpty ? (t % 2 == 0 ? h1 : h0) : sequence.Slice(t * state, state);
+            Cell(step, c, next, batch, hidden, clip);
+            h = next;
+        }
+
+        if (!lastHidden.IsEmpty) h.CopyTo(lastHidden);
+        if (!lastCell.IsEmpty) c.CopyTo(lastCell);
+    }
+
+    private static Span<float> Take(ref Span<float> rest, int count)
+    {
+        var part = rest.Slice(0, count);
+        rest = rest.Slice(count);
+        return part;
+    }
+
+    /// <summary>One step's activations and cell update from its gate pre-activations [batch, 4H] (order i, o, f, c).</summary>
+    private static void Cell(Span<float> gates, Span<float> c, Span<float> h, int batch, int hidden, float clip)
+    {
+        for (int n = 0; n < batch; n++)
+        {
+            var z = gates.Slice(n * 4 * hidden, 4 * hidden);
+            for (int u = 0; u < hidden; u++)
+            {
+                float i = Sigmoid(Clip(z[u], clip)), o = Sigmoid(Clip(z[hidden + u], clip)), f = Sigmoid(Clip(z[2 * hidden + u], clip));
+                float candidate = MathF.Tanh(Clip(z[3 * hidden + u], clip));
+                int at = n * hidden + u;
+                float cell = f * c[at] + i * candidate;
+                c[at] = cell;
+                h[at] = o * MathF.Tanh(cell);
+            }
+        }
+    }
+
+    private static float Clip(float v, float clip) => clip > 0 ? Math.Clamp(v, -clip, clip) : v;
+
+    private static float Sigmoid(float v) => 1f / (1f + MathF.Exp(-v));
+}
