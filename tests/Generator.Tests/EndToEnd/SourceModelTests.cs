@@ -111,6 +111,21 @@ public class SourceModelTests
         }
 
         [Model]
+        public partial class Recurrent
+        {
+            [Weight(1, 32, 6)] public Tensor? W { get; set; }
+            [Weight(1, 32, 8)] public Tensor? R { get; set; }
+            [Weight(1, 64)] public Tensor? B { get; set; }
+
+            public Tensor Forward([Input(5, 2, 6)] Tensor x, [Input(1, 2, 8)] Tensor h0)
+            {
+                var y = Lstm(x, W!, R!, B, initialH: h0);                              // Y [5, 1, 2, 8]
+                var c = Lstm(x, W!, R!, B, h0, output: LstmOutput.LastCell);          // Y_c [1, 2, 8], a second recurrence
+                return Concat([ReduceMean(Reshape(y, 5, 2, 8), 0), Reshape(c, 2, 8)], axis: 1);
+            }
+        }
+
+        [Model]
         public partial class Identity
         {
             public Tensor Forward([Input(3, 3)] Tensor x) => x;
@@ -132,7 +147,7 @@ public class SourceModelTests
     public static TheoryData<string, int> ModelsAndThreads()
     {
         var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Identity" })
+        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Recurrent", "Identity" })
         {
             data.Add(name, 1);
             data.Add(name, 2); // the parallel GEMM must give the same results within tolerance
