@@ -82,6 +82,7 @@ internal sealed partial class Converter
         ["Mish"] = Mish,
         ["Reciprocal"] = Reciprocal,
         ["InstanceNormalization"] = InstanceNormalization,
+        ["LSTM"] = Lstm,
     };
 
     // ---- shapes ---------------------------------------------------------------------------------------------------
