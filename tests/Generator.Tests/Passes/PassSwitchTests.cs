@@ -29,6 +29,7 @@ public class PassSwitchTests
             .Concat(SharedCases.Gather())
             .Concat(SharedCases.Conv2d())
             .Concat(SharedCases.Pools())
+            .Concat(SharedCases.Lstm())
             .Append(new KernelCase("chain", chain.Graph, chain.Weights, new[] { chain.X, chain.Indices }, chain.Expected, Tolerance.Accumulation))
             .ToList();
         FuseEpilogueTests.CheckThroughPipeline(cases, disabled.Length == 0 ? Array.Empty<string>() : new[] { disabled });
