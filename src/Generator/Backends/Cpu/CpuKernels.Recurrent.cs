@@ -18,8 +18,9 @@ internal static partial class CpuKernels
         float clip = node.Attrs.Float(AttrNames.Clip);
         string Operand(int index) => index >= 0 ? "x" + Lit(index) : "default";
         string Result(long which) => output == which ? "y" : "default";
-        var (kcX, mcX) = CpuTiling.Gemm(seq * batch, 4 * hidden, input, CpuTarget.Default);
-        var (kcH, mcH) = CpuTiling.Gemm(batch, 4 * hidden, hidden, CpuTarget.Default);
+        // Blocks independent of the rows, so a dynamic sequence length (or batch) changes no literal but the sizes.
+        var (kcX, mcX) = CpuTiling.GemmAnyRows(input, CpuTarget.Default);
+        var (kcH, mcH) = CpuTiling.GemmAnyRows(hidden, CpuTarget.Default);
         string[] results = { "Y (h after every step)", "Y_h (the last h)", "Y_c (the last c)" };
         w.Line($"// Lstm over x0{Fmt(x)}, hidden {hidden}{(clip > 0 ? ", clip " + Lit(clip) : "")} -> {results[output]} y{Fmt(Shapes.Of(graph, node.Output))}: " +
                $"x @ W^T for all {seq} steps as one GEMM, then per step h @ R^T and the cell update");
