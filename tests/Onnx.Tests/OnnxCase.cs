@@ -34,8 +34,9 @@ internal sealed class OnnxCase
 
     public byte[] Model() => Build(_build);
 
-    /// <summary>The model ONNX Runtime runs for the expected result: <see cref="Model"/> unless the case has a reference graph.</summary>
-    public byte[] ReferenceModel() => _reference is null ? Model() : Build(_reference);
+    /// <summary>The model ONNX Runtime runs for the expected result instead of the imported one; null when that is the
+    /// imported one (whose bytes the caller has: building a graph again draws new random weights).</summary>
+    public byte[]? ReferenceModel() => _reference is null ? null : Build(_reference);
 
     private byte[] Build(Action<OnnxGraph> build)
     {
