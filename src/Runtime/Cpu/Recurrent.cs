@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 
 namespace Aot.Runtime.Cpu;
 
@@ -6,7 +7,8 @@ namespace Aot.Runtime.Cpu;
 /// Recurrent layers for generated CPU code. <see cref="Lstm"/> is ONNX's LSTM (forward direction, layout 0, gates
 /// i, o, f, c with sigmoid, tanh, tanh): the input projection of every step is one <see cref="Sgemm.Multiply"/>
 /// (x [seq*batch, input] @ W^T, both biases added by its epilogue), then each step adds h @ R^T into its rows of
-/// gates (a second Multiply against R packed once per call) and applies the activations and the cell update in float.
+/// gates (a second Multiply against R packed once per call) and applies the activations and the cell update in float
+/// (vectorized).
 /// W, R and the gates live in this thread's workspace, grown on first use and then reused, so steady-state calls
 /// allocate nothing.
 /// </summary>
@@ -96,20 +98,39 @@ public static class Recurrent
         return part;
     }
 
-    /// <summary>One step's activations and cell update from its gate pre-activations [batch, 4H] (order i, o, f, c).</summary>
+    /// <summary>One step's activations and cell update from its gate pre-activations [batch, 4H] (order i, o, f, c): the
+    /// four gates of a unit are H apart, so a vector of consecutive units reads four contiguous runs; the activations
+    /// are <see cref="KernelMath"/>'s vector forms (what the elementwise kernels use), the tail scalar.</summary>
     private static void Cell(Span<float> gates, Span<float> c, Span<float> h, int batch, int hidden, float clip)
     {
+        int lanes = Vector<float>.Count;
+        var low = new Vector<float>(-clip);
+        var high = new Vector<float>(clip);
+        Vector<float> ClipV(Vector<float> v) => clip > 0 ? Vector.Min(Vector.Max(v, low), high) : v;
         for (int n = 0; n < batch; n++)
         {
             var z = gates.Slice(n * 4 * hidden, 4 * hidden);
-            for (int u = 0; u < hidden; u++)
+            var cs = c.Slice(n * hidden, hidden);
+            var hs = h.Slice(n * hidden, hidden);
+            int u = 0;
+            for (; u <= hidden - lanes; u += lanes)
+            {
+                var i = KernelMath.Sigmoid(ClipV(new Vector<float>(z.Slice(u))));
+                var o = KernelMath.Sigmoid(ClipV(new Vector<float>(z.Slice(hidden + u))));
+                var f = KernelMath.Sigmoid(ClipV(new Vector<float>(z.Slice(2 * hidden + u))));
+                var candidate = KernelMath.Tanh(ClipV(new Vector<float>(z.Slice(3 * hidden + u))));
+                var cell = f * new Vector<float>(cs.Slice(u)) + i * candidate;
+                cell.CopyTo(cs.Slice(u));
+                (o * KernelMath.Tanh(cell)).CopyTo(hs.Slice(u));
+            }
+
+            for (; u < hidden; u++)
             {
                 float i = Sigmoid(Clip(z[u], clip)), o = Sigmoid(Clip(z[hidden + u], clip)), f = Sigmoid(Clip(z[2 * hidden + u], clip));
                 float candidate = MathF.Tanh(Clip(z[3 * hidden + u], clip));
-                int at = n * hidden + u;
-                float cell = f * c[at] + i * candidate;
-                c[at] = cell;
-                h[at] = o * MathF.Tanh(cell);
+                float cell = f * cs[u] + i * candidate;
+                cs[u] = cell;
+                hs[u] = o * MathF.Tanh(cell);
             }
         }
     }
