@@ -83,7 +83,8 @@ internal enum OpKind
     /// <summary>ONNX LSTM, forward, layout 0: inputs x [seq, batch, input], w [1, 4H, input], r [1, 4H, H], then the
     /// optional b [1, 8H], initial h and initial c [1, batch, H] that attr optional says are present (see
     /// <see cref="LstmOperands"/>); attrs output (Dsl.LstmOutput: 0 Y [seq, 1, batch, H], 1 Y_h, 2 Y_c [1, batch, H]),
-    /// clip (0: none).</summary>
+    /// clip (0: none). With attr n (= 4H; set by PackGemmWeights on the CPU) w and r are PackB results: W^T [input, 4H]
+    /// and R^T [H, 4H] in GEMM panels.</summary>
     Lstm,
 
     /// <summary>A CPU layout op: B [k, n] (or [n, k] with attr transB) repacked into the GEMM microkernel's panels,

@@ -354,15 +354,17 @@ internal static class ShapeInference
         var w = inputs[LstmOperands.W];
         if (x.Rank != 3) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Lstm: input must be [seq, batch, input], got {Fmt(x)}");
         int seq = x.Shape[0], batch = x.Shape[1], size = x.Shape[2];
-        if (w.Rank != 3 || w.Shape[0] != 1 || w.Shape[1] % 4 != 0 || w.Shape[1] == 0 || w.Shape[2] != size)
+        bool packed = attrs.Has(AttrNames.N);
+        if (!packed && (w.Rank != 3 || w.Shape[0] != 1 || w.Shape[1] % 4 != 0 || w.Shape[1] == 0 || w.Shape[2] != size))
         {
             return InferResult.Fail(ShapeErrorKind.OperandShape, $"Lstm: W has shape {Fmt(w)}, expected [1, 4*hidden, {size}] for the input {Fmt(x)}");
         }
 
-        int hidden = w.Shape[1] / 4;
+        int hidden = packed ? (int)attrs.Int(AttrNames.N) / 4 : w.Shape[1] / 4;
         var expected = new (int Index, string Role, int[] Shape)[]
         {
-            (LstmOperands.R, "R", new[] { 1, 4 * hidden, hidden }),
+            (LstmOperands.W, "packed W", packed ? new[] { GemmLayout.PackedLength(size, 4 * hidden) } : w.ShapeArray()),
+            (LstmOperands.R, packed ? "packed R" : "R", packed ? new[] { GemmLayout.PackedLength(hidden, 4 * hidden) } : new[] { 1, 4 * hidden, hidden }),
             (operands.Bias, "B", new[] { 1, 8 * hidden }),
             (operands.InitialH, "initial_h", new[] { 1, batch, hidden }),
             (operands.InitialC, "initial_c", new[] { 1, batch, hidden }),

@@ -9,8 +9,8 @@ namespace Aot.Runtime.Cpu;
 /// (x [seq*batch, input] @ W^T, both biases added by its epilogue), then each step adds h @ R^T into its rows of
 /// gates (a second Multiply against R packed once per call) and applies the activations and the cell update in float
 /// (vectorized).
-/// W, R and the gates live in this thread's workspace, grown on first use and then reused, so steady-state calls
-/// allocate nothing.
+/// The gates (and W and R when they come unpacked) live in this thread's workspace, grown on first use and then
+/// reused, so steady-state calls allocate nothing.
 /// </summary>
 public static class Recurrent
 {
@@ -24,6 +24,7 @@ public static class Recurrent
     /// and <paramref name="lastCell"/> [batch, hidden]. <paramref name="clip"/> &gt; 0 clamps each gate's
     /// pre-activation to [-clip, clip]. kc/mc are the cache blocks of the projection (<paramref name="kcX"/>,
     /// <paramref name="mcX"/>) and of the per-step product (<paramref name="kcH"/>, <paramref name="mcH"/>).
+    /// W and R are packed into the workspace on every call; <see cref="LstmPacked"/> takes them packed once.
     /// </summary>
     public static void Lstm(
         ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> r, ReadOnlySpan<float> bias,
@@ -32,43 +33,86 @@ public static class Recurrent
         Span<float> sequence, Span<float> lastHidden, Span<float> lastCell,
         int kcX, int mcX, int kcH, int mcH, WorkerPool? pool = null, CpuInstructionSet isa = CpuInstructionSet.Auto)
     {
-        int g = 4 * hidden, state = batch * hidden, rows = seq * batch;
-        if (seq < 0 || batch < 0 || input < 0 || hidden <= 0) throw new ArgumentException($"Lstm: bad sizes seq={seq}, batch={batch}, input={input}, hidden={hidden}");
-        if (x.Length < (long)rows * input || w.Length < (long)g * input || r.Length < (long)g * hidden) throw new ArgumentException("Lstm: x, W or R too small for the sizes");
-        if ((!bias.IsEmpty && bias.Length < 2 * g) || (!initialH.IsEmpty && initialH.Length < state) || (!initialC.IsEmpty && initialC.Length < state))
-        {
-            throw new ArgumentException($"Lstm: B needs {2 * g} elements, initial_h and initial_c {state}");
-        }
-
-        if ((!sequence.IsEmpty && sequence.Length < (long)rows * hidden) || (!lastHidden.IsEmpty && lastHidden.Length < state) || (!lastCell.IsEmpty && lastCell.Length < state))
-        {
-            throw new ArgumentException($"Lstm: Y needs {(long)rows * hidden} elements, Y_h and Y_c {state}");
-        }
-
-        if (batch == 0) return;
-
-        // Workspace: gates [seq*batch, 4H] | packed W | packed R | bias [4H] | h, h', c [batch, H].
+        Check(x, bias, initialH, initialC, seq, batch, input, hidden, sequence, lastHidden, lastCell);
+        int g = 4 * hidden;
+        if (w.Length < (long)g * input || r.Length < (long)g * hidden) throw new ArgumentException($"Lstm: W needs {(long)g * input} elements, R {(long)g * hidden}");
         int packedW = GemmLayout.PackedLength(input, g), packedR = GemmLayout.PackedLength(hidden, g);
-        long length = (long)rows * g + packedW + packedR + g + 3L * state;
+        var workspace = Workspace(packedW + packedR + StateLength(seq, batch, hidden));
+        var wPacked = Take(ref workspace, packedW);
+        var rPacked = Take(ref workspace, packedR);
+        Sgemm.PackB(w, input, g, transposed: true, wPacked);
+        Sgemm.PackB(r, hidden, g, transposed: true, rPacked);
+        Run(x, wPacked, rPacked, bias, initialH, initialC, seq, batch, input, hidden, clip, sequence, lastHidden, lastCell, kcX, mcX, kcH, mcH, pool, isa, workspace);
+    }
+
+    /// <summary><see cref="Lstm"/> with W^T and R^T already packed by <see cref="Sgemm.PackB"/> (W [4*hidden, input] and
+    /// R [4*hidden, hidden] packed with transposed = true), as the generated code does once for weights.</summary>
+    public static void LstmPacked(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> packedW, ReadOnlySpan<float> packedR, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> initialH, ReadOnlySpan<float> initialC,
+        int seq, int batch, int input, int hidden, float clip,
+        Span<float> sequence, Span<float> lastHidden, Span<float> lastCell,
+        int kcX, int mcX, int kcH, int mcH, WorkerPool? pool = null, CpuInstructionSet isa = CpuInstructionSet.Auto)
+    {
+        Check(x, bias, initialH, initialC, seq, batch, input, hidden, sequence, lastHidden, lastCell);
+        int g = 4 * hidden;
+        if (packedW.Length < GemmLayout.PackedLength(input, g) || packedR.Length < GemmLayout.PackedLength(hidden, g))
+        {
+            throw new ArgumentException($"Lstm: packed W needs {GemmLayout.PackedLength(input, g)} elements, packed R {GemmLayout.PackedLength(hidden, g)}");
+        }
+
+        Run(x, packedW, packedR, bias, initialH, initialC, seq, batch, input, hidden, clip, sequence, lastHidden, lastCell, kcX, mcX, kcH, mcH, pool, isa,
+            Workspace(StateLength(seq, batch, hidden)));
+    }
+
+    private static void Check(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> bias, ReadOnlySpan<float> initialH, ReadOnlySpan<float> initialC,
+        int seq, int batch, int input, int hidden, Span<float> sequence, Span<float> lastHidden, Span<float> lastCell)
+    {
+        if (seq < 0 || batch < 0 || input < 0 || hidden <= 0) throw new ArgumentException($"Lstm: bad sizes seq={seq}, batch={batch}, input={input}, hidden={hidden}");
+        long rows = (long)seq * batch, state = (long)batch * hidden;
+        if (x.Length < rows * input) throw new ArgumentException($"Lstm: x needs {rows * input} elements, has {x.Length}");
+        if ((!bias.IsEmpty && bias.Length < 8L * hidden) || (!initialH.IsEmpty && initialH.Length < state) || (!initialC.IsEmpty && initialC.Length < state))
+        {
+            throw new ArgumentException($"Lstm: B needs {8L * hidden} elements, initial_h and initial_c {state}");
+        }
+
+        if ((!sequence.IsEmpty && sequence.Length < rows * hidden) || (!lastHidden.IsEmpty && lastHidden.Length < state) || (!lastCell.IsEmpty && lastCell.Length < state))
+        {
+            throw new ArgumentException($"Lstm: Y needs {rows * hidden} elements, Y_h and Y_c {state}");
+        }
+    }
+
+    /// <summary>Floats of the workspace past the packed weights: gates [seq*batch, 4H], bias [4H], h, h', c [batch, H].</summary>
+    private static long StateLength(int seq, int batch, int hidden) => (long)seq * batch * 4 * hidden + 4L * hidden + 3L * batch * hidden;
+
+    private static Span<float> Workspace(long length)
+    {
         var workspace = s_workspace;
         if (workspace is null || workspace.Length < length) s_workspace = workspace = new float[Math.Max(checked((int)length), 4096)];
-        var rest = workspace.AsSpan(0, (int)length);
-        var gates = Take(ref rest, rows * g);
-        var wPacked = Take(ref rest, packedW);
-        var rPacked = Take(ref rest, packedR);
-        var biasSum = Take(ref rest, g);
-        var h0 = Take(ref rest, state);
-        var h1 = Take(ref rest, state);
-        var c = Take(ref rest, state);
+        return workspace.AsSpan(0, (int)length);
+    }
 
+    private static void Run(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> wPacked, ReadOnlySpan<float> rPacked, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> initialH, ReadOnlySpan<float> initialC,
+        int seq, int batch, int input, int hidden, float clip,
+        Span<float> sequence, Span<float> lastHidden, Span<float> lastCell,
+        int kcX, int mcX, int kcH, int mcH, WorkerPool? pool, CpuInstructionSet isa, Span<float> workspace)
+    {
+        if (batch == 0) return;
+        int g = 4 * hidden, state = batch * hidden, rows = seq * batch;
+        var gates = Take(ref workspace, rows * g);
+        var biasSum = Take(ref workspace, g);
+        var h0 = Take(ref workspace, state);
+        var h1 = Take(ref workspace, state);
+        var c = Take(ref workspace, state);
         if (!bias.IsEmpty)
         {
             for (int j = 0; j < g; j++) biasSum[j] = bias[j] + bias[g + j];
         }
 
         // gates = x @ W^T + (Wb + Rb) for every step at once.
-        Sgemm.PackB(w, input, g, transposed: true, wPacked);
-        Sgemm.PackB(r, hidden, g, transposed: true, rPacked);
         var projection = new GemmEpilogue { ColumnBias = bias.IsEmpty ? default : biasSum };
         Sgemm.Multiply(rows, g, input, x, input, wPacked, gates, g, 1f, accumulate: false, kcX, mcX, pool, projection, isa);
 

@@ -197,6 +197,17 @@ public class SourceModelTests
     }
 
     [Fact]
+    public void LstmWeightsArePackedOnceAtCompileTime()
+    {
+        // W and R, shared by both Lstm calls: each packed once (a PackB apiece), read by both calls as packed panels.
+        var generated = GeneratorHarness.Run(Source).Generated.Single(s => s.Contains("Model E2E.Recurrent"));
+        var header = generated.Substring(0, generated.IndexOf("#nullable", StringComparison.Ordinal));
+        Assert.Equal(2, header.Split('\n').Count(l => l.Contains("= PackB(")));
+        Assert.Equal(2, header.Split('\n').Count(l => l.Contains("= Lstm(") && l.Contains("n=32")));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(generated, @"Recurrent\.LstmPacked\(").Count);
+    }
+
+    [Fact]
     public void WideConvolutionsRunAsImplicitGemm()
     {
         var generated = GeneratorHarness.Run(Source).Generated.Single(s => s.Contains("Model E2E.GemmConv"));
