@@ -363,7 +363,7 @@ internal static class ShapeInference
         int hidden = packed ? (int)attrs.Int(AttrNames.N) / 4 : w.Shape[1] / 4;
         var expected = new (int Index, string Role, int[] Shape)[]
         {
-            (LstmOperands.W, "packed W", packed ? new[] { GemmLayout.PackedLength(size, 4 * hidden) } : w.ShapeArray()),
+            (packed ? LstmOperands.W : -1, "packed W", new[] { GemmLayout.PackedLength(size, 4 * hidden) }), // unpacked: checked above
             (LstmOperands.R, packed ? "packed R" : "R", packed ? new[] { GemmLayout.PackedLength(hidden, 4 * hidden) } : new[] { 1, 4 * hidden, hidden }),
             (operands.Bias, "B", new[] { 1, 8 * hidden }),
             (operands.InitialH, "initial_h", new[] { 1, batch, hidden }),
