@@ -105,6 +105,18 @@ public static partial class Ops
     /// end; an index out of range (or a Float32 index that is not an integer) throws.</summary>
     public static Tensor Gather(Tensor data, Tensor indices, int axis = 0) => EagerGather(data, indices, axis);
 
+    // ---- Recurrent ------------------------------------------------------------------------------------------
+
+    /// <summary>ONNX LSTM, forward direction, layout 0: x [seq, batch, input], w [1, 4*hidden, input],
+    /// r [1, 4*hidden, hidden], b [1, 8*hidden] (W's biases, then R's), initialH and initialC [1, batch, hidden]
+    /// (zeros when absent); gates in the order i, o, f, c with sigmoid, tanh, tanh:
+    /// i = sigmoid(x W_i^T + h R_i^T + b_i), likewise o and f, c' = tanh(...), c = f*c + i*c', h = o*tanh(c).
+    /// <paramref name="clip"/> &gt; 0 clamps every gate's pre-activation to [-clip, clip] (0: no clipping).
+    /// <paramref name="output"/> picks the result: Y [seq, 1, batch, hidden], Y_h or Y_c [1, batch, hidden]; two of
+    /// them take two calls, each running the whole recurrence.</summary>
+    public static Tensor Lstm(Tensor x, Tensor w, Tensor r, Tensor? b = null, Tensor? initialH = null, Tensor? initialC = null, LstmOutput output = LstmOutput.Sequence, float clip = 0f) =>
+        EagerLstm(x, w, r, b, initialH, initialC, output, clip);
+
     // ---- Convolution and pooling (NCHW) ---------------------------------------------------------------
 
     /// <summary>x[N, C, H, W] * weight[K, C/groups, R, S] (+ bias[K]) -> [N, K, OH, OW] with

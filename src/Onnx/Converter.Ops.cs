@@ -89,6 +89,7 @@ internal sealed partial class Converter
         ["Mish"] = Mish,
         ["Reciprocal"] = Reciprocal,
         ["InstanceNormalization"] = InstanceNormalization,
+        ["LSTM"] = Lstm,
     };
 
     // ---- shapes ---------------------------------------------------------------------------------------------------

@@ -120,10 +120,16 @@ internal sealed class NodeContext
     public string? String(string name)
     {
         var a = Attr(name, OnnxAttributeType.String);
-        if (a is null) return null;
+        return a is null ? null : Utf8(name, a.S);
+    }
+
+    public string[]? Strings(string name) => Attr(name, OnnxAttributeType.Strings)?.Strings.Select(s => Utf8(name, s)).ToArray();
+
+    private string Utf8(string name, byte[] bytes)
+    {
         try
         {
-            return new UTF8Encoding(false, true).GetString(a.S);
+            return new UTF8Encoding(false, true).GetString(bytes);
         }
         catch (DecoderFallbackException e)
         {

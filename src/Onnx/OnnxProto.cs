@@ -68,6 +68,7 @@ public sealed class OnnxAttributeProto
     public OnnxGraphProto? G { get; set; }
     public List<float> Floats { get; } = new();
     public List<long> Ints { get; } = new();
+    public List<byte[]> Strings { get; } = new();
     public string RefAttrName { get; set; } = "";
     /// <summary>Fields present but not read (g, graphs, strings, tensors, ...): their numbers, for "unsupported" errors.</summary>
     public List<int> OtherFields { get; } = new();
@@ -209,6 +210,7 @@ public static class OnnxParser
                 case 6: a.G = Graph(r.Name("g").Message($"{r.Path}.g")); break;
                 case 7: r.Name("floats").Floats(a.Floats); break;
                 case 8: r.Name("ints").Int64s(a.Ints); break;
+                case 9: a.Strings.Add(r.Name("strings").Bytes().ToArray()); break;
                 case 20:
                     long type = r.Name("type").Int64();
                     if (type < 0 || type > 14) throw r.Error($"unknown attribute type {type}");

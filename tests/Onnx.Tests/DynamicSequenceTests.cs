@@ -91,6 +91,37 @@ public class DynamicSequenceTests
         }
     }
 
+    /// <summary>An LSTM over x [sequence, 2, 5] (Y + Y_h, two DSL calls), imported with the sequence dynamic up to 12.</summary>
+    [Fact]
+    public void AnLstmOverADynamicSequenceMatchesOnnxRuntimeAtSeveralLengths()
+    {
+        const int batch = 2, input = 5, hidden = 6, bound = 12;
+        var g = new OnnxGraph("lstm");
+        int seed = 300;
+        string W(string name, params int[] shape) => g.Initializer(name, Tensor.Random(seed++, -0.6f, 0.6f, shape).Floats, shape);
+        string x = g.SymbolicInput("x", new[] { 0, batch, input }, new string?[] { "sequence", null, null });
+        g.Node("LSTM", new[] { x, W("w", 1, 4 * hidden, input), W("r", 1, 4 * hidden, hidden), W("b", 1, 8 * hidden) }, new[] { "y", "y_h" }, Int("hidden_size", hidden));
+        g.Output(g.Op("Add", "y", "y_h"));
+        byte[] onnx = g.ToModel(14);
+
+        var import = OnnxImporter.Import(onnx, new OnnxImportOptions { ClassName = "Dynamic.Lstm", Dynamic = ("sequence", bound), SourceName = "lstm.onnx" });
+        Assert.Contains($"[Input({bound}, {batch}, {input}, DynamicAxis = 0)] Tensor x", import.Source);
+        var run = GeneratorHarness.Run(import.Source);
+        Assert.Empty(run.Diagnostics);
+        var type = GeneratedModels.Load(run).GetType("Dynamic.Lstm", throwOnError: true)!;
+        var model = Activator.CreateInstance(type)!;
+        using (var file = Aot.Runtime.SafeTensorsFile.Parse(import.SerializeWeights())) type.GetMethod("LoadWeights", new[] { typeof(Aot.Runtime.SafeTensorsFile) })!.Invoke(model, new object[] { file });
+        using var compiled = (IDisposable)type.GetMethod("Compile")!.Invoke(model, new object[] { 1 })!;
+        var runMethod = compiled.GetType().GetMethods().Single(m => m.Name == "Run" && m.ReturnType == typeof(Tensor));
+        foreach (int length in new[] { 1, 2, 5, bound })
+        {
+            var input0 = Tensor.Random(length, -1f, 1f, length, batch, input);
+            var expected = Ort.Run(onnx, new[] { ("x", input0) });
+            Tolerance.AssertClose(expected, (Tensor)type.GetMethod("Forward")!.Invoke(model, new object[] { input0 })!, $"eager at length {length}");
+            Tolerance.AssertClose(expected, (Tensor)runMethod.Invoke(compiled, new object[] { input0 })!, $"compiled at length {length}");
+        }
+    }
+
     [Fact]
     public void AConstantThatDependsOnTheDynamicSizeIsRejected()
     {

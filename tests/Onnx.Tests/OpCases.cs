@@ -94,6 +94,50 @@ internal static class OpCases
         g.Output(g.Op("Resize", inputs, attrs));
     }, opset: opset);
 
+    /// <summary>
+    /// One LSTM node (W, R, B initializers; initial_h and initial_c graph inputs) with the outputs in
+    /// <paramref name="outputs"/> (0 Y, 1 Y_h, 2 Y_c) named and the others left out; several are combined into the one
+    /// graph output by Add (Y + Y_h + Y_c broadcast, or Y_h + Y_c). sequence_lens is an int32 initializer.
+    /// </summary>
+    private static OnnxCase LstmCase(string name, int seq, int batch, int input, int hidden, bool bias, bool initial, int[] outputs, int opset,
+        int layout = 0, long[]? lengths = null, params OnnxAttr[] extra)
+    {
+        int seed = _seed;
+        _seed += 3;
+        // ONNX Runtime has no layout 1: its reference is layout 0 between Transposes (same inputs, same weights).
+        return new(name, g => LstmGraph(g, seed, seq, batch, input, hidden, bias, initial, outputs, layout, lengths, extra, reference: false), opset: opset,
+            reference: layout == 0 ? null : g => LstmGraph(g, seed, seq, batch, input, hidden, bias, initial, outputs, layout, lengths, extra, reference: true));
+    }
+
+    private static void LstmGraph(OnnxGraph g, int seed, int seq, int batch, int input, int hidden, bool bias, bool initial, int[] outputs,
+        int layout, long[]? lengths, OnnxAttr[] extra, bool reference)
+    {
+        string Weight(string name, params int[] shape) => g.Initializer(name, Aot.Dsl.Tensor.Random(seed++, -1f, 1f, shape).Floats, shape);
+        string ToLayout0(string v) => reference ? g.Op("Transpose", v, List("perm", 1, 0, 2)) : v;
+        var x = g.Input("x", layout == 0 ? new[] { seq, batch, input } : new[] { batch, seq, input });
+        var state = layout == 0 ? new[] { 1, batch, hidden } : new[] { batch, 1, hidden };
+        var inputs = new List<string> { ToLayout0(x), Weight("lstm.w", 1, 4 * hidden, input), Weight("lstm.r", 1, 4 * hidden, hidden) };
+        inputs.Add(bias ? Weight("lstm.b", 1, 8 * hidden) : "");
+        inputs.Add(lengths is null ? "" : g.Initializer("lstm.lengths", OnnxTensor.Of(lengths, lengths.Length) with { Int32 = true }));
+        if (initial) inputs.AddRange(new[] { ToLayout0(g.Input("h0", state)), ToLayout0(g.Input("c0", state)) });
+        while (inputs[^1].Length == 0) inputs.RemoveAt(inputs.Count - 1);
+        var names = new[] { "y", "y_h", "y_c" };
+        var nodeOutputs = Enumerable.Range(0, outputs.Max() + 1).Select(i => outputs.Contains(i) ? (reference ? "ref_" : "") + names[i] : "").ToArray();
+        var attrs = new List<OnnxAttr> { Int("hidden_size", hidden) };
+        if (layout != 0 && !reference) attrs.Add(Int("layout", layout));
+        attrs.AddRange(extra);
+        g.Node("LSTM", inputs.ToArray(), nodeOutputs, attrs.ToArray());
+        foreach (int i in reference ? outputs : Array.Empty<int>())
+        {
+            g.Node("Transpose", new[] { "ref_" + names[i] }, new[] { names[i] }, i == 0 ? List("perm", 2, 0, 1, 3) : List("perm", 1, 0, 2));
+        }
+        // Layout 1's Y [batch, seq, 1, hidden] meets Y_h/Y_c [batch, 1, hidden] unsqueezed at axis 1.
+        string Term(int i) => layout == 1 && i > 0 && outputs.Contains(0) ? g.Op("Unsqueeze", names[i], g.Int64s(1)) : names[i];
+        var result = outputs.Select(Term).Aggregate((a, b) => g.Op("Add", a, b));
+        var y = layout == 0 ? new[] { seq, 1, batch, hidden } : new[] { batch, seq, 1, hidden };
+        g.Output(result, outputs.Contains(0) ? y : state);
+    }
+
     public static readonly OnnxCase[] All =
     {
         // Elementwise, with numpy broadcasting, constant and run-time operands.
@@ -482,6 +526,19 @@ internal static class OpCases
         ResizeCase("Resize_nearest_half_pixel_symmetric_opset19", 19, new[] { 1f, 1f, 2.3f, 1.5f }, null, Str("coordinate_transformation_mode", "half_pixel_symmetric")),
         new("Upsample_nearest_attribute_opset7", g => g.Output(g.Op("Upsample", g.Input("x", 1, 2, 3, 4), FloatList("scales", 1f, 1f, 2f, 3f))), opset: 7),
         new("Upsample_linear_input_opset9", g => g.Output(g.Op("Upsample", new[] { g.Input("x", 1, 2, 3, 4), g.Initializer("scales", new[] { 1f, 1f, 2f, 2.5f }, 4) }, Str("mode", "linear"))), opset: 9),
+        // LSTM: each output alone and together (each a DSL call of its own), with and without B and initial states,
+        // batch > 1, opsets 7 and 14, layout 1, constant full-length sequence_lens, clip, the default activations spelled out.
+        LstmCase("LSTM_Y_opset7", 5, 1, 3, 4, bias: false, initial: false, new[] { 0 }, 7),
+        LstmCase("LSTM_Y_bias_initial_batch3_opset14", 4, 3, 5, 6, bias: true, initial: true, new[] { 0 }, 14),
+        LstmCase("LSTM_Yh_bias_opset7", 6, 2, 4, 3, bias: true, initial: false, new[] { 1 }, 7),
+        LstmCase("LSTM_Yh_initial_opset14", 3, 2, 4, 5, bias: false, initial: true, new[] { 1 }, 14),
+        LstmCase("LSTM_Yc_opset7", 4, 1, 3, 4, bias: false, initial: false, new[] { 2 }, 7),
+        LstmCase("LSTM_Yc_bias_initial_batch2_opset14", 5, 2, 6, 8, bias: true, initial: true, new[] { 2 }, 14),
+        LstmCase("LSTM_Y_Yh_Yc_batch2_opset14", 4, 2, 3, 5, bias: true, initial: true, new[] { 0, 1, 2 }, 14),
+        LstmCase("LSTM_Yh_Yc_opset7", 3, 3, 4, 4, bias: true, initial: false, new[] { 1, 2 }, 7),
+        LstmCase("LSTM_layout1_all_outputs_opset14", 4, 3, 5, 6, bias: true, initial: true, new[] { 0, 1, 2 }, 14, layout: 1),
+        LstmCase("LSTM_sequence_lens_full_clip_activations_opset14", 5, 2, 3, 4, bias: true, initial: false, new[] { 0 }, 14, lengths: new long[] { 5, 5 },
+            extra: new[] { Float("clip", 0.4f), StrList("activations", "Sigmoid", "Tanh", "Tanh"), Str("direction", "forward") }),
 
         // Small whole models.
         new("Mlp_Gemm_Relu_Gemm_Softmax", g =>

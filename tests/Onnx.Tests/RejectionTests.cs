@@ -101,6 +101,50 @@ public class RejectionTests
     public void OpsetOutOfRangeIsNamed(int opset) =>
         Assert.Contains($"opset {opset}", Unsupported(Model(g => g.Output(g.Op("Relu", g.Input("x", 2))), opset)));
 
+    /// <summary>An LSTM node (seq 3, batch 2, input 4, hidden 2) with extra inputs (by position, "" skips one) and attributes.</summary>
+    private static byte[] Lstm(Func<OnnxGraph, string[]> extraInputs, params OnnxAttr[] attrs) => Model(g =>
+    {
+        var inputs = new[] { g.Input("x", 3, 2, 4), g.Initializer("w", new float[8 * 4], 1, 8, 4), g.Initializer("r", new float[8 * 2], 1, 8, 2) };
+        g.Node("LSTM", inputs.Concat(extraInputs(g)).ToArray(), new[] { "y" }, attrs);
+        g.Output("y", 3, 1, 2, 2);
+    }, opset: 14);
+
+    public static TheoryData<string, string> LstmRejections => new()
+    {
+        { "direction", "direction 'bidirectional' is not supported (only forward)" },
+        { "reverse", "direction 'reverse' is not supported (only forward)" },
+        { "activations", "activations [Relu, Tanh, Tanh] are not supported; only the defaults [Sigmoid, Tanh, Tanh]" },
+        { "activation_alpha", "attribute 'activation_alpha' [0.5] is not supported" },
+        { "input_forget", "input_forget 1 (coupled input and forget gates) is not supported" },
+        { "peepholes", "peephole weights (input P 'p') are not supported" },
+        { "sequence_lens", "sequence_lens [3, 2] is not supported; only every sequence the full length 3" },
+        { "sequence_lens_input", "sequence_lens 'lens' is computed at run time" },
+        { "clip", "clip -1 is not supported; it must be positive and finite" },
+    };
+
+    [Theory]
+    [MemberData(nameof(LstmRejections))]
+    public void LstmFeaturesBeyondTheForwardDefaultAreNamed(string feature, string expected)
+    {
+        string[] None(OnnxGraph g) => Array.Empty<string>();
+        string Lengths(OnnxGraph g, params long[] v) => g.Initializer("lens", OnnxTensor.Of(v, v.Length) with { Int32 = true });
+        byte[] model = feature switch
+        {
+            "direction" => Lstm(None, Str("direction", "bidirectional")),
+            "reverse" => Lstm(None, Str("direction", "reverse")),
+            "activations" => Lstm(None, StrList("activations", "Relu", "Tanh", "Tanh")),
+            "activation_alpha" => Lstm(None, FloatList("activation_alpha", 0.5f)),
+            "input_forget" => Lstm(None, Int("input_forget", 1)),
+            "peepholes" => Lstm(g => new[] { "", "", "", "", g.Initializer("p", new float[6], 1, 6) }),
+            "sequence_lens" => Lstm(g => new[] { "", Lengths(g, 3, 2) }),
+            "sequence_lens_input" => Lstm(g => new[] { "", g.Input("lens", 2) }),
+            _ => Lstm(None, Float("clip", -1f)),
+        };
+        string message = Unsupported(model);
+        Assert.Contains("(LSTM)", message);
+        Assert.Contains(expected, message);
+    }
+
     [Fact]
     public void SymbolicDimensionNeedsAValue()
     {

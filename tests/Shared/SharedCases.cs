@@ -452,4 +452,40 @@ internal static class SharedCases
         }
         return cases;
     }
+
+    /// <summary>LSTM: each result (Y, Y_h, Y_c) with and without B and initial states, batch 1 and 3, one step and
+    /// several, hidden sizes around the GEMM panel width, clip; W and R as weights.</summary>
+    public static List<KernelCase> Lstm()
+    {
+        var cases = new List<KernelCase>();
+        int seed = 1300;
+        foreach (var (seq, batch, input, hidden, bias, initial, clip) in new[]
+        {
+            (1, 1, 3, 2, false, false, 0f),
+            (5, 1, 7, 8, true, false, 0f),
+            (4, 3, 5, 6, true, true, 0f),
+            (3, 2, 4, 3, false, true, 0f),
+            (6, 2, 16, 33, true, true, 0.5f),
+        })
+        {
+            var x = Rand(seed++, -1f, 1f, seq, batch, input);
+            var w = Rand(seed++, -0.6f, 0.6f, 1, 4 * hidden, input);
+            var r = Rand(seed++, -0.6f, 0.6f, 1, 4 * hidden, hidden);
+            var b = bias ? Rand(seed++, -0.5f, 0.5f, 1, 8 * hidden) : null;
+            var h0 = initial ? Rand(seed++, -1f, 1f, 1, batch, hidden) : null;
+            var c0 = initial ? Rand(seed++, -1f, 1f, 1, batch, hidden) : null;
+            var operands = new[] { x, w, r, b, h0, c0 }.OfType<Tensor>().ToArray();
+            foreach (var output in new[] { LstmOutput.Sequence, LstmOutput.LastHidden, LstmOutput.LastCell })
+            {
+                var attrs = Attrs(
+                    Attr.OfInt(AttrNames.Output, (long)output),
+                    Attr.OfFloat(AttrNames.Clip, clip),
+                    Attr.OfInt(AttrNames.Optional, LstmOperands.Mask(bias, initial, initial)));
+                string name = $"seq {seq} batch {batch} input {input} hidden {hidden}{(bias ? " B" : "")}{(initial ? " initial" : "")}{(clip > 0 ? " clip" : "")} {output}";
+                cases.Add(Case(name, OpKind.Lstm, attrs, operands, Ops.Lstm(x, w, r, b, h0, c0, output, clip), Tolerance.Accumulation, weightMask: 0b110));
+            }
+        }
+
+        return cases;
+    }
 }

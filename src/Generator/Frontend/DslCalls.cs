@@ -78,6 +78,7 @@ internal sealed class DslCalls
                 "AvgPool2d" => Pool(OpKind.AvgPool2d, call),
                 "GlobalAvgPool" => Node(OpKind.GlobalAvgPool, at, Attrs.None, call.Tensor("x")),
                 "Resize" => Resize(call),
+                "Lstm" => Lstm(call),
                 _ => _owner.Report(DiagnosticDescriptors.UnsupportedConstruct, at, $"Ops.{name} is not supported by the compiler yet"),
             };
         }
@@ -363,6 +364,19 @@ internal sealed class DslCalls
             Attr.OfFloat(AttrNames.ScaleH, scaleH),
             Attr.OfFloat(AttrNames.ScaleW, scaleW));
         return Node(OpKind.Resize, call.At, attrs, x);
+    }
+
+    private FrontendValue Lstm(Call call)
+    {
+        var b = call.OptionalTensor("b");
+        var h = call.OptionalTensor("initialH");
+        var c = call.OptionalTensor("initialC");
+        var present = new[] { b, h, c }.Where(v => v.Kind != FrontendValueKind.Null);
+        var attrs = Attrs.Of(
+            Attr.OfInt(AttrNames.Output, call.Int("output")),
+            Attr.OfFloat(AttrNames.Clip, call.Float("clip")),
+            Attr.OfInt(AttrNames.Optional, LstmOperands.Mask(b.Kind != FrontendValueKind.Null, h.Kind != FrontendValueKind.Null, c.Kind != FrontendValueKind.Null)));
+        return Node(OpKind.Lstm, call.At, attrs, new[] { call.Tensor("x"), call.Tensor("w"), call.Tensor("r") }.Concat(present).ToArray());
     }
 
     /// <summary>An argument that cannot be used: reported once, at the call.</summary>

@@ -100,6 +100,13 @@ internal enum OpKind
     /// <summary>[N, C, H, W] -> [N, C, shape[0], shape[1]]; attrs shape, mode (0 nearest, 1 linear), coordinates and
     /// nearest (ResizeMath's mode numbers), scale_h, scale_w (the coordinate scales).</summary>
     Resize,
+    // Recurrent
+    /// <summary>ONNX LSTM, forward, layout 0: inputs x [seq, batch, input], w [1, 4H, input], r [1, 4H, H], then the
+    /// optional b [1, 8H], initial h and initial c [1, batch, H] that attr optional says are present (see
+    /// <see cref="LstmOperands"/>); attrs output (Dsl.LstmOutput: 0 Y [seq, 1, batch, H], 1 Y_h, 2 Y_c [1, batch, H]),
+    /// clip (0: none). With attr n (= 4H; set by PackGemmWeights on the CPU) w and r are PackB results: W^T [input, 4H]
+    /// and R^T [H, 4H] in GEMM panels.</summary>
+    Lstm,
 
     /// <summary>A CPU layout op: B [k, n] (or [n, k] with attr transB) repacked into the GEMM microkernel's panels,
     /// a flat [GemmLayout.PackedLength(k, n)]. Made by PackGemmWeights, evaluated once at load time.</summary>
@@ -152,6 +159,9 @@ internal static class AttrNames
     public const string Nearest = "nearest";
     public const string ScaleH = "scale_h";
     public const string ScaleW = "scale_w";
+    public const string Output = "output";
+    public const string Clip = "clip";
+    public const string Optional = "optional";
 
     // GEMM cache blocks of PackedGemm and ConvGemm, set by the AssignGemmBlocks pass (tuned = 1: from a tuning file).
     public const string Kc = "kc";
@@ -177,4 +187,27 @@ internal static class OpKindInfo
     public static bool IsFusableElementwise(OpKind op) => op == OpKind.Constant || IsElementwise(op);
 
     public static bool IsReduction(OpKind op) => op is OpKind.ReduceSum or OpKind.ReduceMean or OpKind.ReduceMax;
+}
+
+/// <summary>Where an <see cref="OpKind.Lstm"/> node's optional operands are: attr optional is a mask (1: b, 2: initial h,
+/// 4: initial c) and the present ones follow x, w, r in that order; -1 for an absent one.</summary>
+internal readonly record struct LstmOperands(int Bias, int InitialH, int InitialC)
+{
+    public const int X = 0, W = 1, R = 2;
+
+    /// <summary>The values of attr output (Dsl.LstmOutput).</summary>
+    public const long Sequence = 0, LastHidden = 1, LastCell = 2;
+
+    public int Count => 3 + (Bias >= 0 ? 1 : 0) + (InitialH >= 0 ? 1 : 0) + (InitialC >= 0 ? 1 : 0);
+
+    public static long Mask(bool bias, bool initialH, bool initialC) => (bias ? 1L : 0) | (initialH ? 2L : 0) | (initialC ? 4L : 0);
+
+    public static LstmOperands Of(Attrs attrs)
+    {
+        long mask = attrs.Int(AttrNames.Optional);
+        int next = R + 1;
+        int Take(long bit) => (mask & bit) != 0 ? next++ : -1;
+        int bias = Take(1), h = Take(2), c = Take(4);
+        return new LstmOperands(bias, h, c);
+    }
 }

@@ -58,6 +58,7 @@ internal static class ShapeInference
             OpKind.MaxPool2d or OpKind.AvgPool2d => Pool(op, inputs[0], attrs),
             OpKind.GlobalAvgPool => GlobalAvgPool(inputs[0]),
             OpKind.Resize => Resize(inputs[0], attrs),
+            OpKind.Lstm => Lstm(inputs, attrs),
             OpKind.Fused => Fused(inputs),
             OpKind.PackB => PackB(inputs[0], attrs.Int(AttrNames.TransB) != 0),
             OpKind.PackedGemm => PackedGemm(inputs, (int)attrs.Int(AttrNames.N)),
@@ -343,6 +344,50 @@ internal static class ShapeInference
         }
 
         return InferResult.Ok(x);
+    }
+
+    private static InferResult Lstm(IReadOnlyList<TensorType> inputs, Attrs attrs)
+    {
+        var operands = LstmOperands.Of(attrs);
+        long output = attrs.Int(AttrNames.Output);
+        float clip = attrs.Float(AttrNames.Clip);
+        if (inputs.Count != operands.Count) return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"Lstm: {inputs.Count} operands, the optional mask says {operands.Count}");
+        if (output is < LstmOperands.Sequence or > LstmOperands.LastCell) return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"Lstm: output {output} is not an LstmOutput");
+        if (!(clip >= 0) || float.IsPositiveInfinity(clip)) return InferResult.Fail(ShapeErrorKind.InvalidArgument, $"Lstm: clip must be positive and finite (0: no clipping), got {clip}");
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            string role = i == operands.Bias ? "B" : i == operands.InitialH ? "initial_h" : i == operands.InitialC ? "initial_c" : new[] { "input", "W", "R" }[i];
+            if (RequireFloat("Lstm", inputs[i], role) is { } e) return e;
+        }
+
+        var x = inputs[LstmOperands.X];
+        var w = inputs[LstmOperands.W];
+        if (x.Rank != 3) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Lstm: input must be [seq, batch, input], got {Fmt(x)}");
+        int seq = x.Shape[0], batch = x.Shape[1], size = x.Shape[2];
+        bool packed = attrs.Has(AttrNames.N);
+        if (!packed && (w.Rank != 3 || w.Shape[0] != 1 || w.Shape[1] % 4 != 0 || w.Shape[1] == 0 || w.Shape[2] != size))
+        {
+            return InferResult.Fail(ShapeErrorKind.OperandShape, $"Lstm: W has shape {Fmt(w)}, expected [1, 4*hidden, {size}] for the input {Fmt(x)}");
+        }
+
+        int hidden = packed ? (int)attrs.Int(AttrNames.N) / 4 : w.Shape[1] / 4;
+        var expected = new (int Index, string Role, int[] Shape)[]
+        {
+            (packed ? LstmOperands.W : -1, "packed W", new[] { GemmLayout.PackedLength(size, 4 * hidden) }), // unpacked: checked above
+            (LstmOperands.R, packed ? "packed R" : "R", packed ? new[] { GemmLayout.PackedLength(hidden, 4 * hidden) } : new[] { 1, 4 * hidden, hidden }),
+            (operands.Bias, "B", new[] { 1, 8 * hidden }),
+            (operands.InitialH, "initial_h", new[] { 1, batch, hidden }),
+            (operands.InitialC, "initial_c", new[] { 1, batch, hidden }),
+        };
+        foreach (var (index, role, shape) in expected)
+        {
+            if (index >= 0 && !inputs[index].Shape.Items.SequenceEqual(shape))
+            {
+                return InferResult.Fail(ShapeErrorKind.OperandShape, $"Lstm: {role} has shape {Fmt(inputs[index])}, expected {Fmt(shape)}");
+            }
+        }
+
+        return InferResult.Ok(output == LstmOperands.Sequence ? new TensorType(DType.Float32, seq, 1, batch, hidden) : new TensorType(DType.Float32, 1, batch, hidden));
     }
 
     private static InferResult Reduce(OpKind op, TensorType x, int[] axes, bool keepDims)

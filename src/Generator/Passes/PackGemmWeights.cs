@@ -8,7 +8,9 @@ namespace Aot.Generator.Passes;
 /// CPU layout pass: a matrix product whose B operand is known at load time (a weight, or computed from weights)
 /// reads B pre-packed into the GEMM microkernel's panel layout (<see cref="GemmLayout"/>), packed once when the
 /// model is compiled. Gemm (transA = 0) becomes PackedGemm(A, PackB(B)); MatMul of A[..., m, k] by a 2-D B becomes
-/// Reshape(PackedGemm(Reshape(A, [M, k]), PackB(B)), [..., m, n]) (reshapes of contiguous data are free aliases).
+/// Reshape(PackedGemm(Reshape(A, [M, k]), PackB(B)), [..., m, n]) (reshapes of contiguous data are free aliases);
+/// an Lstm whose W [1, 4H, input] and R [1, 4H, H] are load-time values reads them as packed W^T and R^T (attr n = 4H),
+/// the B operands of its input projection and of its per-step product.
 /// Each weight is packed once however many products read it.
 /// Requires: a verified graph. Guarantees: same values; PackB nodes depend on load-time values only.
 /// </summary>
@@ -27,9 +29,13 @@ internal sealed class PackGemmWeights : IPass
         {
             if (!packed.TryGetValue((b, transposed), out int id))
             {
+                // A [1, r, c] operand (an LSTM's W or R) is its [r, c] matrix.
                 var t = graph.TypeOf(b);
-                int k = transposed ? t.Shape[1] : t.Shape[0], n = transposed ? t.Shape[0] : t.Shape[1];
-                id = rewriter.Add(OpKind.PackB, new[] { rewriter.Map(b) }, Attrs.Of(Attr.OfInt(AttrNames.TransB, transposed ? 1 : 0)),
+                var matrix = t.Shape.Items.Skip(t.Rank - 2).ToArray();
+                int source = rewriter.Map(b);
+                if (t.Rank == 3) source = rewriter.Add(OpKind.Reshape, new[] { source }, Attrs.Of(Attr.OfInts(AttrNames.Shape, matrix)), t.WithShape(matrix));
+                int k = transposed ? matrix[1] : matrix[0], n = transposed ? matrix[0] : matrix[1];
+                id = rewriter.Add(OpKind.PackB, new[] { source }, Attrs.Of(Attr.OfInt(AttrNames.TransB, transposed ? 1 : 0)),
                     new TensorType(DType.Float32, GemmLayout.PackedLength(k, n)));
                 packed[(b, transposed)] = id;
             }
@@ -46,6 +52,16 @@ internal sealed class PackGemmWeights : IPass
             }
 
             var outType = graph.TypeOf(node.Output);
+            if (node.Op == OpKind.Lstm)
+            {
+                var inputs = node.Inputs.Select(rewriter.Map).ToArray();
+                inputs[LstmOperands.W] = Pack(node.Inputs[LstmOperands.W], true);
+                inputs[LstmOperands.R] = Pack(node.Inputs[LstmOperands.R], true);
+                int gates = graph.TypeOf(node.Inputs[LstmOperands.R]).Shape[1];
+                rewriter.Add(OpKind.Lstm, inputs, node.Attrs.With(Attr.OfInt(AttrNames.N, gates)), outType, replaces: node.Output);
+                continue;
+            }
+
             if (node.Op == OpKind.Gemm)
             {
                 var inputs = new List<int> { rewriter.Map(node.Inputs[0]), Pack(node.Inputs[1], node.Attrs.Int(AttrNames.TransB) != 0) };
@@ -83,6 +99,11 @@ internal sealed class PackGemmWeights : IPass
 
     private static bool IsCandidate(Graph graph, Node node, bool[] loadTime)
     {
+        if (node.Op == OpKind.Lstm)
+        {
+            return !node.Attrs.Has(AttrNames.N) && loadTime[node.Inputs[LstmOperands.W]] && loadTime[node.Inputs[LstmOperands.R]] && !loadTime[node.Inputs[LstmOperands.X]];
+        }
+
         if (node.Op is not (OpKind.Gemm or OpKind.MatMul) || !loadTime[node.Inputs[1]] || loadTime[node.Inputs[0]]) return false;
         return node.Op switch
         {

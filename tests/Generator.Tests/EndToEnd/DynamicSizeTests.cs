@@ -64,6 +64,21 @@ public class DynamicSizeTests
         {
             // Above the size from which transposes and elementwise kernels split between threads (32K elements).
             public Tensor Forward([Input(1, 19, 2048, DynamicAxis = 1)] Tensor x) => Sigmoid(Transpose(x, 0, 2, 1)) * 2f + 1f;
+            }
+        }
+
+        [Model]
+        public partial class Recurrent
+        {
+            [Weight(1, 32, 6)] public Tensor? W { get; set; }
+            [Weight(1, 32, 8)] public Tensor? R { get; set; }
+            [Weight(1, 64)] public Tensor? B { get; set; }
+
+            public Tensor Forward([Input(19, 2, 6, DynamicAxis = 0)] Tensor x)
+            {
+                var y = Lstm(x, W!, R!, B);                                            // [n, 1, 2, 8]
+                return y + Lstm(x, W!, R!, B, output: LstmOutput.LastCell);            // + Y_c [1, 2, 8]
+            }
         }
 
         public static class AllocationDriver
@@ -100,6 +115,7 @@ public class DynamicSizeTests
     [InlineData("Dyn.MaskedPooling", 1)]
     [InlineData("Dyn.MaskedPooling", 2)]
     [InlineData("Dyn.WideTranspose", 2)]
+    [InlineData("Dyn.Recurrent", 1)]
     public void EverySizeUpToTheBoundMatchesEager(string typeName, int threads)
     {
         var type = Compiled.Value.GetType(typeName, throwOnError: true)!;
@@ -245,7 +261,7 @@ public class DynamicSizeTests
     private static Tensor InputAt(Aot.Runtime.TensorSpec spec, int n, int seed)
     {
         var shape = spec.Shape.ToArray();
-        shape[1] = n;
+        shape[Array.IndexOf(shape, Bound)] = n; // the dynamic axis: the one dimension of the bound's size in these models
         if (spec.DType == DType.Int32)
         {
             var ids = Tensor.Zeros(DType.Int32, shape);

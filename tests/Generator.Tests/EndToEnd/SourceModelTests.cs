@@ -157,6 +157,21 @@ public class SourceModelTests
         }
 
         [Model]
+        public partial class Recurrent
+        {
+            [Weight(1, 32, 6)] public Tensor? W { get; set; }
+            [Weight(1, 32, 8)] public Tensor? R { get; set; }
+            [Weight(1, 64)] public Tensor? B { get; set; }
+
+            public Tensor Forward([Input(5, 2, 6)] Tensor x, [Input(1, 2, 8)] Tensor h0)
+            {
+                var y = Lstm(x, W!, R!, B, initialH: h0);                              // Y [5, 1, 2, 8]
+                var c = Lstm(x, W!, R!, B, h0, output: LstmOutput.LastCell);          // Y_c [1, 2, 8], a second recurrence
+                return Concat([ReduceMean(Reshape(y, 5, 2, 8), 0), Reshape(c, 2, 8)], axis: 1);
+            }
+        }
+
+        [Model]
         public partial class Identity
         {
             public Tensor Forward([Input(3, 3)] Tensor x) => x;
@@ -178,7 +193,7 @@ public class SourceModelTests
     public static TheoryData<string, int> ModelsAndThreads()
     {
         var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Upsampler", "Masked", "Upsample", "Identity" })
+        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Upsampler", "Masked", "Upsample", "Recurrent", "Identity" })
         {
             data.Add(name, 1);
             data.Add(name, 2); // the parallel GEMM must give the same results within tolerance
@@ -225,6 +240,17 @@ public class SourceModelTests
         Assert.DoesNotContain(irLines, l => l.Contains("Exp(")); // `unused` never reaches the output
         Assert.Equal(3, irLines.Count(l => l.Contains("= PackedGemm(")));
         Assert.Equal(3, irLines.Count(l => l.Contains("= PackB(")));
+    }
+
+    [Fact]
+    public void LstmWeightsArePackedOnceAtCompileTime()
+    {
+        // W and R, shared by both Lstm calls: each packed once (a PackB apiece), read by both calls as packed panels.
+        var generated = GeneratorHarness.Run(Source).Generated.Single(s => s.Contains("Model E2E.Recurrent"));
+        var header = generated.Substring(0, generated.IndexOf("#nullable", StringComparison.Ordinal));
+        Assert.Equal(2, header.Split('\n').Count(l => l.Contains("= PackB(")));
+        Assert.Equal(2, header.Split('\n').Count(l => l.Contains("= Lstm(") && l.Contains("n=32")));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(generated, @"Recurrent\.LstmPacked\(").Count);
     }
 
     [Fact]

@@ -94,6 +94,21 @@ public class DiagnosticTests
             "  public Tensor Forward([Input(1, 3, 8, 8)] Tensor x) => [|Conv2d(x, K!, padding: 1)|]; }"
         },
         {
+            "AOT0006", "Lstm: R has shape [1, 16, 3], expected [1, 16, 4]",
+            "[Model] public partial class M { [Weight(1, 16, 5)] public Tensor? W { get; set; } [Weight(1, 16, 3)] public Tensor? R { get; set; }\n" +
+            "  public Tensor Forward([Input(7, 2, 5)] Tensor x) => [|Lstm(x, W!, R!)|]; }"
+        },
+        {
+            "AOT0006", "Lstm: W has shape [1, 16, 4], expected [1, 4*hidden, 5] for the input [7, 2, 5]",
+            "[Model] public partial class M { [Weight(1, 16, 4)] public Tensor? W { get; set; } [Weight(1, 16, 4)] public Tensor? R { get; set; }\n" +
+            "  public Tensor Forward([Input(7, 2, 5)] Tensor x) => [|Lstm(x, W!, R!, output: LstmOutput.LastHidden)|]; }"
+        },
+        {
+            "AOT0006", "Lstm: initial_c has shape [1, 1, 4], expected [1, 2, 4]",
+            "[Model] public partial class M { [Weight(1, 16, 5)] public Tensor? W { get; set; } [Weight(1, 16, 4)] public Tensor? R { get; set; }\n" +
+            "  public Tensor Forward([Input(7, 2, 5)] Tensor x, [Input(1, 1, 4)] Tensor c) => [|Lstm(x, W!, R!, initialC: c)|]; }"
+        },
+        {
             "AOT0007", "Relu: input has dtype Int32; only Float32 is supported",
             "[Model] public partial class M {\n" +
             "  public Tensor Forward([Input(1, 8, DType = DType.Int32)] Tensor ids) => [|Relu(ids)|]; }"

@@ -149,6 +149,26 @@ public class OptionsTests
     }
 
     [Fact]
+    public void AnLstmIsNotCompiledForTheNpuButStillForTheCpu()
+    {
+        var run = GeneratorHarness.RunWith(new Dictionary<string, string> { ["AotTargets"] = "cpu;npu" }, null, GeneratorHarness.Usings + """
+            [Model]
+            public partial class Recurrent
+            {
+                [Weight(1, 32, 16)] public Tensor? W { get; set; }
+                [Weight(1, 32, 8)] public Tensor? R { get; set; }
+                public Tensor Forward([Input(4, 1, 16)] Tensor x) => Lstm(x, W!, R!, output: LstmOutput.LastHidden);
+            }
+            """);
+        var diagnostic = Assert.Single(run.Diagnostics);
+        Assert.Equal("AOT0017", diagnostic.Id);
+        Assert.Contains("does not support Lstm", diagnostic.GetMessage());
+        Assert.DoesNotContain(run.Generated, g => g.Contains("NpuProgram", StringComparison.Ordinal));
+        Assert.Contains(run.Generated, g => g.Contains("class Compiled", StringComparison.Ordinal));
+        Assert.Empty(run.GeneratedCodeProblems);
+    }
+
+    [Fact]
     public void WithoutTheCpuTargetOnlyTheWeightLoadingIsGenerated()
     {
         var run = Run(("AotTargets", "npu"));

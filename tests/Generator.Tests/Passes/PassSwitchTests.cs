@@ -31,6 +31,7 @@ public class PassSwitchTests
             .Concat(SharedCases.Conv2d())
             .Concat(SharedCases.Pools())
             .Concat(SharedCases.Resize())
+            .Concat(SharedCases.Lstm())
             .Append(new KernelCase("chain", chain.Graph, chain.Weights, new[] { chain.X, chain.Indices }, chain.Expected, Tolerance.Accumulation))
             .ToList();
         FuseEpilogueTests.CheckThroughPipeline(cases, disabled.Length == 0 ? Array.Empty<string>() : new[] { disabled });

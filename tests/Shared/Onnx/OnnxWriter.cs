@@ -78,11 +78,14 @@ internal sealed class ProtoWriter
     }
 }
 
-/// <summary>A tensor for an initializer or a Constant's value attribute: float or int64 data, stored as raw_data,
-/// as float_data/int64_data, or in an external file.</summary>
+/// <summary>A tensor for an initializer or a Constant's value attribute: float or int64 (or, with <see cref="Int32"/>,
+/// int32) data, stored as raw_data, as float_data/int64_data, or in an external file.</summary>
 internal sealed record OnnxTensor(long[] Dims, float[]? Floats = null, long[]? Ints = null)
 {
-    public const int TensorFloat = 1, TensorInt64 = 7;
+    public const int TensorFloat = 1, TensorInt32 = 6, TensorInt64 = 7;
+
+    /// <summary>Store <see cref="Ints"/> as int32 (e.g. LSTM's sequence_lens), raw only.</summary>
+    public bool Int32 { get; init; }
 
     /// <summary>Write float_data/int64_data instead of raw_data.</summary>
     public bool Typed { get; init; }
@@ -104,15 +107,21 @@ internal sealed record OnnxTensor(long[] Dims, float[]? Floats = null, long[]? I
             return raw;
         }
 
-        var bytes = new byte[Ints!.Length * 8];
-        for (int i = 0; i < Ints.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8 * i), Ints[i]);
+        int size = Int32 ? 4 : 8;
+        var bytes = new byte[Ints!.Length * size];
+        for (int i = 0; i < Ints.Length; i++)
+        {
+            if (Int32) BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4 * i), checked((int)Ints[i]));
+            else BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8 * i), Ints[i]);
+        }
+
         return bytes;
     }
 
     public void Write(ProtoWriter t, string? name)
     {
         foreach (var d in Dims) t.Int(1, d);
-        t.Int(2, Floats is not null ? TensorFloat : TensorInt64);
+        t.Int(2, Floats is not null ? TensorFloat : Int32 ? TensorInt32 : TensorInt64);
         if (name is not null) t.String(8, name);
         if (External is { } e)
         {
@@ -125,7 +134,7 @@ internal sealed record OnnxTensor(long[] Dims, float[]? Floats = null, long[]? I
         {
             foreach (var f in Floats) t.Float(4, f);
         }
-        else if (Typed)
+        else if (Typed && !Int32)
         {
             foreach (var v in Ints!) t.Int(7, v);
         }
@@ -136,11 +145,12 @@ internal sealed record OnnxTensor(long[] Dims, float[]? Floats = null, long[]? I
     }
 }
 
-/// <summary>An ONNX attribute value: an int, a float, a string, a tensor, a graph (If's branches), or a list of ints or floats.</summary>
-internal readonly record struct OnnxAttr(string Name, long? I = null, float? F = null, long[]? Ints = null, string? S = null, float[]? Floats = null, OnnxTensor? T = null, OnnxGraph? G = null)
+/// <summary>An ONNX attribute value: an int, a float, a string, a tensor, a graph (If's branches), or a list of ints, floats or strings.</summary>
+internal readonly record struct OnnxAttr(string Name, long? I = null, float? F = null, long[]? Ints = null, string? S = null, float[]? Floats = null, OnnxTensor? T = null, OnnxGraph? G = null, string[]? Strings = null)
 {
     public static OnnxAttr Graph(string name, OnnxGraph value) => new(name, G: value);
 
+    public static OnnxAttr StrList(string name, params string[] values) => new(name, Strings: values);
     public static OnnxAttr Int(string name, long value) => new(name, I: value);
     public static OnnxAttr Float(string name, float value) => new(name, F: value);
     public static OnnxAttr List(string name, params long[] values) => new(name, Ints: values);
@@ -157,7 +167,7 @@ internal readonly record struct OnnxAttr(string Name, long? I = null, float? F =
 internal sealed class OnnxGraph
 {
     private const int TensorFloat = 1;
-    private const int AttrFloat = 1, AttrInt = 2, AttrString = 3, AttrTensor = 4, AttrGraph = 5, AttrFloats = 6, AttrInts = 7;
+    private const int AttrFloat = 1, AttrInt = 2, AttrString = 3, AttrTensor = 4, AttrGraph = 5, AttrFloats = 6, AttrInts = 7, AttrStrings = 8;
 
     private readonly string _name;
     private readonly List<(string Name, int[] Shape, string?[]? Params, int Type)> _inputs = new();
@@ -306,6 +316,11 @@ internal sealed class OnnxGraph
         {
             a.Message(6, graph.WriteGraph);
             a.Int(20, AttrGraph);
+        }
+        else if (attr.Strings is { } strings)
+        {
+            foreach (var v in strings) a.String(9, v);
+            a.Int(20, AttrStrings);
         }
         else if (attr.Floats is { } floats)
         {

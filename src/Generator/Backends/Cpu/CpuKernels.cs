@@ -125,6 +125,8 @@ internal static partial class CpuKernels
                 break;
             case OpKind.Resize:
                 EmitResize(w, graph, node);
+            case OpKind.Lstm:
+                EmitLstm(w, graph, node);
                 break;
             default:
                 throw new NotSupportedException("CPU backend has no kernel for " + node.Op);

@@ -29,11 +29,18 @@ internal static class CpuTiling
 {
     public static (int Kc, int Mc) Gemm(int m, int n, int k, CpuTarget target)
     {
+        var (kc, mc) = GemmAnyRows(k, target);
+        return (kc, System.Math.Min(mc, RoundUp(m, GemmLayout.TileRows)));
+    }
+
+    /// <summary>The cache blocks of a product with any number of rows (the GEMM clamps mc to them): they depend on
+    /// k only, so they stay the same when the rows change with a dynamic size.</summary>
+    public static (int Kc, int Mc) GemmAnyRows(int k, CpuTarget target)
+    {
         int kc = target.L1Bytes * 2 / (GemmLayout.PanelWidth * sizeof(float));
         kc = System.Math.Max(1, System.Math.Min(k, kc));
         int mc = target.L2Bytes / 4 / (kc * sizeof(float));
-        mc = System.Math.Max(GemmLayout.TileRows, mc / GemmLayout.TileRows * GemmLayout.TileRows);
-        return (kc, System.Math.Min(mc, RoundUp(m, GemmLayout.TileRows)));
+        return (kc, System.Math.Max(GemmLayout.TileRows, mc / GemmLayout.TileRows * GemmLayout.TileRows));
     }
 
     /// <summary>

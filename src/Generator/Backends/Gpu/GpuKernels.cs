@@ -80,6 +80,7 @@ internal static partial class GpuKernels
             OpKind.Slice => new[] { Slice(graph, node, target) },
             OpKind.Concat => Concat(graph, node, target),
             OpKind.Gather => new[] { Gather(graph, node, target) },
+            OpKind.Lstm => new[] { Lstm(graph, node, target) },
             _ => throw new NotSupportedException("the GPU backend has no kernel for " + node.Op),
         };
         foreach (var k in kernels)
