@@ -125,6 +125,7 @@ internal static partial class CpuKernels
                 break;
             case OpKind.Resize:
                 EmitResize(w, graph, node);
+                break;
             case OpKind.Lstm:
                 EmitLstm(w, graph, node);
                 break;
