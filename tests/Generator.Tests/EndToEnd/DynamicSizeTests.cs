@@ -64,7 +64,6 @@ public class DynamicSizeTests
         {
             // Above the size from which transposes and elementwise kernels split between threads (32K elements).
             public Tensor Forward([Input(1, 19, 2048, DynamicAxis = 1)] Tensor x) => Sigmoid(Transpose(x, 0, 2, 1)) * 2f + 1f;
-            }
         }
 
         [Model]
