@@ -20,7 +20,8 @@ public static partial class Ops
     /// <summary>floor((extent - window) / stride) + 1, or 0 when the window does not fit at all.</summary>
     private static int OutputExtent(long extent, long window, int stride) => extent < window ? 0 : (int)((extent - window) / stride + 1);
 
-    private static Tensor EagerConv2d(Tensor x, Tensor weight, Tensor? bias, int stride, int padding, int dilation, int groups)
+    /// <summary>Conv2d with a stride, padding and dilation per axis (the square overload passes the same on both).</summary>
+    private static Tensor EagerConv2d(Tensor x, Tensor weight, Tensor? bias, int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups)
     {
         const string op = "Conv2d";
         ShapeMath.RequireFloat32(op, x, "input");
@@ -28,9 +29,7 @@ public static partial class Ops
         if (bias is not null) ShapeMath.RequireFloat32(op, bias, "bias");
         RequireNchw(op, x, "input", "[N, C, H, W]");
         RequireNchw(op, weight, "weight", "[K, C/groups, R, S]");
-        if (stride < 1) throw new ArgumentException($"{op}: stride must be positive, got {stride}");
-        if (padding < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {padding}");
-        if (dilation < 1) throw new ArgumentException($"{op}: dilation must be positive, got {dilation}");
+        RequireConvGeometry(op, strideH, strideW, padH, padW, dilationH, dilationW);
 
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
         int k = weight.Shape[0], cg = weight.Shape[1], r = weight.Shape[2], s = weight.Shape[3];
@@ -51,12 +50,12 @@ public static partial class Ops
             throw new ArgumentException($"{op}: bias has shape {ShapeMath.Format(bias.Shape)}, expected [{k}]");
         }
 
-        int oh = OutputExtent(h + 2L * padding, (long)dilation * (r - 1) + 1, stride);
-        int ow = OutputExtent(w + 2L * padding, (long)dilation * (s - 1) + 1, stride);
+        int oh = OutputExtent(h + 2L * padH, (long)dilationH * (r - 1) + 1, strideH);
+        int ow = OutputExtent(w + 2L * padW, (long)dilationW * (s - 1) + 1, strideW);
         if (oh == 0 || ow == 0)
         {
             throw new ArgumentException(
-                $"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {r}x{s}, stride {stride}, padding {padding}, dilation {dilation}");
+                $"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {r}x{s}, stride {strideH}x{strideW}, padding {padH}x{padW}, dilation {dilationH}x{dilationW}");
         }
 
         var result = Tensor.Zeros(n, k, oh, ow);
@@ -78,11 +77,11 @@ public static partial class Ops
                         {
                             for (int ri = 0; ri < r; ri++)
                             {
-                                int iy = y * stride - padding + ri * dilation;
+                                int iy = y * strideH - padH + ri * dilationH;
                                 if (iy < 0 || iy >= h) continue;
                                 for (int si = 0; si < s; si++)
                                 {
-                                    int ix = z * stride - padding + si * dilation;
+                                    int ix = z * strideW - padW + si * dilationW;
                                     if (ix < 0 || ix >= w) continue;
                                     sum += (double)input[((b * c + firstChannel + ci) * h + iy) * w + ix] * filter[((kk * cg + ci) * r + ri) * s + si];
                                 }
@@ -98,7 +97,17 @@ public static partial class Ops
         return result;
     }
 
-    private static Tensor EagerConvTranspose2d(Tensor x, Tensor weight, Tensor? bias, int stride, int padding, int outputPadding, int dilation, int groups)
+    /// <summary>Checks the per-axis convolution geometry shared by Conv2d and ConvTranspose2d.</summary>
+    private static void RequireConvGeometry(string op, int strideH, int strideW, int padH, int padW, int dilationH, int dilationW)
+    {
+        if (strideH < 1 || strideW < 1) throw new ArgumentException($"{op}: stride must be positive, got {strideH}x{strideW}");
+        if (padH < 0 || padW < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {padH}x{padW}");
+        if (dilationH < 1 || dilationW < 1) throw new ArgumentException($"{op}: dilation must be positive, got {dilationH}x{dilationW}");
+    }
+
+    /// <summary>ConvTranspose2d with a stride, padding, output padding and dilation per axis.</summary>
+    private static Tensor EagerConvTranspose2d(
+        Tensor x, Tensor weight, Tensor? bias, int strideH, int strideW, int padH, int padW, int outputPaddingH, int outputPaddingW, int dilationH, int dilationW, int groups)
     {
         const string op = "ConvTranspose2d";
         ShapeMath.RequireFloat32(op, x, "input");
@@ -106,10 +115,8 @@ public static partial class Ops
         if (bias is not null) ShapeMath.RequireFloat32(op, bias, "bias");
         RequireNchw(op, x, "input", "[N, C, H, W]");
         RequireNchw(op, weight, "weight", "[C, K/groups, R, S]");
-        if (stride < 1) throw new ArgumentException($"{op}: stride must be positive, got {stride}");
-        if (padding < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {padding}");
-        if (outputPadding < 0) throw new ArgumentException($"{op}: outputPadding must be non-negative, got {outputPadding}");
-        if (dilation < 1) throw new ArgumentException($"{op}: dilation must be positive, got {dilation}");
+        RequireConvGeometry(op, strideH, strideW, padH, padW, dilationH, dilationW);
+        if (outputPaddingH < 0 || outputPaddingW < 0) throw new ArgumentException($"{op}: outputPadding must be non-negative, got {outputPaddingH}x{outputPaddingW}");
 
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
         int kg = weight.Shape[1], r = weight.Shape[2], s = weight.Shape[3];
@@ -126,19 +133,19 @@ public static partial class Ops
             throw new ArgumentException($"{op}: bias has shape {ShapeMath.Format(bias.Shape)}, expected [{k}]");
         }
 
-        long ohLong = (h - 1L) * stride - 2L * padding + (long)dilation * (r - 1) + 1 + outputPadding;
-        long owLong = (w - 1L) * stride - 2L * padding + (long)dilation * (s - 1) + 1 + outputPadding;
+        long ohLong = (h - 1L) * strideH - 2L * padH + (long)dilationH * (r - 1) + 1 + outputPaddingH;
+        long owLong = (w - 1L) * strideW - 2L * padW + (long)dilationW * (s - 1) + 1 + outputPaddingW;
         if (ohLong <= 0 || owLong <= 0 || h == 0 || w == 0)
         {
             throw new ArgumentException(
-                $"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {r}x{s}, stride {stride}, padding {padding}, outputPadding {outputPadding}, dilation {dilation}");
+                $"{op}: output would be empty: input {ShapeMath.Format(x.Shape)}, kernel {r}x{s}, stride {strideH}x{strideW}, padding {padH}x{padW}, outputPadding {outputPaddingH}x{outputPaddingW}, dilation {dilationH}x{dilationW}");
         }
 
         int oh = checked((int)ohLong), ow = checked((int)owLong);
         var sums = new double[(long)n * k * oh * ow];
         ReadOnlySpan<float> input = x.Floats, filter = weight.Floats;
         ReadOnlySpan<float> bb = bias is null ? default : bias.Floats;
-        // Each input pixel adds weight * x to the outputs its taps reach: (iy * stride - padding + ri * dilation, ...).
+        // Each input pixel adds weight * x to the outputs its taps reach: (iy * strideH - padH + ri * dilationH, ...).
         for (int b = 0; b < n; b++)
         {
             for (int ci = 0; ci < c; ci++)
@@ -154,11 +161,11 @@ public static partial class Ops
                             double v = input[((b * c + ci) * h + iy) * w + ix];
                             for (int ri = 0; ri < r; ri++)
                             {
-                                int oy = iy * stride - padding + ri * dilation;
+                                int oy = iy * strideH - padH + ri * dilationH;
                                 if (oy < 0 || oy >= oh) continue;
                                 for (int si = 0; si < s; si++)
                                 {
-                                    int ox = ix * stride - padding + si * dilation;
+                                    int ox = ix * strideW - padW + si * dilationW;
                                     if (ox < 0 || ox >= ow) continue;
                                     sums[(long)(plane + oy) * ow + ox] += v * filter[((ci * kg + ko) * r + ri) * s + si];
                                 }

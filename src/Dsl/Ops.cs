@@ -121,7 +121,14 @@ public static partial class Ops
 
     /// <summary>x[N, C, H, W] * weight[K, C/groups, R, S] (+ bias[K]) -> [N, K, OH, OW] with
     /// OH = (H + 2*padding - dilation*(R-1) - 1) / stride + 1 (floor), likewise OW.</summary>
-    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) => EagerConv2d(x, weight, bias, stride, padding, dilation, groups);
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) =>
+        Conv2d(x, weight, bias, stride, stride, padding, padding, dilation, dilation, groups);
+
+    /// <summary>Conv2d with a stride, padding (on both sides) and dilation per axis:
+    /// OH = (H + 2*padH - dilationH*(R-1) - 1) / strideH + 1 (floor), OW likewise with the W values. The dilations
+    /// have no defaults so that a positional call can never be read as the square overload (which takes at most 7).</summary>
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups = 1) =>
+        EagerConv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, groups);
 
     /// <summary>Transposed convolution (the gradient of Conv2d with respect to its input): x[N, C, H, W] with
     /// weight[C, K/groups, R, S] (+ bias[K]) -> [N, K, OH, OW], where input pixel (iy, ix) adds weight * x at output
@@ -129,7 +136,14 @@ public static partial class Ops
     /// OH = (H - 1)*stride - 2*padding + dilation*(R-1) + 1 + outputPadding, likewise OW. The outputPadding extra
     /// rows and columns at the end get only what reaches them (at least the bias).</summary>
     public static Tensor ConvTranspose2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1) =>
-        EagerConvTranspose2d(x, weight, bias, stride, padding, outputPadding, dilation, groups);
+        ConvTranspose2d(x, weight, bias, stride, stride, padding, padding, outputPadding, outputPadding, dilation, dilation, groups);
+
+    /// <summary>ConvTranspose2d with a stride, padding, output padding and dilation per axis:
+    /// OH = (H - 1)*strideH - 2*padH + dilationH*(R-1) + 1 + outputPaddingH, OW likewise with the W values. The output
+    /// paddings have no defaults so that a positional call can never be read as the square overload (at most 8).</summary>
+    public static Tensor ConvTranspose2d(
+        Tensor x, Tensor weight, Tensor? bias, int strideH, int strideW, int padH, int padW, int outputPaddingH, int outputPaddingW, int dilationH = 1, int dilationW = 1, int groups = 1) =>
+        EagerConvTranspose2d(x, weight, bias, strideH, strideW, padH, padW, outputPaddingH, outputPaddingW, dilationH, dilationW, groups);
 
     /// <summary>Max over kernel x kernel windows; stride defaults to kernel; padding is -infinity.
     /// OH = (H + 2*padding - kernel) / stride + 1 (floor).</summary>

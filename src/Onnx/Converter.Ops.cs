@@ -284,16 +284,6 @@ internal sealed partial class Converter
 
     // ---- convolution and pooling ----------------------------------------------------------------------------------
 
-    /// <summary>The one value an attribute list must have on both spatial axes.</summary>
-    private static int Uniform(NodeContext n, long[]? values, int count, int fallback, string name)
-    {
-        if (values is null) return fallback;
-        if (values.Length != count) throw n.Malformed($"attribute '{name}' has {values.Length} values, expected {count}");
-        if (values.Any(v => v != values[0])) throw n.Unsupported($"attribute '{name}' = [{string.Join(", ", values)}]: only the same value on every axis and side is supported");
-        if (values[0] < 0 || values[0] > 1 << 20) throw n.Malformed($"attribute '{name}' = {values[0]} is out of range");
-        return (int)values[0];
-    }
-
     /// <summary>An attribute with one value per spatial axis (<paramref name="fallback"/> on each when absent).</summary>
     private static int[] PerAxis(NodeContext n, long[]? values, int count, int fallback, string name)
     {
@@ -361,9 +351,9 @@ internal sealed partial class Converter
         }
 
         int r = oneD ? 1 : 2;
-        var (groups, stride, dilation) = ConvAttributes(n, w, r);
-        int[] window = w.Shape[2..].Select(k => dilation * (k - 1) + 1).ToArray();
-        long[] pads = ConvPads(n, x.Shape[2..], window, Enumerable.Repeat(stride, r).ToArray());
+        var (groups, strides, dilations) = ConvAttributes(n, w, r);
+        int[] window = w.Shape[2..].Select((k, i) => dilations[i] * (k - 1) + 1).ToArray();
+        long[] pads = ConvPads(n, x.Shape[2..], window, strides);
         int k = w.Shape[0];
         if (groups < 1 || x.Shape[1] % groups != 0 || k % groups != 0 || w.Shape[1] * groups != x.Shape[1])
         {
@@ -376,7 +366,7 @@ internal sealed partial class Converter
         {
             long padded = x.Shape[2 + i] + pads[i] + pads[i + r];
             if (padded < window[i]) throw n.Malformed("the kernel is larger than the padded input");
-            spatialOut[i] = checked((int)((padded - window[i]) / stride + 1));
+            spatialOut[i] = checked((int)((padded - window[i]) / strides[i] + 1));
         }
 
         string? note = null;
@@ -385,7 +375,8 @@ internal sealed partial class Converter
             (w, bias, note) = (foldedWeight, foldedBias, foldNote);
         }
 
-        // As 2-D: a 1-D convolution runs on [N, C, 1, L] with the weight [K, C/g, 1, R] (reshaped here).
+        // As 2-D: a 1-D convolution runs on [N, C, 1, L] with the weight [K, C/g, 1, R] (reshaped here); its stride
+        // and dilation on the unit H axis (kernel height 1) change nothing, so they repeat the L axis's.
         string input = n.Operand(x);
         int[] shape2d = x.Shape;
         long[] pads2d = pads; // top, left, bottom, right
@@ -395,6 +386,7 @@ internal sealed partial class Converter
             input = $"Reshape({input}, {Dims(shape2d)})";
             pads2d = new[] { 0, pads[0], 0, pads[1] };
             w = Weight2d(n, w);
+            (strides, dilations) = (new[] { strides[0], strides[0] }, new[] { dilations[0], dilations[0] });
         }
 
         // The DSL pads all sides alike: the common part is its padding, the rest zero blocks concatenated first.
@@ -407,10 +399,19 @@ internal sealed partial class Converter
         }
 
         var args = new List<string> { input, n.Operand(w) };
-        if (bias is not null) args.Add(n.Operand(bias));
-        if (stride != 1) args.Add($"stride: {stride}");
-        if (padding != 0) args.Add($"padding: {padding}");
-        if (dilation != 1) args.Add($"dilation: {dilation}");
+        if (strides[0] != strides[1] || dilations[0] != dilations[1])
+        {
+            args.Add(bias is null ? "null" : n.Operand(bias));
+            args.Add($"{strides[0]}, {strides[1]}, {padding}, {padding}, {dilations[0]}, {dilations[1]}");
+        }
+        else
+        {
+            if (bias is not null) args.Add(n.Operand(bias));
+            if (strides[0] != 1) args.Add($"stride: {strides[0]}");
+            if (padding != 0) args.Add($"padding: {padding}");
+            if (dilations[0] != 1) args.Add($"dilation: {dilations[0]}");
+        }
+
         if (groups != 1) args.Add($"groups: {groups}");
         string conv = $"Conv2d({string.Join(", ", args)})";
         var outShape = new[] { x.Shape[0], k }.Concat(spatialOut).ToArray();
@@ -443,7 +444,7 @@ internal sealed partial class Converter
         if (x.Shape.Length != w.Shape.Length) throw n.Malformed($"input {Format(x.Shape)} does not fit the weight {Format(w.Shape)}");
         if (oneD && w.Const is null) throw n.Unsupported($"a 1-D transposed convolution needs a constant weight ('{w.OnnxName}' is computed at run time)");
         int r = w.Shape.Length - 2;
-        var (groups, stride, dilation) = ConvAttributes(n, w, r);
+        var (groups, strides, dilations) = ConvAttributes(n, w, r);
         int[] outputPadding = PerAxis(n, n.Ints("output_padding"), r, 0, "output_padding");
         int c = x.Shape[1];
         if (groups < 1 || c % groups != 0 || w.Shape[0] != c) throw n.Malformed($"input {Format(x.Shape)}, weight {Format(w.Shape)} and group {groups} do not fit");
@@ -464,12 +465,12 @@ internal sealed partial class Converter
         var spatialOut = new int[r];
         for (int i = 0; i < r; i++)
         {
-            full[i] = (x.Shape[2 + i] - 1L) * stride + (long)dilation * (w.Shape[2 + i] - 1) + 1;
+            full[i] = (x.Shape[2 + i] - 1L) * strides[i] + (long)dilations[i] * (w.Shape[2 + i] - 1) + 1;
             long natural = full[i] + outputPadding[i];
             long size;
             if (outputShape is not null || autoPad is "SAME_UPPER" or "SAME_LOWER")
             {
-                long wanted = outputShape is not null ? outputShape[outputShape.Length - r + i] : (long)x.Shape[2 + i] * stride;
+                long wanted = outputShape is not null ? outputShape[outputShape.Length - r + i] : (long)x.Shape[2 + i] * strides[i];
                 long total = Math.Max(0, natural - wanted);
                 head[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
                 size = outputShape is not null ? wanted : natural - total;
@@ -484,23 +485,34 @@ internal sealed partial class Converter
             spatialOut[i] = (int)size;
         }
 
-        // As 2-D: a 1-D transposed convolution runs on [N, C, 1, L] with the weight [C, K/g, 1, R] (F = 1, no pad on H).
+        // As 2-D: a 1-D transposed convolution runs on [N, C, 1, L] with the weight [C, K/g, 1, R] (F = 1, no pad on H;
+        // the stride and dilation there change nothing, so they repeat the L axis's).
         string input = n.Operand(x);
         if (oneD)
         {
             input = $"Reshape({input}, {Dims(new[] { x.Shape[0], c, 1, x.Shape[2] })})";
             w = Weight2d(n, w);
             (full, head, spatialOut) = (new[] { 1, full[0] }, new[] { 0, head[0] }, new[] { 1, spatialOut[0] });
+            (strides, dilations) = (new[] { strides[0], strides[0] }, new[] { dilations[0], dilations[0] });
         }
 
         int padding = (int)head.Min();
         int extend = (int)Math.Max(0, Enumerable.Range(0, 2).Max(i => head[i] + padding + spatialOut[i] - full[i]));
         var args = new List<string> { input, n.Operand(w) };
-        if (bias is not null) args.Add(n.Operand(bias));
-        if (stride != 1) args.Add($"stride: {stride}");
-        if (padding != 0) args.Add($"padding: {padding}");
-        if (extend != 0) args.Add($"outputPadding: {extend}");
-        if (dilation != 1) args.Add($"dilation: {dilation}");
+        if (strides[0] != strides[1] || dilations[0] != dilations[1])
+        {
+            args.Add(bias is null ? "null" : n.Operand(bias));
+            args.Add($"{strides[0]}, {strides[1]}, {padding}, {padding}, {extend}, {extend}, {dilations[0]}, {dilations[1]}");
+        }
+        else
+        {
+            if (bias is not null) args.Add(n.Operand(bias));
+            if (strides[0] != 1) args.Add($"stride: {strides[0]}");
+            if (padding != 0) args.Add($"padding: {padding}");
+            if (extend != 0) args.Add($"outputPadding: {extend}");
+            if (dilations[0] != 1) args.Add($"dilation: {dilations[0]}");
+        }
+
         if (groups != 1) args.Add($"groups: {groups}");
         string expr = $"ConvTranspose2d({string.Join(", ", args)})";
         for (int i = 0; i < 2; i++)
@@ -876,9 +888,9 @@ internal sealed partial class Converter
         n.Constant(ConstTensor.Int64s(x.Shape[s..Math.Max(s, e)].Select(d => (long)d).ToArray()));
     }
 
-    /// <summary>What Conv and ConvTranspose read alike: group, kernel_shape (checked against the weight's), and one stride
-    /// and one dilation for all <paramref name="r"/> spatial axes.</summary>
-    private static (int Groups, int Stride, int Dilation) ConvAttributes(NodeContext n, Value w, int r)
+    /// <summary>What Conv and ConvTranspose read alike: group, kernel_shape (checked against the weight's), and a stride
+    /// and a dilation for each of the <paramref name="r"/> spatial axes.</summary>
+    private static (int Groups, int[] Strides, int[] Dilations) ConvAttributes(NodeContext n, Value w, int r)
     {
         int groups = checked((int)n.Int("group", 1));
         var kernelShape = n.Ints("kernel_shape");
@@ -887,10 +899,10 @@ internal sealed partial class Converter
             throw n.Malformed($"kernel_shape [{string.Join(", ", kernelShape)}] differs from the weight {Format(w.Shape)}");
         }
 
-        int stride = Uniform(n, n.Ints("strides"), r, 1, "strides");
-        int dilation = Uniform(n, n.Ints("dilations"), r, 1, "dilations");
-        if (stride < 1 || dilation < 1) throw n.Malformed("strides and dilations must be positive");
-        return (groups, stride, dilation);
+        int[] strides = PerAxis(n, n.Ints("strides"), r, 1, "strides");
+        int[] dilations = PerAxis(n, n.Ints("dilations"), r, 1, "dilations");
+        if (strides.Any(v => v < 1) || dilations.Any(v => v < 1)) throw n.Malformed("strides and dilations must be positive");
+        return (groups, strides, dilations);
     }
 
     private static void Cast(NodeContext n)

@@ -40,6 +40,67 @@ public class Conv2dTests
     }
 
     [Fact]
+    public void Conv2d_PerAxis_KnownValues()
+    {
+        // x[i, j] = 5i + j; a 1x1 kernel of 1 with stride (2, 3) picks rows 0, 2, 4 and columns 0, 3.
+        AssertTensor(Ops.Conv2d(Iota(1, 1, 5, 5), T(F(1), 1, 1, 1, 1), null, 2, 3, 0, 0, 1, 1), new[] { 1, 1, 3, 2 }, F(0, 3, 10, 13, 20, 23));
+        // Over x[i, j] = 4i + j, a 2x2 kernel of ones with dilation (1, 3) sums x[i, j], x[i, j+3], x[i+1, j], x[i+1, j+3]; padding (0, 1) adds zero columns.
+        var r = Ops.Conv2d(Iota(1, 1, 3, 4), T(F(1, 1, 1, 1), 1, 1, 2, 2), null, 1, 1, 0, 1, 1, 3);
+        AssertTensor(r, new[] { 1, 1, 2, 3 }, F(8, 14, 6, 16, 30, 14));
+    }
+
+    [Fact]
+    public void Conv2d_PerAxis_MatchesTheNaiveDefinition()
+    {
+        foreach (var (xShape, wShape, sh, sw, ph, pw, dh, dw, groups) in new[]
+        {
+            (new[] { 2, 3, 7, 6 }, new[] { 4, 3, 3, 3 }, 2, 1, 1, 0, 1, 2, 1),
+            (new[] { 1, 4, 6, 9 }, new[] { 6, 2, 2, 3 }, 1, 3, 0, 2, 2, 1, 2),
+            (new[] { 1, 2, 8, 5 }, new[] { 2, 1, 3, 1 }, 3, 2, 2, 1, 3, 1, 2),
+            (new[] { 1, 1, 5, 5 }, new[] { 2, 1, 3, 3 }, 2, 2, 1, 1, 1, 1, 1),
+        })
+        {
+            var x = Tensor.Random(1, -1f, 1f, xShape);
+            var w = Tensor.Random(2, -1f, 1f, wShape);
+            var b = Tensor.Random(3, -1f, 1f, wShape[0]);
+            var actual = Ops.Conv2d(x, w, b, sh, sw, ph, pw, dh, dw, groups);
+            var (shape, expected) = NaiveConv(x, w, b, sh, sw, ph, pw, dh, dw, groups);
+            AssertTensor(actual, shape, expected, 1e-5f);
+            if (sh == sw && ph == pw && dh == dw) AssertTensor(Ops.Conv2d(x, w, b, sh, ph, dh, groups), shape, expected, 1e-5f);
+        }
+    }
+
+    /// <summary>out[n, k, y, z] = b[k] + sum over c, r, s of x[n, c, y*strideH - padH + r*dilationH, z*strideW - padW + s*dilationW] * w[k, c, r, s].</summary>
+    private static (int[] Shape, float[] Values) NaiveConv(Tensor x, Tensor w, Tensor b, int sh, int sw, int ph, int pw, int dh, int dw, int groups)
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], k = w.Shape[0], cg = w.Shape[1], r = w.Shape[2], s = w.Shape[3];
+        int oh = (h + 2 * ph - dh * (r - 1) - 1) / sh + 1, ow = (wd + 2 * pw - dw * (s - 1) - 1) / sw + 1;
+        var xs = x.Floats.ToArray();
+        var ws = w.Floats.ToArray();
+        var values = new float[n * k * oh * ow];
+        for (int img = 0; img < n; img++)
+        for (int ko = 0; ko < k; ko++)
+        for (int y = 0; y < oh; y++)
+        for (int z = 0; z < ow; z++)
+        {
+            double sum = b.Floats[ko];
+            int first = ko / (k / groups) * cg;
+            for (int ci = 0; ci < cg; ci++)
+            for (int ri = 0; ri < r; ri++)
+            for (int si = 0; si < s; si++)
+            {
+                int iy = y * sh - ph + ri * dh, ix = z * sw - pw + si * dw;
+                if (iy < 0 || ix < 0 || iy >= h || ix >= wd) continue;
+                sum += (double)xs[((img * c + first + ci) * h + iy) * wd + ix] * ws[((ko * cg + ci) * r + ri) * s + si];
+            }
+
+            values[((img * k + ko) * oh + y) * ow + z] = (float)sum;
+        }
+
+        return (new[] { n, k, oh, ow }, values);
+    }
+
+    [Fact]
     public void Conv2d_ChannelsAndBatch()
     {
         // x [2, 2, 1, 1], weight [2, 2, 1, 1] is a 1x1 conv: out[n, k] = sum_c w[k, c] x[n, c] + b[k].
@@ -66,8 +127,13 @@ public class Conv2dTests
     public void Conv2d_Errors()
     {
         Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 1, 2, 2), Tensor.Zeros(1, 1, 3, 3)),
-            "Conv2d: output would be empty: input [1, 1, 2, 2], kernel 3x3, stride 1, padding 0, dilation 1");
-        Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 2, 2), dilation: 4), "Conv2d: output would be empty", "dilation 4");
+            "Conv2d: output would be empty: input [1, 1, 2, 2], kernel 3x3, stride 1x1, padding 0x0, dilation 1x1");
+        Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 2, 2), dilation: 4), "Conv2d: output would be empty", "dilation 4x4");
+        Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 2, 2), null, 1, 1, 0, 0, 1, 4),
+            "Conv2d: output would be empty: input [1, 1, 4, 4], kernel 2x2, stride 1x1, padding 0x0, dilation 1x4");
+        Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 1, 1), null, 1, 0, 0, 0, 1, 1), "Conv2d: stride must be positive, got 1x0");
+        Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 1, 1), null, 1, 1, 0, -1, 1, 1), "Conv2d: padding must be non-negative, got 0x-1");
+        Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 1, 1), null, 1, 1, 0, 0, 0, 1), "Conv2d: dilation must be positive, got 0x1");
         Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 3, 4, 4), Tensor.Zeros(4, 1, 1, 1), groups: 2),
             "Conv2d: groups 2 must divide the input channels 3 and the output channels 4");
         Throws<ArgumentException>(() => Ops.Conv2d(Tensor.Zeros(1, 4, 4, 4), Tensor.Zeros(4, 1, 1, 1), groups: 2),
@@ -153,18 +219,43 @@ public class PoolTests
             var w = Tensor.Random(2, -1f, 1f, wShape);
             var b = Tensor.Random(3, -1f, 1f, wShape[1] * groups);
             var actual = Ops.ConvTranspose2d(x, w, b, stride, padding, outputPadding, dilation, groups);
-            var (shape, expected) = NaiveConvTranspose(x, w, b, stride, padding, outputPadding, dilation, groups);
+            var (shape, expected) = NaiveConvTranspose(x, w, b, (stride, stride), (padding, padding), (outputPadding, outputPadding), (dilation, dilation), groups);
             AssertTensor(actual, shape, expected, 1e-5f);
         }
     }
 
-    /// <summary>Each output element as the sum over the taps that reach it: oy = iy*stride - padding + r*dilation.</summary>
-    private static (int[] Shape, float[] Values) NaiveConvTranspose(Tensor x, Tensor w, Tensor b, int stride, int padding, int outputPadding, int dilation, int groups)
+    [Fact]
+    public void ConvTranspose2d_PerAxis_MatchesTheGatherDefinition()
+    {
+        foreach (var (xShape, wShape, stride, padding, outputPadding, dilation, groups) in new[]
+        {
+            (new[] { 2, 3, 4, 5 }, new[] { 3, 2, 3, 3 }, (2, 1), (1, 0), (1, 0), (1, 1), 1),
+            (new[] { 1, 4, 3, 3 }, new[] { 4, 3, 2, 3 }, (1, 3), (0, 1), (0, 2), (2, 1), 2),
+            (new[] { 1, 3, 5, 4 }, new[] { 3, 1, 4, 2 }, (3, 2), (2, 0), (1, 1), (1, 3), 3),
+        })
+        {
+            var x = Tensor.Random(1, -1f, 1f, xShape);
+            var w = Tensor.Random(2, -1f, 1f, wShape);
+            var b = Tensor.Random(3, -1f, 1f, wShape[1] * groups);
+            var actual = Ops.ConvTranspose2d(x, w, b, stride.Item1, stride.Item2, padding.Item1, padding.Item2, outputPadding.Item1, outputPadding.Item2, dilation.Item1, dilation.Item2, groups);
+            var (shape, expected) = NaiveConvTranspose(x, w, b, stride, padding, outputPadding, dilation, groups);
+            AssertTensor(actual, shape, expected, 1e-5f);
+        }
+
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(Tensor.Zeros(1, 1, 3, 3), Tensor.Zeros(1, 1, 2, 2), null, 1, 1, 0, 0, 0, -1), "ConvTranspose2d: outputPadding must be non-negative, got 0x-1");
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(Tensor.Zeros(1, 1, 3, 3), Tensor.Zeros(1, 1, 2, 2), null, 2, 1, 0, 0, 0, 0, 1, 0), "ConvTranspose2d: dilation must be positive, got 1x0");
+        Throws<ArgumentException>(() => Ops.ConvTranspose2d(Tensor.Zeros(1, 1, 3, 3), Tensor.Zeros(1, 1, 1, 1), null, 1, 1, 0, 2, 0, 0),
+            "ConvTranspose2d: output would be empty: input [1, 1, 3, 3], kernel 1x1, stride 1x1, padding 0x2, outputPadding 0x0, dilation 1x1");
+    }
+
+    /// <summary>Each output element as the sum over the taps that reach it: oy = iy*strideH - padH + r*dilationH, likewise ox.</summary>
+    private static (int[] Shape, float[] Values) NaiveConvTranspose(
+        Tensor x, Tensor w, Tensor b, (int H, int W) stride, (int H, int W) padding, (int H, int W) outputPadding, (int H, int W) dilation, int groups)
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], kg = w.Shape[1], r = w.Shape[2], s = w.Shape[3];
         int k = kg * groups, cg = c / groups;
-        int oh = (h - 1) * stride - 2 * padding + dilation * (r - 1) + 1 + outputPadding;
-        int ow = (wd - 1) * stride - 2 * padding + dilation * (s - 1) + 1 + outputPadding;
+        int oh = (h - 1) * stride.H - 2 * padding.H + dilation.H * (r - 1) + 1 + outputPadding.H;
+        int ow = (wd - 1) * stride.W - 2 * padding.W + dilation.W * (s - 1) + 1 + outputPadding.W;
         var xs = x.Floats.ToArray();
         var ws = w.Floats.ToArray();
         var values = new float[n * k * oh * ow];
@@ -179,9 +270,9 @@ public class PoolTests
             for (int ri = 0; ri < r; ri++)
             for (int si = 0; si < s; si++)
             {
-                int ty = y + padding - ri * dilation, tz = z + padding - si * dilation;
-                if (ty < 0 || tz < 0 || ty % stride != 0 || tz % stride != 0 || ty / stride >= h || tz / stride >= wd) continue;
-                sum += (double)xs[((img * c + ci) * h + ty / stride) * wd + tz / stride] * ws[((ci * kg + ko % kg) * r + ri) * s + si];
+                int ty = y + padding.H - ri * dilation.H, tz = z + padding.W - si * dilation.W;
+                if (ty < 0 || tz < 0 || ty % stride.H != 0 || tz % stride.W != 0 || ty / stride.H >= h || tz / stride.W >= wd) continue;
+                sum += (double)xs[((img * c + ci) * h + ty / stride.H) * wd + tz / stride.W] * ws[((ci * kg + ko % kg) * r + ri) * s + si];
             }
 
             values[((img * k + ko) * oh + y) * ow + z] = (float)sum;

@@ -92,8 +92,14 @@ public class RejectionTests
         Assert.Contains("only 1-D and 2-D transposed convolutions", Unsupported(Model(g => g.Output(g.Op("ConvTranspose", g.Input("x", 1, 1, 3, 3, 3), g.Initializer("w", new float[8], 1, 1, 2, 2, 2))))));
 
     [Fact]
-    public void ConvTransposeWithUnequalStridesNamesThem() =>
-        Assert.Contains("'strides' = [1, 2]", Unsupported(Model(g => g.Output(g.Op("ConvTranspose", new[] { g.Input("x", 1, 1, 3, 3), g.Initializer("w", new float[4], 1, 1, 2, 2) }, List("strides", 1, 2))))));
+    public void ConvTransposeWithUnequalStridesUsesThePerAxisOverload() =>
+        Assert.Contains("ConvTranspose2d(x, W!, null, 1, 2, 0, 0, 0, 0, 1, 1)",
+            OnnxImporter.Import(Model(g => g.Output(g.Op("ConvTranspose", new[] { g.Input("x", 1, 1, 3, 3), g.Initializer("w", new float[4], 1, 1, 2, 2) }, List("strides", 1, 2)))), Options).Source);
+
+    [Fact]
+    public void ConvWithAZeroStrideIsMalformed() =>
+        Assert.Contains("strides and dilations must be positive",
+            Malformed(Model(g => g.Output(g.Op("Conv", new[] { g.Input("x", 1, 1, 3, 3), g.Initializer("w", new float[4], 1, 1, 2, 2) }, List("strides", 1, 0))))));
 
     [Theory]
     [InlineData(6)]

@@ -246,7 +246,8 @@ internal static class SharedCases
         return cases;
     }
 
-    /// <summary>Conv2d: strides, symmetric and asymmetric padding, dilation, groups, depthwise, 1x1, unequal strides.</summary>
+    /// <summary>Conv2d: strides, symmetric and asymmetric padding, dilation, groups, depthwise, 1x1, unequal strides,
+    /// per-axis strides, padding and dilations.</summary>
     public static List<KernelCase> Conv2d()
     {
         var cases = new List<KernelCase>();
@@ -298,11 +299,29 @@ internal static class SharedCases
             var expected = Subsample(Ops.Conv2d(x, w, null, 1, 1), strides[0], strides[1]);
             cases.Add(Case($"strides {S(strides)}", OpKind.Conv2d, ConvAttrs(strides, new[] { 1, 1, 1, 1 }, new[] { 1, 1 }, 1), new[] { x, w }, expected, Tolerance.Accumulation, weightMask: 2));
         }
+
+        // Per-axis strides, padding and dilations (the DSL's per-axis overload): (x, w, strides, pads [h, w], dilations, groups).
+        foreach (var (xShape, wShape, strides, pads, dilations, groups) in new[]
+        {
+            (new[] { 1, 3, 17, 16 }, new[] { 4, 3, 3, 3 }, new[] { 2, 1 }, new[] { 1, 0 }, new[] { 1, 2 }, 1),
+            (new[] { 2, 4, 9, 19 }, new[] { 6, 2, 3, 2 }, new[] { 1, 3 }, new[] { 0, 2 }, new[] { 2, 1 }, 2),
+            (new[] { 1, 3, 16, 17 }, new[] { 3, 1, 3, 3 }, new[] { 2, 3 }, new[] { 1, 1 }, new[] { 3, 1 }, 3),  // depthwise
+            (new[] { 1, 17, 7, 9 }, new[] { 5, 17, 1, 1 }, new[] { 1, 2 }, new[] { 0, 0 }, new[] { 1, 1 }, 1),   // 1x1, strided on W only
+        })
+        {
+            var x = Rand(seed++, xShape);
+            var w = Rand(seed++, wShape);
+            var b = Rand(seed++, wShape[0]);
+            var attrs = ConvAttrs(strides, new[] { pads[0], pads[1], pads[0], pads[1] }, dilations, groups);
+            var expected = Ops.Conv2d(x, w, b, strides[0], strides[1], pads[0], pads[1], dilations[0], dilations[1], groups);
+            string name = $"{S(xShape)} * {S(wShape)} strides {S(strides)} pads {S(pads)} dilations {S(dilations)} groups {groups}";
+            cases.Add(Case(name, OpKind.Conv2d, attrs, new[] { x, w, b }, expected, Tolerance.Accumulation, weightMask: 6));
+        }
         return cases;
     }
 
     /// <summary>ConvTranspose2d: strides, padding, output padding, dilation, groups, depthwise, 1x1, rectangular kernels,
-    /// asymmetric pads and unequal output padding.</summary>
+    /// asymmetric pads and unequal output padding, per-axis strides, padding and dilations.</summary>
     public static List<KernelCase> ConvTranspose2d()
     {
         var cases = new List<KernelCase>();
@@ -342,6 +361,24 @@ internal static class SharedCases
             var expected = Ops.Slice(Ops.Slice(full, 2, pads[0], full.Shape[2] - 1 + outPad[0] - pads[2]), 3, pads[1], full.Shape[3] - 1 + outPad[1] - pads[3]);
             var attrs = ConvTransposeAttrs(new[] { 2, 2 }, pads, outPad, new[] { 1, 1 }, 1);
             cases.Add(Case($"pads {S(pads)} output padding {S(outPad)}", OpKind.ConvTranspose2d, attrs, new[] { x, w, b }, expected, Tolerance.Accumulation, weightMask: 6));
+        }
+
+        // Per-axis strides, padding, output padding and dilations: (x, w, strides, pads [h, w], output padding, dilations, groups).
+        foreach (var (xShape, wShape, strides, pads, outPad, dilations, groups) in new[]
+        {
+            (new[] { 1, 3, 5, 6 }, new[] { 3, 2, 3, 3 }, new[] { 2, 1 }, new[] { 1, 0 }, new[] { 1, 0 }, new[] { 1, 1 }, 1),
+            (new[] { 1, 4, 4, 5 }, new[] { 4, 3, 3, 2 }, new[] { 1, 3 }, new[] { 0, 1 }, new[] { 0, 2 }, new[] { 2, 1 }, 2),
+            (new[] { 2, 3, 4, 4 }, new[] { 3, 1, 4, 3 }, new[] { 3, 2 }, new[] { 2, 0 }, new[] { 1, 1 }, new[] { 1, 3 }, 3),  // depthwise
+            (new[] { 1, 9, 3, 4 }, new[] { 9, 5, 1, 1 }, new[] { 1, 2 }, new[] { 0, 0 }, new[] { 0, 1 }, new[] { 1, 1 }, 1),  // 1x1
+        })
+        {
+            var x = Rand(seed++, xShape);
+            var w = Rand(seed++, wShape);
+            var b = Rand(seed++, wShape[1] * groups);
+            var attrs = ConvTransposeAttrs(strides, new[] { pads[0], pads[1], pads[0], pads[1] }, outPad, dilations, groups);
+            var expected = Ops.ConvTranspose2d(x, w, b, strides[0], strides[1], pads[0], pads[1], outPad[0], outPad[1], dilations[0], dilations[1], groups);
+            string name = $"{S(xShape)} * {S(wShape)} strides {S(strides)} pads {S(pads)} output padding {S(outPad)} dilations {S(dilations)} groups {groups}";
+            cases.Add(Case(name, OpKind.ConvTranspose2d, attrs, new[] { x, w, b }, expected, Tolerance.Accumulation, weightMask: 6));
         }
         return cases;
     }

@@ -300,18 +300,26 @@ internal sealed class DslCalls
         return Node(OpKind.Gather, call.At, Attrs.Of(Attr.OfInt(AttrNames.Axis, axis)), data, indices);
     }
 
-    /// <summary>Conv2d and ConvTranspose2d (which adds outputPadding): the same stride, padding and dilation on both axes.</summary>
+    /// <summary>Conv2d and ConvTranspose2d (which adds outputPadding), both overloads: the square one (stride,
+    /// padding, dilation) and the per-axis one (strideH, strideW, padH, padW, dilationH, dilationW).</summary>
     private FrontendValue Convolution(OpKind op, Call call)
     {
-        int stride = call.Int("stride"), padding = call.Int("padding"), dilation = call.Int("dilation");
+        bool square = call.Has("stride");
+        int sh = call.Int(square ? "stride" : "strideH"), sw = call.Int(square ? "stride" : "strideW");
+        int ph = call.Int(square ? "padding" : "padH"), pw = call.Int(square ? "padding" : "padW");
+        int dh = call.Int(square ? "dilation" : "dilationH"), dw = call.Int(square ? "dilation" : "dilationW");
         var attrs = new List<Attr>
         {
-            Attr.OfInts(AttrNames.Strides, stride, stride),
-            Attr.OfInts(AttrNames.Pads, padding, padding, padding, padding),
-            Attr.OfInts(AttrNames.Dilations, dilation, dilation),
+            Attr.OfInts(AttrNames.Strides, sh, sw),
+            Attr.OfInts(AttrNames.Pads, ph, pw, ph, pw),
+            Attr.OfInts(AttrNames.Dilations, dh, dw),
             Attr.OfInt(AttrNames.Group, (long)call.Int("groups")),
         };
-        if (op == OpKind.ConvTranspose2d) attrs.Add(Attr.OfInts(AttrNames.OutputPadding, call.Int("outputPadding"), call.Int("outputPadding")));
+        if (op == OpKind.ConvTranspose2d)
+        {
+            attrs.Add(Attr.OfInts(AttrNames.OutputPadding, call.Int(square ? "outputPadding" : "outputPaddingH"), call.Int(square ? "outputPadding" : "outputPaddingW")));
+        }
+
         var bias = call.OptionalTensor("bias");
         return bias.Kind == FrontendValueKind.Null
             ? Node(op, call.At, Attrs.Of(attrs.ToArray()), call.Tensor("x"), call.Tensor("weight"))

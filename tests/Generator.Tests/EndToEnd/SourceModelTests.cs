@@ -129,6 +129,23 @@ public class SourceModelTests
         }
 
         [Model]
+        public partial class PerAxisConv
+        {
+            [Weight(8, 3, 3, 3)] public Tensor? K1 { get; set; }
+            [Weight(8)] public Tensor? B1 { get; set; }
+            [Weight(8, 1, 3, 3)] public Tensor? Dw { get; set; }
+            [Weight(8, 4, 3, 3)] public Tensor? Up { get; set; }
+            [Weight(4)] public Tensor? UpB { get; set; }
+
+            public Tensor Forward([Input(2, 3, 17, 19)] Tensor image)
+            {
+                var y = Relu(Conv2d(image, K1!, B1, 2, 1, 1, 2, 1, 2));                     // [2, 8, 9, 19]
+                y = Conv2d(y, Dw!, null, 1, 3, 2, 0, 2, 1, groups: 8);                       // depthwise: [2, 8, 9, 6]
+                return ConvTranspose2d(y, Up!, UpB, 2, 1, 1, 0, 1, 0, 1, 2);                 // [2, 4, 18, 10]
+            }
+        }
+
+        [Model]
         public partial class Masked
         {
             [Weight(9)] public Tensor? Limit { get; set; }
@@ -193,7 +210,7 @@ public class SourceModelTests
     public static TheoryData<string, int> ModelsAndThreads()
     {
         var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Upsampler", "Masked", "Upsample", "Recurrent", "Identity" })
+        foreach (var name in new[] { "Stack", "Attention", "Embedding", "SmallCnn", "GemmConv", "Upsampler", "PerAxisConv", "Masked", "Upsample", "Recurrent", "Identity" })
         {
             data.Add(name, 1);
             data.Add(name, 2); // the parallel GEMM must give the same results within tolerance

@@ -79,6 +79,21 @@ public class DiagnosticTests
             "  public Tensor Forward([Input(1, 2, 3, 3)] Tensor x) => [|ConvTranspose2d(x, K!, padding: 2)|]; }"
         },
         {
+            "AOT0005", "Conv2d: output would be empty (3x0): input [1, 1, 4, 4], kernel 2x2, stride [1, 1], padding [0, 0, 0, 0], dilation [1, 4]",
+            "[Model] public partial class M { [Weight(1, 1, 2, 2)] public Tensor? K { get; set; }\n" +
+            "  public Tensor Forward([Input(1, 1, 4, 4)] Tensor x) => [|Conv2d(x, K!, null, 1, 1, 0, 0, 1, 4)|]; }"
+        },
+        {
+            "AOT0008", "Conv2d: strides [2, 0] and dilations [1, 1] must be positive, padding [1, 0, 1, 0] non-negative",
+            "[Model] public partial class M { [Weight(1, 1, 2, 2)] public Tensor? K { get; set; }\n" +
+            "  public Tensor Forward([Input(1, 1, 4, 4)] Tensor x) => [|Conv2d(x, K!, null, 2, 0, 1, 0, 1, 1)|]; }"
+        },
+        {
+            "AOT0008", "ConvTranspose2d: strides [1, 2] and dilations [0, 1] must be positive, padding [0, 0, 0, 0] and output padding [0, 1] non-negative",
+            "[Model] public partial class M { [Weight(1, 1, 2, 2)] public Tensor? K { get; set; }\n" +
+            "  public Tensor Forward([Input(1, 1, 4, 4)] Tensor x) => [|ConvTranspose2d(x, K!, null, 1, 2, 0, 0, 0, 1, 0, 1)|]; }"
+        },
+        {
             "AOT0006", "ConvTranspose2d: weight [3, 2, 3, 3] expects 3 input channels, the input [1, 4, 8, 8] has 4",
             "[Model] public partial class M { [Weight(3, 2, 3, 3)] public Tensor? K { get; set; }\n" +
             "  public Tensor Forward([Input(1, 4, 8, 8)] Tensor x) => [|ConvTranspose2d(x, K!, stride: 2)|]; }"

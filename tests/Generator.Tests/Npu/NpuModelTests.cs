@@ -237,10 +237,30 @@ public sealed class NpuModelTests(ITestOutputHelper output)
         RunAndCompare(Build(source), "T.SmallCnn", output, tolerance, precision, extraSamples: 1);
     }
 
+    /// <summary>The implicit GEMM reads the stride and dilation per axis: a Conv2d with strides (2, 1) and dilations (1, 2).</summary>
+    [Fact]
+    public void Conv_with_per_axis_strides_and_dilations_matches_eager()
+    {
+        const string source = """
+            using Aot.Dsl;
+            using static Aot.Dsl.Ops;
+            namespace T;
+            [Model]
+            public partial class PerAxis
+            {
+                [Weight(16, 3, 3, 3)] public Tensor? K { get; set; }
+                [Weight(16)] public Tensor? B { get; set; }
+                public Tensor Forward([Input(1, 3, 17, 19)] Tensor x) => Relu(Conv2d(x, K!, B, 2, 1, 1, 2, 1, 2));
+            }
+            """;
+        RunAndCompare(Build(source), "T.PerAxis", output, tolerance: 1e-2);
+    }
+
     /// <summary>Ops the NPU has no kernel for give AOT0017 (a warning naming the op) and no NPU source; the CPU
     /// backend still compiles the model.</summary>
     [Theory]
     [InlineData("ConvTranspose2d(x, K!, stride: 2)", "ConvTranspose2d")]
+    [InlineData("ConvTranspose2d(x, K!, null, 2, 1, 0, 0, 1, 0)", "ConvTranspose2d")]
     [InlineData("MaxPool2d(Conv2d(x, K!), 1, 2, 1, 2)", "the NPU pools square windows")]
     public void Unsupported_ops_give_AOT0017(string body, string named)
     {
