@@ -42,85 +42,38 @@ internal static partial class CpuKernels
     }
 
     /// <summary>
-    /// Direct convolution. Each output plane (image nb, output channel k) starts at the bias; then, for every
-    /// input channel c of k's group and kernel tap (r, s), the outputs whose input pixel is inside the image
-    /// (ranges computed per tap, so no per-pixel bounds checks) accumulate weight * input; with horizontal stride 1
-    /// the row update is a vector axpy.
+    /// Direct convolution and transposed convolution, one loop nest. Each output plane (image nb, output channel k)
+    /// starts at the bias; then, for every input channel c of k's group and kernel tap (r, s), one side's pixels are
+    /// iterated over the range whose partner on the other side, at pixel * stride + tap * dilation - padding, lies inside
+    /// its plane (ranges computed per tap, so no per-pixel bounds checks), and weight * input is added to the output.
+    /// A convolution iterates its outputs and gathers from the input; a transposed convolution iterates its inputs and
+    /// scatters into the output (the same arithmetic with the roles swapped). With horizontal stride 1 the row update is
+    /// a vector axpy.
     /// </summary>
-    private static void EmitConv2d(CodeWriter w, Graph graph, Node node)
+    private static void EmitDirectConvolution(CodeWriter w, Graph graph, Node node)
     {
         var x = Shapes.Of(graph, node.Inputs[0]);
         var wt = Shapes.Of(graph, node.Inputs[1]);
         var outShape = Shapes.Of(graph, node.Output);
+        bool transposed = node.Op == OpKind.ConvTranspose2d;
         int group = (int)node.Attrs.Int(AttrNames.Group);
-        int n = x[0], c = x[1], k = wt[0], cg = wt[1], r = wt[2], s = wt[3];
-        int kg = k / group;
-        var (h, wd) = Geometry(x, outShape, r, s, node.Attrs, dilated: true);
-        bool bias = node.Inputs.Count > 2;
-        int inPlane = h.In * wd.In, outPlane = h.Out * wd.Out;
-
-        w.Line($"// Conv2d x0{Fmt(x)} * x1{Fmt(wt)}{(bias ? " + x2[" + k + "]" : "")} -> y{Fmt(outShape)}: groups {group}, strides [{h.Stride}, {wd.Stride}], pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, dilations [{h.Dilation}, {wd.Dilation}]");
-        using (w.Block($"for (int nb = 0; nb < {Lit(n)}; nb++)"))
-        using (w.Block($"for (int k = 0; k < {Lit(k)}; k++)"))
-        {
-            w.Line($"{SpanF} yPlane = y.Slice({Times("(nb * " + Lit(k) + " + k)", outPlane)}, {Lit(outPlane)});");
-            w.Line(bias ? "yPlane.Fill(x2[k]);" : "yPlane.Clear();");
-            w.Line($"int c0 = {(group == 1 ? "0" : $"k / {Lit(kg)} * {Lit(cg)}")}; // first input channel of k's group");
-            using (w.Block($"for (int c = 0; c < {Lit(cg)}; c++)"))
-            {
-                w.Line($"{ReadOnlySpanF} xPlane = x0.Slice((nb * {Lit(c)} + c0 + c) * {Lit(inPlane)}, {Lit(inPlane)});");
-                using (w.Block($"for (int r = 0; r < {Lit(r)}; r++)"))
-                {
-                    w.Line($"int ihShift = {Shift("r", h)}; // ih = oh * {h.Stride} + ihShift");
-                    EmitValidOutputs(w, "oh", "ihShift", h);
-                    using (w.Block($"for (int s = 0; s < {Lit(s)}; s++)"))
-                    {
-                        w.Line($"float weight = x1[((k * {Lit(cg)} + c) * {Lit(r)} + r) * {Lit(s)} + s];");
-                        w.Line($"int iwShift = {Shift("s", wd)}; // iw = ow * {wd.Stride} + iwShift");
-                        EmitValidOutputs(w, "ow", "iwShift", wd);
-                        w.Line("if (owEnd <= owBegin) continue;");
-                        using (w.Block("for (int oh = ohBegin; oh < ohEnd; oh++)"))
-                        {
-                            w.Line($"int ih = {Times("oh", h.Stride)} + ihShift;");
-                            if (wd.Stride == 1)
-                            {
-                                w.Line("int length = owEnd - owBegin;");
-                                w.Line($"{SpanF} yRow = yPlane.Slice({Times("oh", wd.Out)} + owBegin, length);");
-                                w.Line($"{ReadOnlySpanF} xRow = xPlane.Slice({Times("ih", wd.In)} + owBegin + iwShift, length);");
-                                EmitAxpy(w, "yRow", "xRow", "weight", "length");
-                            }
-                            else
-                            {
-                                w.Line($"for (int ow = owBegin; ow < owEnd; ow++) yPlane[{Times("oh", wd.Out)} + ow] += weight * xPlane[{Times("ih", wd.In)} + ow * {Lit(wd.Stride)} + iwShift];");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Transposed convolution, the scatter of <see cref="EmitConv2d"/>: each output plane (image nb, output channel k)
-    /// starts at the bias; then, for every input channel c of k's group and kernel tap (r, s), the input pixels whose
-    /// output oh = ih * stride + r * dilation - padding lands inside the plane (ranges computed per tap, as in Conv2d
-    /// with input and output swapped) add weight * input there; with horizontal stride 1 the row update is a vector axpy.
-    /// </summary>
-    private static void EmitConvTranspose2d(CodeWriter w, Graph graph, Node node)
-    {
-        var x = Shapes.Of(graph, node.Inputs[0]);
-        var wt = Shapes.Of(graph, node.Inputs[1]);
-        var outShape = Shapes.Of(graph, node.Output);
-        int group = (int)node.Attrs.Int(AttrNames.Group);
-        int n = x[0], c = x[1], kg = wt[1], r = wt[2], s = wt[3], k = outShape[1];
-        int cg = c / group;
-        // Seen from the output: the iterated axis is the input's, the bounded one the output's.
-        var (oh, ow) = Geometry(outShape, x, r, s, node.Attrs, dilated: true);
+        int n = x[0], c = x[1], r = wt[2], s = wt[3], k = outShape[1];
+        int cg = c / group, kg = k / group;
         bool bias = node.Inputs.Count > 2;
         int inPlane = x[2] * x[3], outPlane = outShape[2] * outShape[3];
 
-        w.Line($"// ConvTranspose2d x0{Fmt(x)} * x1{Fmt(wt)}{(bias ? " + x2[" + k + "]" : "")} -> y{Fmt(outShape)}: groups {group}, strides [{oh.Stride}, {ow.Stride}], " +
-               $"pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, output padding {Fmt(node.Attrs.Ints(AttrNames.OutputPadding))}, dilations [{oh.Dilation}, {ow.Dilation}]");
+        // The iterated side (prefix "o" for outputs, "i" for inputs) and the mapped one; Axis2d.Out is the iterated
+        // extent and Axis2d.In the mapped one.
+        string it = transposed ? "i" : "o", mp = transposed ? "o" : "i";
+        var (h, wd) = transposed ? Geometry(outShape, x, r, s, node.Attrs, dilated: true) : Geometry(x, outShape, r, s, node.Attrs, dilated: true);
+        string Plane(bool input) => input ? "xPlane" : "yPlane";
+        string yPlaneOf = Plane(false), xPlaneOf = Plane(true);
+
+        string header = transposed
+            ? $"output padding {Fmt(node.Attrs.Ints(AttrNames.OutputPadding))}, "
+            : "";
+        w.Line($"// {node.Op} x0{Fmt(x)} * x1{Fmt(wt)}{(bias ? " + x2[" + k + "]" : "")} -> y{Fmt(outShape)}: groups {group}, strides [{h.Stride}, {wd.Stride}], " +
+               $"pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, {header}dilations [{h.Dilation}, {wd.Dilation}]; {(transposed ? "inputs scattered into the output" : "outputs gathered from the input")}");
         using (w.Block($"for (int nb = 0; nb < {Lit(n)}; nb++)"))
         using (w.Block($"for (int k = 0; k < {Lit(k)}; k++)"))
         {
@@ -134,27 +87,36 @@ internal static partial class CpuKernels
                 w.Line($"{ReadOnlySpanF} xPlane = x0.Slice((nb * {Lit(c)} + c0 + c) * {Lit(inPlane)}, {Lit(inPlane)});");
                 using (w.Block($"for (int r = 0; r < {Lit(r)}; r++)"))
                 {
-                    w.Line($"int ohShift = {Shift("r", oh)}; // oh = ih * {oh.Stride} + ohShift");
-                    EmitValidOutputs(w, "ih", "ohShift", oh);
+                    w.Line($"int {mp}hShift = {Shift("r", h)}; // {mp}h = {it}h * {h.Stride} + {mp}hShift");
+                    EmitValidOutputs(w, it + "h", mp + "hShift", h);
                     using (w.Block($"for (int s = 0; s < {Lit(s)}; s++)"))
                     {
-                        w.Line($"float weight = x1[(((c0 + c) * {Lit(kg)} + kk) * {Lit(r)} + r) * {Lit(s)} + s];");
-                        w.Line($"int owShift = {Shift("s", ow)}; // ow = iw * {ow.Stride} + owShift");
-                        EmitValidOutputs(w, "iw", "owShift", ow);
-                        w.Line("if (iwEnd <= iwBegin) continue;");
-                        using (w.Block("for (int ih = ihBegin; ih < ihEnd; ih++)"))
+                        // Conv2d's weight is [K, C/groups, R, S]; ConvTranspose2d's [C, K/groups, R, S].
+                        w.Line(transposed
+                            ? $"float weight = x1[(((c0 + c) * {Lit(wt[1])} + kk) * {Lit(r)} + r) * {Lit(s)} + s];"
+                            : $"float weight = x1[((k * {Lit(wt[1])} + c) * {Lit(r)} + r) * {Lit(s)} + s];");
+                        w.Line($"int {mp}wShift = {Shift("s", wd)}; // {mp}w = {it}w * {wd.Stride} + {mp}wShift");
+                        EmitValidOutputs(w, it + "w", mp + "wShift", wd);
+                        w.Line($"if ({it}wEnd <= {it}wBegin) continue;");
+                        using (w.Block($"for (int {it}h = {it}hBegin; {it}h < {it}hEnd; {it}h++)"))
                         {
-                            w.Line($"int oh = {Times("ih", oh.Stride)} + ohShift;");
-                            if (ow.Stride == 1)
+                            w.Line($"int {mp}h = {Times(it + "h", h.Stride)} + {mp}hShift;");
+                            // Row starts: the iterated side at its row and range begin, the mapped side shifted by the tap.
+                            string iterRow = $"{Times(it + "h", wd.Out)} + {it}wBegin";
+                            string mappedRow = $"{Times(mp + "h", wd.In)} + {it}wBegin + {mp}wShift";
+                            string yRow = transposed ? mappedRow : iterRow, xRow = transposed ? iterRow : mappedRow;
+                            if (wd.Stride == 1)
                             {
-                                w.Line("int length = iwEnd - iwBegin;");
-                                w.Line($"{SpanF} yRow = yPlane.Slice({Times("oh", ow.In)} + iwBegin + owShift, length);");
-                                w.Line($"{ReadOnlySpanF} xRow = xPlane.Slice({Times("ih", ow.Out)} + iwBegin, length);");
+                                w.Line($"int length = {it}wEnd - {it}wBegin;");
+                                w.Line($"{SpanF} yRow = {yPlaneOf}.Slice({yRow}, length);");
+                                w.Line($"{ReadOnlySpanF} xRow = {xPlaneOf}.Slice({xRow}, length);");
                                 EmitAxpy(w, "yRow", "xRow", "weight", "length");
                             }
                             else
                             {
-                                w.Line($"for (int iw = iwBegin; iw < iwEnd; iw++) yPlane[{Times("oh", ow.In)} + iw * {Lit(ow.Stride)} + owShift] += weight * xPlane[{Times("ih", ow.Out)} + iw];");
+                                string iterAt = $"{Times(it + "h", wd.Out)} + {it}w";
+                                string mappedAt = $"{Times(mp + "h", wd.In)} + {it}w * {Lit(wd.Stride)} + {mp}wShift";
+                                w.Line($"for (int {it}w = {it}wBegin; {it}w < {it}wEnd; {it}w++) yPlane[{(transposed ? mappedAt : iterAt)}] += weight * xPlane[{(transposed ? iterAt : mappedAt)}];");
                             }
                         }
                     }

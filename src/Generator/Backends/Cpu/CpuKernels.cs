@@ -111,10 +111,10 @@ internal static partial class CpuKernels
                 EmitGather(w, graph, node);
                 break;
             case OpKind.Conv2d:
-                EmitConv2d(w, graph, node);
+                EmitDirectConvolution(w, graph, node);
                 break;
             case OpKind.ConvTranspose2d:
-                EmitConvTranspose2d(w, graph, node);
+                EmitDirectConvolution(w, graph, node);
                 break;
             case OpKind.MaxPool2d:
             case OpKind.AvgPool2d:
