@@ -243,6 +243,7 @@ internal static class OpCases
         new("Flatten_axis2", g => g.Output(g.Op("Flatten", g.Input("x", 2, 3, 4, 5), Int("axis", 2)), 6, 20)),
         new("Reshape_zero_and_minus_one", g => g.Output(g.Op("Reshape", g.Input("x", 2, 3, 4), g.Int64s(0, -1)), 2, 12)),
         new("Transpose_perm", g => g.Output(g.Op("Transpose", g.Input("x", 2, 3, 4), List("perm", 0, 2, 1)), 2, 4, 3)),
+        new("Transpose_5d", g => g.Output(g.Op("Transpose", g.Input("x", 2, 3, 4, 2, 3), List("perm", 0, 3, 1, 4, 2)), 2, 2, 3, 3, 4)),
         new("Transpose_of_weight_folded", g => g.Output(g.Op("MatMul", g.Input("x", 2, 4), g.Op("Transpose", W(g, "fc.weight", 3, 4))), 2, 3)),
         new("Transpose_of_weight_3d_folded", g => g.Output(g.Op("Add", g.Input("x", 4, 2, 3), g.Op("Transpose", W(g, "t", 2, 3, 4), List("perm", 2, 0, 1))), 4, 2, 3)),
         new("Transpose_default_reverses", g => g.Output(g.Op("Transpose", g.Input("x", 2, 3, 4)), 4, 3, 2)),
