@@ -122,18 +122,7 @@ public static class KernelMath
     {
         var low = Vector256.Create(-87.33655f);
         var high = Vector256.Create(88.72283f);
-        var clamped = Avx.Min(Avx.Max(x, low), high); // a NaN lane becomes low here; the last blend restores it
-        var n = Avx.RoundToNegativeInfinity(Fma.MultiplyAdd(clamped, Vector256.Create(1.44269504f), Vector256.Create(0.5f)));
-        var r = Fma.MultiplyAddNegated(n, Vector256.Create(0.693359375f), clamped);
-        r = Fma.MultiplyAddNegated(n, Vector256.Create(-2.12194440e-4f), r);
-        var p = Fma.MultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
-        p = Avx.Add(Fma.MultiplyAdd(Avx.Multiply(p, r), r, r), Vector256.Create(1f));
-        var scale = Avx2.ShiftLeftLogical(Avx2.Add(Avx.ConvertToVector256Int32(n), Vector256.Create(127)), 23).AsSingle();
-        var result = Avx.Multiply(p, scale);
+        var result = ExpClamped256(x, high.ToScalar()); // a NaN lane is restored by the last blend
         result = Avx.BlendVariable(result, Vector256<float>.Zero, Avx.CompareLessThan(x, low));
         result = Avx.BlendVariable(result, Vector256.Create(float.PositiveInfinity), Avx.CompareGreaterThan(x, high));
         return Avx.BlendVariable(x, result, Avx.CompareEqual(x, x));
