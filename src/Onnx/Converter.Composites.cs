@@ -113,7 +113,7 @@ internal sealed partial class Converter
         float alpha = n.Float("alpha", 1f);
         string v = n.Operand(x);
         // x for x > 0, alpha (exp(x) - 1) otherwise: relu(x) + alpha (exp(min(x, 0)) - 1).
-        string negative = $"Sub(Exp(Min({v}, 0f)), 1f)";
+        string negative = NegativeExpm1Of(v);
         n.Emit($"Add(Relu({v}), {(alpha == 1f ? negative : $"Mul({negative}, {Literal(alpha)})")})", x.Shape);
     }
 
@@ -122,9 +122,14 @@ internal sealed partial class Converter
         n.RequireInputs(1, 1);
         var x = n.In(0);
         string v = n.Operand(x);
-        // log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|)), without overflow.
-        n.Emit($"Add(Relu({v}), Log(Add(Exp(Neg(Abs({v}))), 1f)))", x.Shape);
+        n.Emit(SoftplusOf(v), x.Shape);
     }
+
+    /// <summary>log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|)), without overflow.</summary>
+    private static string SoftplusOf(string v) => $"Add(Relu({v}), Log(Add(Exp(Neg(Abs({v}))), 1f)))";
+
+    /// <summary>exp(min(x, 0)) - 1: the negative part shared by Elu, Selu and Celu (0 for x >= 0).</summary>
+    private static string NegativeExpm1Of(string v) => $"Sub(Exp(Min({v}, 0f)), 1f)";
 
     private static void Selu(NodeContext n)
     {
@@ -132,7 +137,7 @@ internal sealed partial class Converter
         var x = n.In(0);
         float alpha = n.Float("alpha", 1.67326319217681884765625f), gamma = n.Float("gamma", 1.05070102214813232421875f);
         string v = n.Operand(x);
-        n.Emit($"Mul(Add(Relu({v}), Mul(Sub(Exp(Min({v}, 0f)), 1f), {Literal(alpha)})), {Literal(gamma)})", x.Shape);
+        n.Emit($"Mul(Add(Relu({v}), Mul({NegativeExpm1Of(v)}, {Literal(alpha)})), {Literal(gamma)})", x.Shape);
     }
 
     private static void Celu(NodeContext n)
@@ -154,7 +159,7 @@ internal sealed partial class Converter
         n.RequireInputs(1, 1);
         var x = n.In(0);
         string v = n.Operand(x);
-        n.Emit($"Mul({v}, Tanh(Add(Relu({v}), Log(Add(Exp(Neg(Abs({v}))), 1f)))))", x.Shape);
+        n.Emit($"Mul({v}, Tanh({SoftplusOf(v)}))", x.Shape);
     }
 
     private static void Reciprocal(NodeContext n)
