@@ -11,7 +11,7 @@ namespace Aot.Runtime;
 /// <see cref="Vector"/> have no exact equivalent: the error function, and vector min/max with the semantics of
 /// <see cref="MathF.Max(float, float)"/> and <see cref="MathF.Min(float, float)"/> on every target framework.
 /// </summary>
-public static class KernelMath
+public static partial class KernelMath
 {
     /// <summary>
     /// erf(x) for a float argument, with a maximum absolute error below 1e-7 (about 6e-8 including the final
@@ -40,6 +40,12 @@ public static class KernelMath
         return (float)(x < 0 ? 2.0 - erfc : erfc);
     }
 
+    // e^x = 2^n e^r with n = round(x log2 e) and r = x - n ln2, ln2 split so that n * Ln2High is exact for |n| < 2^9;
+    // e^r = 1 + r + ExpC2 r^2 + ... + ExpC7 r^7 on |r| <= ln2 / 2 (Cephes expf's coefficients).
+    private const float Log2E = 1.44269504f, Ln2High = 0.693359375f, Ln2Low = -2.12194440e-4f;
+    private const float ExpC2 = 5.0000001201e-1f, ExpC3 = 1.6666665459e-1f, ExpC4 = 4.1665795894e-2f, ExpC5 = 8.3334519073e-3f,
+        ExpC6 = 1.3981999507e-3f, ExpC7 = 1.9875691500e-4f;
+
     /// <summary>Lane-wise maximum with the semantics of <see cref="MathF.Max(float, float)"/> (NaN when either lane is
     /// NaN, +0 over -0), which <see cref="Vector.Max{T}(Vector{T}, Vector{T})"/> does not guarantee on .NET 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -49,6 +55,15 @@ public static class KernelMath
         max = Vector.ConditionalSelect(Vector.Equals(a, b), a & b, max); // equal lanes: identical bits, or +0 from ±0
         max = Vector.ConditionalSelect(Vector.Equals(a, a), max, a);
         return Vector.ConditionalSelect(Vector.Equals(b, b), max, b);
+    }
+
+    /// <summary>a * b + c, fused where the hardware has it (one rounding), else multiplied and added.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> MultiplyAdd(Vector<float> a, Vector<float> b, Vector<float> c)
+    {
+        if (Vector<float>.Count == 8 && Fma.IsSupported) return Fma.MultiplyAdd(a.AsVector256(), b.AsVector256(), c.AsVector256()).AsVector();
+        if (Vector<float>.Count == 16 && Avx512F.IsSupported) return Avx512F.FusedMultiplyAdd(a.AsVector512(), b.AsVector512(), c.AsVector512()).AsVector();
+        return a * b + c;
     }
 
     /// <summary>Lane-wise a == b as a mask: 1 where true, 0 where false (NaN compares unequal).</summary>
@@ -97,15 +112,15 @@ public static class KernelMath
         // need (about 60 instructions instead of about 25), and floor is one vroundps.
         if (Vector<float>.Count == 8 && Fma.IsSupported && Avx2.IsSupported) return Exp256(x.AsVector256()).AsVector();
         var clamped = Vector.Min(Vector.Max(x, new Vector<float>(-87.33655f)), new Vector<float>(88.72283f));
-        var n = Floor(clamped * new Vector<float>(1.44269504f) + new Vector<float>(0.5f));
-        var r = clamped - n * new Vector<float>(0.693359375f);
-        r -= n * new Vector<float>(-2.12194440e-4f);
-        var p = new Vector<float>(1.9875691500e-4f);
-        p = p * r + new Vector<float>(1.3981999507e-3f);
-        p = p * r + new Vector<float>(8.3334519073e-3f);
-        p = p * r + new Vector<float>(4.1665795894e-2f);
-        p = p * r + new Vector<float>(1.6666665459e-1f);
-        p = p * r + new Vector<float>(5.0000001201e-1f);
+        var n = Floor(clamped * new Vector<float>(Log2E) + new Vector<float>(0.5f));
+        var r = clamped - n * new Vector<float>(Ln2High);
+        r -= n * new Vector<float>(Ln2Low);
+        var p = new Vector<float>(ExpC7);
+        p = p * r + new Vector<float>(ExpC6);
+        p = p * r + new Vector<float>(ExpC5);
+        p = p * r + new Vector<float>(ExpC4);
+        p = p * r + new Vector<float>(ExpC3);
+        p = p * r + new Vector<float>(ExpC2);
         p = p * r * r + r + Vector<float>.One;
         var scale = Vector.AsVectorSingle((Vector.ConvertToInt32(n) + new Vector<int>(127)) << 23);
         var result = p * scale;
@@ -161,14 +176,14 @@ public static class KernelMath
     private static Vector256<float> ExpClamped256(Vector256<float> x, float high)
     {
         var clamped = Avx.Min(Vector256.Create(high), Avx.Max(Vector256.Create(-87.33655f), x));
-        var n = Avx.RoundToNegativeInfinity(Fma.MultiplyAdd(clamped, Vector256.Create(1.44269504f), Vector256.Create(0.5f)));
-        var r = Fma.MultiplyAddNegated(n, Vector256.Create(0.693359375f), clamped);
-        r = Fma.MultiplyAddNegated(n, Vector256.Create(-2.12194440e-4f), r);
-        var p = Fma.MultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
+        var n = Avx.RoundToNegativeInfinity(Fma.MultiplyAdd(clamped, Vector256.Create(Log2E), Vector256.Create(0.5f)));
+        var r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2High), clamped);
+        r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2Low), r);
+        var p = Fma.MultiplyAdd(Vector256.Create(ExpC7), r, Vector256.Create(ExpC6));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC5));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC4));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC3));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC2));
         p = Avx.Add(Fma.MultiplyAdd(Avx.Multiply(p, r), r, r), Vector256.Create(1f));
         var scale = Avx2.ShiftLeftLogical(Avx2.Add(Avx.ConvertToVector256Int32(n), Vector256.Create(127)), 23).AsSingle();
         return Avx.Multiply(p, scale);

@@ -14,7 +14,7 @@ public delegate void ElementwiseRange(
 
 /// <summary>
 /// Runs generated loop bodies over a split iteration space on a <see cref="WorkerPool"/>: the spans are pinned for
-/// the call, and each task rebuilds them from the pointers on its own thread (generated code has no pointers).
+/// the call (also when one thread runs it), and each task rebuilds them from the pointers on its own thread (generated code has no pointers).
 /// Nothing is allocated per call. Split points are multiples of <c>align</c> units, so a flat row split into chunks
 /// runs the same vector and scalar-tail instructions on every element as the unsplit row (the same bytes whatever
 /// the thread count).
@@ -38,12 +38,6 @@ public static unsafe class ParallelLoops
         align = Math.Max(1, align);
         int chunks = (units + align - 1) / align;
         int tasks = pool is null || elements < MinElements ? 1 : Math.Min(chunks, pool.Threads * 2);
-        if (tasks <= 1)
-        {
-            body(x0, x1, x2, x3, x4, x5, y, 0, units);
-            return;
-        }
-
         fixed (float* p0 = x0)
         fixed (float* p1 = x1)
         fixed (float* p2 = x2)
@@ -52,6 +46,13 @@ public static unsafe class ParallelLoops
         fixed (float* p5 = x5)
         fixed (float* py = y)
         {
+            // Pinned on every path: bodies may write y with non-temporal stores, which take its address.
+            if (tasks <= 1)
+            {
+                body(x0, x1, x2, x3, x4, x5, y, 0, units);
+                return;
+            }
+
             var job = s_job ??= new ElementwiseJob();
             job.Set(tasks, units, align, body, p0, x0.Length, p1, x1.Length, p2, x2.Length, p3, x3.Length, p4, x4.Length, p5, x5.Length, py, y.Length);
             try

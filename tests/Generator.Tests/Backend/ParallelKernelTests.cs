@@ -45,7 +45,12 @@ public class ParallelKernelTests
         cases.Add(Case("[50001] * [50001]", OpKind.Mul, Attrs(), new[] { flat1, flat2 }, Ops.Mul(flat1, flat2), Tolerance.Elementwise));
         var s = Rand(seed++, -6f, 6f, 300, 257);
         cases.Add(Case("[300,257]", OpKind.Sigmoid, Attrs(), new[] { s }, Ops.Sigmoid(s), Tolerance.Elementwise));
-        cases.Add(FusedChain(seed));
+        cases.Add(FusedChain(seed++));
+
+        // Operand and result beyond the last-level cache: whole blocks written with non-temporal stores, rows of 4099
+        // (not a whole number of blocks, so each row has a head and a tail block).
+        var big = Rand(seed++, -6f, 6f, 2100, 4099);
+        cases.Add(Case("[2100,4099] streamed", OpKind.Sigmoid, Attrs(), new[] { big }, Ops.Sigmoid(big), Tolerance.Elementwise));
 
         // Transposes of attention heads: rows copied whole ([0,2,1,3]) and element by element ([0,2,3,1]).
         var heads = Rand(seed++, 1, 128, 4, 64);
@@ -81,12 +86,21 @@ public class ParallelKernelTests
             Case("", OpKind.Relu, Attrs(), new[] { x }, x, Tolerance.Exact).Graph,
             Case("", OpKind.Relu, Attrs(), new[] { Rand(2, 10, 10) }, x, Tolerance.Exact).Graph,
             Case("", OpKind.Transpose, Attrs(Attr.OfInts(AttrNames.Perm, 1, 0)), new[] { x }, x, Tolerance.Exact).Graph,
+            FusedChain(3).Graph,
+            Case("", OpKind.Relu, Attrs(), new[] { Rand(4, 2100, 4099) }, x, Tolerance.Exact).Graph,
         };
         using var compiled = CompiledGraphs.Compile(graphs);
         Assert.Contains("RowKernels.Softmax(x0, y, 64, 1030, _pool);", compiled.Sources[0]);
         Assert.Contains("ParallelLoops.Elementwise(_pool, 65920, 64, 65920", compiled.Sources[1]);
         Assert.DoesNotContain("ParallelLoops", compiled.Sources[2]);
         Assert.Contains("ParallelLoops.Elementwise(_pool, 1030, 1, 65920", compiled.Sources[3]);
+
+        // Vector512 blocks ahead of the Vector<float> loop; multiply-adds contracted; non-temporal stores only for
+        // kernels whose operands and result exceed the last-level cache.
+        Assert.Contains("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)", compiled.Sources[4]);
+        Assert.Contains("KernelMath.MultiplyAdd(", compiled.Sources[4]);
+        Assert.DoesNotContain("StoreNonTemporal", compiled.Sources[4]);
+        Assert.Contains("KernelMath.StoreNonTemporal(", compiled.Sources[5]);
     }
 
     /// <summary>y = relu(x * a + b) * sigmoid(x) + c, a, b, c broadcast rows: the benchmark's elementwise chain.</summary>

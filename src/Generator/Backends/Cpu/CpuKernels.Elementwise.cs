@@ -10,18 +10,21 @@ namespace Aot.Generator.Backends.Cpu;
 internal static partial class CpuKernels
 {
     /// <summary>
-    /// An elementwise function as C# format strings over its operands {0}, {1} (locals of type float, or of type
-    /// <c>Vector&lt;float&gt;</c> for <see cref="Vector"/>). <see cref="Vector"/> is null when no vector form
-    /// computes exactly what the scalar form does; such ops run the scalar loop only.
+    /// An elementwise function as C# format strings over its operands {0}, {1} (locals of type float, or vectors for
+    /// <see cref="Vector"/>, written for any <see cref="VectorType"/> with its tokens: see <see cref="VectorType.Expand"/>).
+    /// <see cref="Vector"/> is null when no vector form computes exactly what the scalar form does; such ops run the
+    /// scalar loop only.
     /// </summary>
     internal sealed record ElementwiseExpr(string Scalar, string? Vector);
+
+    private static readonly ElementwiseExpr AddExpr = new("{0} + {1}", "{0} + {1}"), MulExpr = new("{0} * {1}", "{0} * {1}");
 
     /// <summary>The table: what each elementwise op computes.</summary>
     private static ElementwiseExpr ElementwiseOf(Node node) => node.Op switch
     {
-        OpKind.Add => new("{0} + {1}", "{0} + {1}"),
+        OpKind.Add => AddExpr,
         OpKind.Sub => new("{0} - {1}", "{0} - {1}"),
-        OpKind.Mul => new("{0} * {1}", "{0} * {1}"),
+        OpKind.Mul => MulExpr,
         OpKind.Div => new("{0} / {1}", "{0} / {1}"),
         OpKind.Max => new(FMath + ".Max({0}, {1})", KernelMath + ".Max({0}, {1})"),
         OpKind.Min => new(FMath + ".Min({0}, {1})", KernelMath + ".Min({0}, {1})"),
@@ -32,7 +35,7 @@ internal static partial class CpuKernels
         OpKind.Less => new("{0} < {1} ? 1f : 0f", KernelMath + ".Less({0}, {1})"),
         OpKind.LessOrEqual => new("{0} <= {1} ? 1f : 0f", KernelMath + ".LessOrEqual({0}, {1})"),
         OpKind.Where => new("{0} != 0f ? {1} : {2}", KernelMath + ".Where({0}, {1}, {2})"),
-        OpKind.Not => new("1f - {0}", Vec + ".One - {0}"),
+        OpKind.Not => new("1f - {0}", VectorType.One + " - {0}"),
         OpKind.Relu => new(FMath + ".Max({0}, 0f)", KernelMath + ".Relu({0})"),
 
         // Exact Gelu as 0.5 x erfc(-x / sqrt 2) (= 0.5 x (1 + erf(x / sqrt 2)), without the cancellation for x << 0);
@@ -40,17 +43,17 @@ internal static partial class CpuKernels
         // The vector forms use KernelMath's polynomial exp/erf (stated error bounds there, a few times faster than
         // MathF per element); the scalar tails keep MathF and the accurate erfc.
         OpKind.Gelu => node.Attrs.Int(AttrNames.Mode) == 0
-            ? new("0.5f * {0} * " + KernelMath + ".Erfc({0} * -0.70710677f)", "{0} * 0.5f * (" + Vec + ".One + " + KernelMath + ".Erf({0} * 0.70710677f))")
+            ? new("0.5f * {0} * " + KernelMath + ".Erfc({0} * -0.70710677f)", "{0} * 0.5f * (" + VectorType.One + " + " + KernelMath + ".Erf({0} * 0.70710677f))")
             : new("{0} / (1f + " + FMath + ".Exp(-1.5957692f * ({0} + 0.044715f * {0} * {0} * {0})))",
-                  "{0} / (" + Vec + ".One + " + KernelMath + ".Exp(({0} + {0} * {0} * {0} * 0.044715f) * -1.5957692f))"),
+                  "{0} / (" + VectorType.One + " + " + KernelMath + ".Exp(({0} + {0} * {0} * {0} * 0.044715f) * -1.5957692f))"),
         OpKind.Sigmoid => new("1f / (1f + " + FMath + ".Exp(-{0}))", KernelMath + ".Sigmoid({0})"),
         OpKind.Tanh => new(FMath + ".Tanh({0})", KernelMath + ".Tanh({0})"),
         OpKind.Exp => new(FMath + ".Exp({0})", KernelMath + ".Exp({0})"),
         OpKind.Log => new(FMath + ".Log({0})", null),
-        OpKind.Sqrt => new(FMath + ".Sqrt({0})", VectorOps + ".SquareRoot({0})"),
-        OpKind.Rsqrt => new("1f / " + FMath + ".Sqrt({0})", Vec + ".One / " + VectorOps + ".SquareRoot({0})"),
+        OpKind.Sqrt => new(FMath + ".Sqrt({0})", VectorType.Sqrt + "({0})"),
+        OpKind.Rsqrt => new("1f / " + FMath + ".Sqrt({0})", VectorType.One + " / " + VectorType.Sqrt + "({0})"),
         OpKind.Neg => new("-{0}", "-{0}"),
-        OpKind.Abs => new(FMath + ".Abs({0})", VectorOps + ".Abs({0})"),
+        OpKind.Abs => new(FMath + ".Abs({0})", VectorType.Abs + "({0})"),
         OpKind.Erf => new(KernelMath + ".Erf({0})", KernelMath + ".Erf({0})"),
         _ => throw new NotSupportedException(node.Op + " is not elementwise"),
     };
@@ -71,23 +74,72 @@ internal static partial class CpuKernels
         public bool Vectorizable => Steps.All(s => s.Expr.Vector is not null);
 
         /// <summary>
-        /// Writes a local per intermediate step (t0, t1, ... or vt0, vt1, ... for vectors) and returns the result's
-        /// expression, given the operands' locals.
+        /// Writes a local per intermediate step (t0, t1, ... or vt0, vt1, ... for vectors of <paramref name="vector"/>)
+        /// and returns the result's expression, given the operands' locals.
         /// </summary>
-        public string Emit(CodeWriter w, IReadOnlyList<string> operands, bool vector)
+        /// <remarks>Vector code contracts an Add of a Mul that nothing else reads into one fused multiply-add
+        /// (<c>KernelMath.MultiplyAdd</c>: one instruction and one rounding instead of two), as C compilers do by default;
+        /// scalar code keeps both roundings.</remarks>
+        public string Emit(CodeWriter w, IReadOnlyList<string> operands, VectorType? vector)
         {
+            var contracted = vector is null ? new HashSet<int>() : ContractibleProducts();
             var registers = new List<string>(operands);
             for (int j = 0; j < Steps.Count; j++)
             {
                 var step = Steps[j];
-                string value = string.Format(vector ? step.Expr.Vector! : step.Expr.Scalar, step.Args.Select(r => (object)registers[r]).ToArray());
+                string value;
+                if (contracted.Contains(j))
+                {
+                    registers.Add(""); // read only by the Add that consumes it
+                    continue;
+                }
+
+                if (step.Expr == AddExpr && step.Args.Any(r => contracted.Contains(r - Arity)))
+                {
+                    int mul = step.Args.First(r => contracted.Contains(r - Arity));
+                    int addend = step.Args[0] == mul ? step.Args[1] : step.Args[0];
+                    var factors = Steps[mul - Arity].Args;
+                    value = $"{KernelMath}.MultiplyAdd({registers[factors[0]]}, {registers[factors[1]]}, {registers[addend]})";
+                }
+                else
+                {
+                    value = string.Format(vector is null ? step.Expr.Scalar : vector.Expand(step.Expr.Vector!), step.Args.Select(r => (object)registers[r]).ToArray());
+                }
+
                 if (j == Steps.Count - 1) return value;
-                string local = (vector ? "vt" : "t") + Lit(j);
-                w.Line($"{(vector ? "var" : "float")} {local} = {value};");
+                string local = (vector is null ? "t" : "vt") + Lit(j);
+                w.Line($"{(vector is null ? "float" : "var")} {local} = {value};");
                 registers.Add(local);
             }
 
             throw new InvalidOperationException("an elementwise program needs at least one step");
+        }
+
+        /// <summary>Steps that are a Mul read exactly once, by an Add (and not the result).</summary>
+        private HashSet<int> ContractibleProducts()
+        {
+            var uses = new int[Steps.Count];
+            foreach (var step in Steps)
+            {
+                foreach (int r in step.Args) if (r >= Arity) uses[r - Arity]++;
+            }
+
+            var products = new HashSet<int>();
+            foreach (var step in Steps)
+            {
+                if (step.Expr != AddExpr || step.Args.Length != 2) continue;
+                foreach (int r in step.Args)
+                {
+                    int j = r - Arity;
+                    if (j >= 0 && Steps[j].Expr == MulExpr && uses[j] == 1 && !products.Contains(j))
+                    {
+                        products.Add(j);
+                        break;
+                    }
+                }
+            }
+
+            return products;
         }
     }
 
@@ -127,7 +179,7 @@ internal static partial class CpuKernels
     /// vector width), so each chunk's vector loop covers it whole and the results do not depend on the split.</summary>
     private const int ParallelAlign = 64;
 
-    private static ElementwiseExpr ConstantExpr(float value) => new(Lit(value), $"new {Vec}({Lit(value)})");
+    private static ElementwiseExpr ConstantExpr(float value) => new(Lit(value), VectorType.Splat + $"({Lit(value)})");
 
     /// <summary>An operand of <see cref="EmitElementwise"/>: a span local and the shape it holds.</summary>
     internal sealed record ElementwiseOperand(string Span, int[] Shape);
@@ -155,7 +207,7 @@ internal static partial class CpuKernels
         {
             // A single element.
             for (int k = 0; k < operands.Count; k++) w.Line($"float {OperandName(k)} = {operands[k].Span}[0];");
-            w.Line($"y[0] = {f.Emit(w, operands.Select((_, k) => OperandName(k)).ToArray(), vector: false)};");
+            w.Line($"y[0] = {f.Emit(w, operands.Select((_, k) => OperandName(k)).ToArray(), vector: null)};");
             return;
         }
 
@@ -170,15 +222,20 @@ internal static partial class CpuKernels
         {
             int align = rank > 1 ? 1 : ParallelAlign;
             w.Line($"// Split between threads over {(rank > 1 ? "rows of the outermost loop" : "chunks of " + Lit(align) + " elements")} when there is a pool.");
+            // Bytes the kernel touches (operands read once, y written): beyond the last-level cache, y cannot stay cached
+            // for its consumer anyway, so its stores go around the cache (no read-for-ownership).
+            long footprint = 4 * (elements + operands.Sum(o => (long)o.Shape.Aggregate(1, (p, d) => p * d)));
+            bool streamStores = footprint > CpuTarget.Default.LastLevelCacheBytes;
+            if (streamStores) w.Line("// The output is written with non-temporal stores: the kernel's operands and output exceed the last-level cache.");
             EmitParallelLoops(w, shape[0], align, elements, operands.Count, range =>
             {
                 if (rank > 1)
                 {
-                    EmitLoops(w, shape.Take(rank - 1).ToArray(), outerViews, offsets => EmitElementwiseRow(w, shape[rank - 1], offsets, rowStrides, operands, f), outerRange: range);
+                    EmitLoops(w, shape.Take(rank - 1).ToArray(), outerViews, offsets => EmitElementwiseRow(w, shape[rank - 1], offsets, rowStrides, operands, f, streamStores: streamStores), outerRange: range);
                 }
                 else
                 {
-                    EmitElementwiseRow(w, shape[0], names.Select(_ => "0").ToArray(), rowStrides, operands, f, range: range);
+                    EmitElementwiseRow(w, shape[0], names.Select(_ => "0").ToArray(), rowStrides, operands, f, range: range, streamStores: streamStores);
                 }
             });
             return;
@@ -206,10 +263,72 @@ internal static partial class CpuKernels
     /// <summary>a, b, c, ...: the local holding operand k's element inside a row (v + that for its vector).</summary>
     private static string OperandName(int k) => k < 26 ? ((char)('a' + k)).ToString() : "in" + Lit(k);
 
+    /// <summary>
+    /// The <see cref="VectorType.Wide"/> loop of a row over [j, <paramref name="to"/>): a head block up to y's first
+    /// 64-byte boundary, whole blocks of 16, a tail block. Every element goes through the same arithmetic (a local
+    /// function inlined where it is called; the head and tail load and store partially, with masks), so the values do
+    /// not depend on where a thread's chunk starts, and no cache line is written by both ordinary and non-temporal
+    /// stores (which costs a flush per line). Whole blocks read and write through refs (no bounds checks: the generator
+    /// derived every offset from the shapes, and the spans' lengths are those shapes' sizes).
+    /// </summary>
+    private static void EmitWideRow(CodeWriter w, string to, string oy, System.Func<string, int, string> at, int[] rowStrides, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f, bool streamStores)
+    {
+        var wide = VectorType.Wide;
+        string v = wide.Name;
+        var parameters = operands.Select((_, k) => "w" + OperandName(k)).ToArray();
+        string block = wide.Lanes;
+        string marshal = "global::System.Runtime.InteropServices.MemoryMarshal";
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+        using (w.Block($"static {v} Block({string.Join(", ", parameters.Select(p => v + " " + p))})"))
+        {
+            w.Line($"return {f.Emit(w, parameters, wide)};");
+        }
+
+        for (int k = 0; k < operands.Count; k++)
+        {
+            if (rowStrides[k + 1] == 0) w.Line($"var s{parameters[k]} = {wide.Expand(VectorType.Splat)}({OperandName(k)});");
+            else w.Line($"ref float r{parameters[k]} = ref {marshal}.GetReference({operands[k].Span});");
+        }
+
+        w.Line($"ref float ry = ref {marshal}.GetReference(y);");
+        string Arguments(System.Func<int, string> load) => string.Join(", ", operands.Select((_, k) => rowStrides[k + 1] == 0 ? "s" + parameters[k] : load(k)));
+        string Partial(string count) =>
+            $"{KernelMath}.StorePartial(Block({Arguments(k => $"{KernelMath}.LoadPartial({operands[k].Span}.Slice({at("j", k)}), {count})")}), y.Slice({Plus(oy, "j")}), {count});";
+        w.Line($"int head = {DMath}.Min({to} - j, {KernelMath}.ElementsToAlignment(y.Slice({Plus(oy, "j")})));");
+        using (w.Block($"if (head < {block})"))
+        {
+            w.Line(Partial("head"));
+            w.Line("j += head;");
+        }
+
+        using (w.Block($"for (; j <= {to} - {block}; j += {block})"))
+        {
+            string result = $"Block({Arguments(k => $"{wide.Ops}.LoadUnsafe(ref r{parameters[k]}, (nuint)({at("j", k)}))")})";
+            w.Line(streamStores
+                ? $"{KernelMath}.StoreNonTemporal({result}, ref ry, (nuint)({Plus(oy, "j")}));"
+                : $"{wide.Ops}.StoreUnsafe({result}, ref ry, (nuint)({Plus(oy, "j")}));");
+        }
+
+        using (w.Block($"if (j < {to})"))
+        {
+            w.Line($"int tail = {to} - j;");
+            w.Line(Partial("tail"));
+            w.Line($"j = {to};");
+        }
+    }
+
     /// <summary>One row of <paramref name="n"/> outputs, contiguous in y; operand k starts at offsets[k + 1] and
     /// steps by rowStrides[k + 1] (offsets[0] is y's).</summary>
+    /// <remarks>
+    /// Vectorizable rows get two vector loops: a <see cref="VectorType.Wide"/> one where
+    /// <c>Vector512.IsHardwareAccelerated</c>, in blocks of 16 that start at y's first 64-byte boundary, the head and
+    /// tail blocks loaded and stored partially so that every element of the row goes through the same arithmetic (the
+    /// values do not depend on where a thread's chunk starts); else a <see cref="VectorType.Numerics"/> loop and a
+    /// scalar tail. With <paramref name="streamStores"/> (y pinned by the caller) whole blocks are written with
+    /// non-temporal stores.
+    /// </remarks>
     /// <param name="range">When set, only elements [first, second) of the row (a chunk run by one thread).</param>
-    private static void EmitElementwiseRow(CodeWriter w, int n, string[] offsets, int[] rowStrides, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f, (string From, string To)? range = null)
+    private static void EmitElementwiseRow(CodeWriter w, int n, string[] offsets, int[] rowStrides, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f, (string From, string To)? range = null, bool streamStores = false)
     {
         var (from, to) = range ?? ("0", Lit(n));
         string oy = offsets[0];
@@ -222,36 +341,39 @@ internal static partial class CpuKernels
 
             // Constant along the row (broadcast): load once.
             w.Line($"float {scalars[k]} = {operands[k].Span}[{offsets[k + 1]}];");
-            if (vector) w.Line($"var {vectors[k]} = new {Vec}({scalars[k]});");
+            if (vector) w.Line($"var {vectors[k]} = {VectorType.Numerics.Expand(VectorType.Splat)}({scalars[k]});");
         }
 
-        void LoadRowElements(bool asVectors)
-        {
-            for (int k = 0; k < operands.Count; k++)
-            {
-                if (rowStrides[k + 1] == 0) continue;
-                string at = Plus(offsets[k + 1], Times("j", rowStrides[k + 1]));
-                w.Line(asVectors
-                    ? $"var {vectors[k]} = new {Vec}({operands[k].Span}.Slice({at}));"
-                    : $"float {scalars[k]} = {operands[k].Span}[{at}];");
-            }
-        }
+        string At(int k) => Plus(offsets[k + 1], Times("j", rowStrides[k + 1]));
 
         if (vector)
         {
             w.Line($"int j = {from};");
+            using (w.Block($"if ({VectorType.Wide.Ops}.IsHardwareAccelerated)"))
+            {
+                EmitWideRow(w, to, oy, (index, k) => Plus(offsets[k + 1], Times(index, rowStrides[k + 1])), rowStrides, operands, f, streamStores);
+            }
+
             using (w.Block($"for (; j <= {to} - {Lanes}; j += {Lanes})"))
             {
-                LoadRowElements(asVectors: true);
-                string result = f.Emit(w, vectors, vector: true);
+                for (int k = 0; k < operands.Count; k++)
+                {
+                    if (rowStrides[k + 1] != 0) w.Line($"var {vectors[k]} = new {Vec}({operands[k].Span}.Slice({At(k)}));");
+                }
+
+                string result = f.Emit(w, vectors, VectorType.Numerics);
                 w.Line($"{(result.All(char.IsLetterOrDigit) ? result : "(" + result + ")")}.CopyTo(y.Slice({Plus(oy, "j")}));");
             }
         }
 
         using (w.Block(vector ? $"for (; j < {to}; j++)" : $"for (int j = {from}; j < {to}; j++)"))
         {
-            LoadRowElements(asVectors: false);
-            w.Line($"y[{Plus(oy, "j")}] = {f.Emit(w, scalars, vector: false)};");
+            for (int k = 0; k < operands.Count; k++)
+            {
+                if (rowStrides[k + 1] != 0) w.Line($"float {scalars[k]} = {operands[k].Span}[{At(k)}];");
+            }
+
+            w.Line($"y[{Plus(oy, "j")}] = {f.Emit(w, scalars, vector: null)};");
         }
     }
 }

@@ -40,6 +40,27 @@ internal static partial class CpuKernels
     /// <summary>Lanes of <c>Vector&lt;float&gt;</c>: a JIT-time constant (8 with AVX2, 4 with SSE/NEON).</summary>
     internal const string Lanes = Vec + ".Count";
 
+    /// <summary>
+    /// The vector type a loop is written in: <see cref="Numerics"/> (<c>System.Numerics.Vector&lt;float&gt;</c>, whose
+    /// width the runtime picks) or <see cref="Wide"/> (<c>Vector512&lt;float&gt;</c>, emitted ahead of it under
+    /// <c>Vector512.IsHardwareAccelerated</c>). Vector expressions are written once with the tokens <see cref="One"/>,
+    /// <see cref="Splat"/>, <see cref="Sqrt"/> and <see cref="Abs"/>, which <see cref="Expand"/> spells for a type;
+    /// arithmetic operators and KernelMath's overloads are the same for both.
+    /// </summary>
+    internal sealed record VectorType(string Name, string Ops, string Lanes, string SplatCall, string SqrtCall)
+    {
+        public const string One = "$One", Splat = "$Splat", Sqrt = "$Sqrt", Abs = "$Abs";
+
+        public static readonly VectorType Numerics = new(Vec, VectorOps, CpuKernels.Lanes, "new " + Vec, VectorOps + ".SquareRoot");
+
+        public static readonly VectorType Wide = new(
+            "global::System.Runtime.Intrinsics.Vector512<float>", "global::System.Runtime.Intrinsics.Vector512", "16",
+            "global::System.Runtime.Intrinsics.Vector512.Create", "global::System.Runtime.Intrinsics.Vector512.Sqrt");
+
+        public string Expand(string template) => template
+            .Replace(One, Name + ".One").Replace(Splat, SplatCall).Replace(Sqrt, SqrtCall).Replace(Abs, Ops + ".Abs");
+    }
+
     /// <summary>Rows shorter than this are not worth a vector loop (the narrowest <c>Vector&lt;float&gt;</c> has 4 lanes).</summary>
     private const int MinVectorLength = 4;
 

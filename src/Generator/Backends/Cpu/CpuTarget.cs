@@ -6,12 +6,13 @@ namespace Aot.Generator.Backends.Cpu;
 
 /// <summary>
 /// What the CPU cost model knows about the machine the code will run on. The defaults describe the machines this
-/// project is measured on (AMD Zen 4: 32 KiB L1d and 1 MiB L2 per core, 32 vector registers, 16 floats per
-/// Vector512); the GEMM microkernel adapts its vector width at run time, the cache blocking comes from here.
+/// project is measured on (AMD Zen 4: 32 KiB L1d and 1 MiB L2 per core, 32 MiB of shared L3, 32 vector registers,
+/// 16 floats per Vector512); the GEMM microkernel adapts its vector width at run time, the cache blocking and the
+/// choice of non-temporal stores come from here.
 /// </summary>
-internal sealed record CpuTarget(int L1Bytes, int L2Bytes, int VectorFloats)
+internal sealed record CpuTarget(int L1Bytes, int L2Bytes, long LastLevelCacheBytes, int VectorFloats)
 {
-    public static readonly CpuTarget Default = new(L1Bytes: 32 * 1024, L2Bytes: 1024 * 1024, VectorFloats: 16);
+    public static readonly CpuTarget Default = new(L1Bytes: 32 * 1024, L2Bytes: 1024 * 1024, LastLevelCacheBytes: 32L * 1024 * 1024, VectorFloats: 16);
 }
 
 /// <summary>
