@@ -207,33 +207,85 @@ public static partial class KernelMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Erf(Vector<float> x)
     {
+        if (Vector<float>.Count == 8 && Fma.IsSupported && Avx2.IsSupported) return Erf256(x.AsVector256()).AsVector();
         var z = Vector.Abs(x);
         var x2 = x * x;
-        var series = new Vector<float>(1.4807192816e-08f);
-        series = series * x2 + new Vector<float>(-1.6365844691e-07f);
-        series = series * x2 + new Vector<float>(1.6462114366e-06f);
-        series = series * x2 + new Vector<float>(-1.4925650358e-05f);
-        series = series * x2 + new Vector<float>(1.2055332982e-04f);
-        series = series * x2 + new Vector<float>(-8.5483270235e-04f);
-        series = series * x2 + new Vector<float>(5.2239776254e-03f);
-        series = series * x2 + new Vector<float>(-2.6866170645e-02f);
-        series = series * x2 + new Vector<float>(1.1283791671e-01f);
-        series = series * x2 + new Vector<float>(-3.7612638903e-01f);
-        series = series * x2 + new Vector<float>(1.1283791671e+00f);
+        var series = new Vector<float>(ErfS10);
+        series = series * x2 + new Vector<float>(ErfS9);
+        series = series * x2 + new Vector<float>(ErfS8);
+        series = series * x2 + new Vector<float>(ErfS7);
+        series = series * x2 + new Vector<float>(ErfS6);
+        series = series * x2 + new Vector<float>(ErfS5);
+        series = series * x2 + new Vector<float>(ErfS4);
+        series = series * x2 + new Vector<float>(ErfS3);
+        series = series * x2 + new Vector<float>(ErfS2);
+        series = series * x2 + new Vector<float>(ErfS1);
+        series = series * x2 + new Vector<float>(ErfS0);
         series *= x;
 
-        var t = Vector<float>.One / (Vector<float>.One + new Vector<float>(0.3275911f) * z);
-        var poly = new Vector<float>(1.061405429f);
-        poly = poly * t + new Vector<float>(-1.453152027f);
-        poly = poly * t + new Vector<float>(1.421413741f);
-        poly = poly * t + new Vector<float>(-0.284496736f);
-        poly = poly * t + new Vector<float>(0.254829592f);
+        var t = Vector<float>.One / (Vector<float>.One + new Vector<float>(ErfP) * z);
+        var poly = new Vector<float>(ErfA5);
+        poly = poly * t + new Vector<float>(ErfA4);
+        poly = poly * t + new Vector<float>(ErfA3);
+        poly = poly * t + new Vector<float>(ErfA2);
+        poly = poly * t + new Vector<float>(ErfA1);
         // e^-x^2 is taken at x^2 <= 80 (|x| >= 8.9 gives erf = +-1 in float either way): below that, poly * t * e^-x^2
         // would be a denormal, whose arithmetic costs a microcode assist per lane (GELU over large activations ran 2x slower).
         var magnitude = Vector<float>.One - poly * t * Exp(-Vector.Min(x2, new Vector<float>(80f)));
         var tail = Vector.ConditionalSelect(Vector.LessThan(x, Vector<float>.Zero), -magnitude, magnitude);
         var result = Vector.ConditionalSelect(Vector.LessThan(z, Vector<float>.One), series, tail);
         return Vector.ConditionalSelect(Vector.Equals(x, x), result, x);
+    }
+
+    // erf's coefficients: the Maclaurin series of erf(x) / x in x^2 (ErfS0 + ErfS1 x^2 + ...), and Abramowitz and
+    // Stegun 7.1.26's t = 1 / (1 + ErfP |x|) and polynomial ErfA1 t + ... + ErfA5 t^5.
+    private const float ErfS0 = 1.1283791671e+00f, ErfS1 = -3.7612638903e-01f, ErfS2 = 1.1283791671e-01f, ErfS3 = -2.6866170645e-02f,
+        ErfS4 = 5.2239776254e-03f, ErfS5 = -8.5483270235e-04f, ErfS6 = 1.2055332982e-04f, ErfS7 = -1.4925650358e-05f,
+        ErfS8 = 1.6462114366e-06f, ErfS9 = -1.6365844691e-07f, ErfS10 = 1.4807192816e-08f;
+    private const float ErfP = 0.3275911f, ErfA1 = 0.254829592f, ErfA2 = -0.284496736f, ErfA3 = 1.421413741f, ErfA4 = -1.453152027f,
+        ErfA5 = 1.061405429f;
+
+    /// <summary><see cref="Erf(Vector{float})"/> on AVX2 + FMA: the same two forms with fused multiply-adds, e^-x^2 by
+    /// <see cref="ExpClamped256"/> (x^2 capped at 80 as there), the sign copied with a mask, and NaN carried through the
+    /// series' blend and the tail's arithmetic (no fix-up blends); t's division is vrcp14ps plus a Newton step where
+    /// AVX-512VL has it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Erf256(Vector256<float> x)
+    {
+        var sign = Vector256.Create(-0f);
+        var z = Avx.AndNot(sign, x);
+        var x2 = Avx.Multiply(x, x);
+        var series = Fma.MultiplyAdd(Vector256.Create(ErfS10), x2, Vector256.Create(ErfS9));
+        series = Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS8));
+        series = Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS7));
+        series = Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS6));
+        series = Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS5));
+        series = Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS4));
+        series = Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS3));
+        series = Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS2));
+        series = Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS1));
+        series = Avx.Multiply(Fma.MultiplyAdd(series, x2, Vector256.Create(ErfS0)), x);
+
+        var d = Fma.MultiplyAdd(Vector256.Create(ErfP), Avx.Min(Vector256.Create(16f), z), Vector256.Create(1f)); // finite: erf is +-1 from |x| = 4
+        Vector256<float> t;
+        if (Avx512F.VL.IsSupported)
+        {
+            t = Avx512F.VL.Reciprocal14(d);
+            t = Fma.MultiplyAdd(Fma.MultiplyAddNegated(d, t, Vector256.Create(1f)), t, t);
+        }
+        else
+        {
+            t = Avx.Divide(Vector256.Create(1f), d);
+        }
+
+        var poly = Fma.MultiplyAdd(Vector256.Create(ErfA5), t, Vector256.Create(ErfA4));
+        poly = Fma.MultiplyAdd(poly, t, Vector256.Create(ErfA3));
+        poly = Fma.MultiplyAdd(poly, t, Vector256.Create(ErfA2));
+        poly = Fma.MultiplyAdd(poly, t, Vector256.Create(ErfA1));
+        var e = ExpClamped256(Avx.Subtract(Vector256<float>.Zero, Avx.Min(Vector256.Create(80f), x2)), 0f); // NaN passes vminps' second operand
+        var magnitude = Fma.MultiplyAddNegated(Avx.Multiply(poly, t), e, Vector256.Create(1f));
+        var tail = Avx.Or(magnitude, Avx.And(sign, x));
+        return Avx.BlendVariable(tail, series, Avx.CompareLessThan(z, Vector256.Create(1f)));
     }
 
     /// <summary>Lane-wise floor (Vector.Floor is not in .NET 8's Vector API for every width we meet).</summary>

@@ -81,6 +81,19 @@ public class VectorMathTests
     [Fact]
     public void ErfHasAbsoluteErrorBelow3e7() => Check(KernelMath.Erf, x => ErfReference(x), Grid(-6f, 6f, 200_001), 3e-7, 0);
 
+    [Fact]
+    public void ErfHandlesSpecialValues()
+    {
+        foreach (var (x, expected) in new[] { (0f, 0f), (-0f, -0f), (float.PositiveInfinity, 1f), (float.NegativeInfinity, -1f), (1e30f, 1f), (-9f, -1f) })
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(KernelMath.Erf(new Vector<float>(x))[0]));
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(KernelMath.Erf(Vector512.Create(x))[0]));
+        }
+
+        Assert.True(float.IsNaN(KernelMath.Erf(new Vector<float>(float.NaN))[0]));
+        Assert.True(float.IsNaN(KernelMath.Erf(Vector512.Create(float.NaN))[0]));
+    }
+
     /// <summary>erf in double: Maclaurin series below 3, continued fraction of erfc beyond.</summary>
     private static double ErfReference(double x)
     {
