@@ -34,6 +34,9 @@ internal sealed class GraphRewriter
         _map[node.Output] = _builder.AddNode(node.Op, node.Inputs.Select(Map).ToArray(), node.Attrs, _source.TypeOf(node.Output), node.Body);
     }
 
+    /// <summary>Drops an old node: its uses read <paramref name="same"/> (an old value of the same type, already copied).</summary>
+    public void Alias(int oldValue, int same) => _map[oldValue] = Map(same);
+
     /// <summary>Adds a new node; <paramref name="replaces"/> (an old value) will map to its result.</summary>
     public int Add(OpKind op, IReadOnlyList<int> newInputs, Attrs attrs, TensorType type, int replaces = -1, EquatableArray<Node> body = default)
     {

@@ -18,8 +18,9 @@ internal static class PassPipeline
     public static IReadOnlyList<IPass> DefaultPasses { get; } = new IPass[]
     {
         new EliminateDeadCode(),
+        new SimplifyAlgebra(),
         new FuseElementwise(),
-        new EliminateDeadCode(), // Constants now copied into fused bodies
+        new EliminateDeadCode(), // what simplification left unused, and Constants now copied into fused bodies
     };
 
     /// <summary>Layout passes of the CPU backend, run after the shared ones.</summary>
@@ -28,6 +29,8 @@ internal static class PassPipeline
         new PackGemmWeights(),
         new LowerConvToGemm(),
         new FuseEpilogue(), // after the layout passes: it fuses into PackedGemm and ConvGemm
+        new FoldProductScale(), // what is left unpacked: attention's scaled scores
+        new EliminateDeadCode(),
     };
 
     /// <summary>Runs the shared passes, then <paramref name="targetPasses"/> (a backend's own layout passes).</summary>

@@ -21,7 +21,7 @@ public class FuseEpilogueTests
     private static readonly IrAttrs GemmT = Attrs(Attr.OfFloat(AttrNames.Alpha, 1f), Attr.OfFloat(AttrNames.Beta, 1f), Attr.OfInt(AttrNames.TransA, 0L), Attr.OfInt(AttrNames.TransB, 1L));
 
     /// <summary>The frontend's graph through the shared passes and the CPU passes, <paramref name="disabled"/> skipped.</summary>
-    private static Graph Optimize(Graph graph, params string[] disabled) =>
+    internal static Graph Optimize(Graph graph, params string[] disabled) =>
         PassPipeline.Run(graph, new HashSet<string>(disabled), null, CancellationToken.None, PassPipeline.CpuPasses);
 
     private static int N(GraphBuilder g, OpKind op, IrAttrs attrs, params int[] inputs)

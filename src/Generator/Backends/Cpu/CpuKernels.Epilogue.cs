@@ -103,6 +103,13 @@ internal static partial class CpuKernels
 
         var own = Epilogue.ProductInputs(node);
         var product = node with { Inputs = new EquatableArray<int>(System.Collections.Immutable.ImmutableArray.CreateRange(own)), Attrs = Epilogue.ProductAttrs(node.Attrs), Body = EquatableArray<Node>.Empty };
+        if (node.Op == OpKind.MatMul && LoneScale(node) is { } alpha)
+        {
+            w.Line($"// Epilogue: the result scaled by {Lit(alpha)} (FoldProductScale), as the product's alpha.");
+            EmitMatMul(w, graph, product, alpha);
+            return;
+        }
+
         Emit(w, graph, product);
         using (Step(w, "epilogue, in place over y: r0 = y, r1.. = the epilogue operands"))
         {
@@ -117,6 +124,16 @@ internal static partial class CpuKernels
                 b.Op == OpKind.Constant ? ConstantExpr(b.Attrs.Float(AttrNames.Value)) : ElementwiseOf(b), b.Inputs.ToArray())).ToArray());
             EmitElementwise(w, outShape, operands, program);
         }
+    }
+
+    /// <summary>c for an epilogue that only multiplies by a constant c (1 / c for a division), else null.</summary>
+    private static float? LoneScale(Node node)
+    {
+        if (Epilogue.OperandCount(node) != 0 || node.Body.Count != 2 || node.Body[0] is not { Op: OpKind.Constant } constant) return null;
+        var scale = node.Body[1];
+        if (scale.Inputs.Count != 2 || scale.Inputs[0] != 0 || scale.Inputs[1] != constant.Output) return null;
+        float c = constant.Attrs.Float(AttrNames.Value);
+        return scale.Op switch { OpKind.Mul => c, OpKind.Div => 1f / c, _ => null };
     }
 
     /// <summary>The <c>epilogue:</c> argument of a PackedGemm's Sgemm.Multiply call ("" without an epilogue).</summary>

@@ -31,7 +31,7 @@ internal static partial class CpuKernels
         return (m, n, k);
     }
 
-    private static void EmitMatMul(CodeWriter w, Graph graph, Node node)
+    private static void EmitMatMul(CodeWriter w, Graph graph, Node node, float alpha = 1f)
     {
         var aShape = Shapes.Of(graph, node.Inputs[0]);
         var bShape = Shapes.Of(graph, node.Inputs[1]);
@@ -57,12 +57,12 @@ internal static partial class CpuKernels
             var (kc, mc, _) = CpuTiling.Of(node, m, n, k);
             EmitLoops(w, shape, views, offsets => w.Line(
                 $"{Sgemm}.MultiplyUnpacked({Lit(m)}, {Lit(n)}, {Lit(k)}, x0.Slice({offsets[1]}, {Lit(m * k)}), {Lit(k)}, x1.Slice({offsets[2]}, {Lit(k * n)}), false, " +
-                $"y.Slice({offsets[0]}, {Lit(m * n)}), {Lit(n)}, 1f, accumulate: false, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);"), index: "batch");
+                $"y.Slice({offsets[0]}, {Lit(m * n)}), {Lit(n)}, {Lit(alpha)}, accumulate: false, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);"), index: "batch");
             return;
         }
 
         EmitLoops(w, shape, views, offsets => EmitProduct(
-            w, m, n, k, alpha: 1f, yBase: offsets[0],
+            w, m, n, k, alpha, yBase: offsets[0],
             new MatrixView("x0", offsets[1], k, 1),
             new MatrixView("x1", offsets[2], n, 1)), index: "batch");
     }
