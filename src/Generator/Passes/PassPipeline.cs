@@ -19,8 +19,10 @@ internal static class PassPipeline
     {
         new EliminateDeadCode(),
         new SimplifyAlgebra(),
+        new FuseNormalizations(),
+        new EliminateDeadCode(), // what simplification and pattern fusion left unused, before FuseElementwise counts readers
         new FuseElementwise(),
-        new EliminateDeadCode(), // what simplification left unused, and Constants now copied into fused bodies
+        new EliminateDeadCode(), // Constants now copied into fused bodies
     };
 
     /// <summary>Layout passes of the CPU backend, run after the shared ones.</summary>
