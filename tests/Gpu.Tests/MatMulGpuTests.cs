@@ -171,7 +171,7 @@ public class MatMulGpuTests
 
         var compiled = GpuCompiledGraphs.Compile(new[] { graph });
         string source = compiled.Sources[0];
-        Assert.Contains("6 Transpose(s) folded", source);
+        Assert.Contains("5 Transpose(s) folded", source); // the sixth, kᵀ transposed back, cancels in SimplifyAlgebra
         Assert.Contains("result written with strides", source);
         var kernels = compiled.KernelMethods().Select(m => m.Name).OrderBy(n => n).ToArray();
         // 3 MatMuls, 2 Softmaxes and the copy of the output Reshape: no Transpose, Mul, Constant or Add.

@@ -19,6 +19,7 @@ internal static class PassPipeline
     {
         new EliminateDeadCode(),
         new SimplifyAlgebra(),
+        new EliminateCommonSubexpressions(),
         new FuseNormalizations(),
         new EliminateDeadCode(), // what simplification and pattern fusion left unused, before FuseElementwise counts readers
         new FuseElementwise(),
@@ -30,6 +31,7 @@ internal static class PassPipeline
     {
         new PackGemmWeights(),
         new LowerConvToGemm(),
+        new EliminateCommonSubexpressions(), // convolutions of one input share its Im2Col
         new FuseEpilogue(), // after the layout passes: it fuses into PackedGemm and ConvGemm
         new FoldProductScale(), // what is left unpacked: attention's scaled scores
         new EliminateDeadCode(),

@@ -143,8 +143,10 @@ public class FuseEpilogueTests
         int w = g.AddWeight("w", new TensorType(DType.Float32, 24, 40));
         int b = g.AddWeight("b", new TensorType(DType.Float32, 24));
         g.AddOutput(N(g, OpKind.Relu, IrAttrs.None, N(g, OpKind.Add, IrAttrs.None, skip, N(g, OpKind.Gemm, GemmT, x, w, b))));
-        // exp(Linear(x)) * 2 + skip is fused too, but is no kernel epilogue: it stays a Fused node.
-        int other = N(g, OpKind.Gemm, GemmT, x, w, b);
+        // exp(Linear2(x)) * 2 + skip is fused too, but is no kernel epilogue: it stays a Fused node. (Its own weight: the
+        // same Gemm twice would be computed once.)
+        int w2 = g.AddWeight("w2", new TensorType(DType.Float32, 24, 40));
+        int other = N(g, OpKind.Gemm, GemmT, x, w2, b);
         int two = N(g, OpKind.Constant, Attrs(Attr.OfFloat(AttrNames.Value, 2f)));
         g.AddOutput(N(g, OpKind.Add, IrAttrs.None, N(g, OpKind.Mul, IrAttrs.None, N(g, OpKind.Exp, IrAttrs.None, other), two), skip));
 
