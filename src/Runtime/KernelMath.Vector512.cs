@@ -177,6 +177,13 @@ public static partial class KernelMath
         else value.Store(p);
     }
 
+    /// <summary>Orders this thread's earlier non-temporal stores before its later stores (sfence): they are weakly
+    /// ordered, and whoever reads the result next may be another thread, told by an ordinary store that it is ready.</summary>
+    public static void FenceNonTemporalStores()
+    {
+        if (Sse.IsSupported) Sse.StoreFence();
+    }
+
     /// <summary>How many elements of <paramref name="destination"/> (1 to 16) come before the next 64-byte boundary: the
     /// head block that makes every later block of a generated Vector512 loop cache-line aligned.</summary>
     public static unsafe int ElementsToAlignment(Span<float> destination)

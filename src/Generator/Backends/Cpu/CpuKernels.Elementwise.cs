@@ -237,6 +237,8 @@ internal static partial class CpuKernels
                 {
                     EmitElementwiseRow(w, shape[0], names.Select(_ => "0").ToArray(), rowStrides, operands, f, range: range, streamStores: streamStores);
                 }
+
+                if (streamStores) w.Line($"{KernelMath}.FenceNonTemporalStores();");
             });
             return;
         }
