@@ -32,12 +32,16 @@ public static unsafe class Gemv
     /// <summary>
     /// y[n] = alpha * x[k] @ packedB + (accumulate ? y : 0), then <paramref name="epilogue"/> (row 0 of a one-row
     /// product: its column bias, residual and activation). The same result as <see cref="Sgemm.Multiply"/> with m = 1.
+    /// <paramref name="isa"/> fixes the vector width as it does for the GEMM (Avx512: Vector512, Avx2: Vector256 FMA,
+    /// Vector128: Vector&lt;float&gt;; Auto: the widest the JIT or NativeAOT compiler targets).
     /// </summary>
     public static void Multiply(
         int n, int k, ReadOnlySpan<float> x, ReadOnlySpan<float> packedB, Span<float> y,
-        float alpha, bool accumulate, WorkerPool? pool = null, in GemmEpilogue epilogue = default)
+        float alpha, bool accumulate, WorkerPool? pool = null, in GemmEpilogue epilogue = default,
+        CpuInstructionSet isa = CpuInstructionSet.Auto)
     {
         if (n <= 0) return;
+        if (isa != CpuInstructionSet.Auto) CpuFeatures.Require(isa);
         if (x.Length < k || packedB.Length < GemmLayout.PackedLength(k, n) || y.Length < n)
         {
             throw new ArgumentException($"Gemv: operands too small for n={n}, k={k}");
@@ -59,19 +63,19 @@ public static unsafe class Gemv
             int tasks = pool is null || (long)n * k < ParallelMinMacs ? 1 : Math.Min(panels, pool.Threads);
             if (tasks <= 1)
             {
-                Panels(0, panels, n, k, px, pb, py, alpha, accumulate, ep);
+                Panels(0, panels, n, k, px, pb, py, alpha, accumulate, ep, isa);
                 return;
             }
 
             var job = s_job ??= new GemvJob();
-            job.Set(tasks, panels, n, k, px, pb, py, alpha, accumulate, ep);
+            job.Set(tasks, panels, n, k, px, pb, py, alpha, accumulate, ep, isa);
             pool!.Run(job, tasks);
         }
     }
 
     /// <summary>Panels [first, last) of y: each one's 32 dot products over all of k, stored (a narrow last panel through
     /// a stack tile), then its epilogue while they are in L1.</summary>
-    private static void Panels(int first, int last, int n, int k, float* x, float* b, float* y, float alpha, bool accumulate, in PinnedEpilogue ep)
+    private static void Panels(int first, int last, int n, int k, float* x, float* b, float* y, float alpha, bool accumulate, in PinnedEpilogue ep, CpuInstructionSet isa)
     {
         float* tile = stackalloc float[PanelWidth];
         for (int panel = first; panel < last; panel++)
@@ -82,8 +86,9 @@ public static unsafe class Gemv
             float* yp = y + j0;
             bool direct = cols == PanelWidth && alpha == 1f && !accumulate;
             float* sums = direct ? yp : tile;
-            if (Avx512F.IsSupported) Panel512(k, x, bPanel, sums);
-            else if (Fma.IsSupported) Panel256(k, x, bPanel, sums);
+            // Auto: the IsSupported checks are JIT / NativeAOT constants, so one branch survives.
+            if (isa == CpuInstructionSet.Avx512 || (isa == CpuInstructionSet.Auto && Avx512F.IsSupported)) Panel512(k, x, bPanel, sums);
+            else if (isa == CpuInstructionSet.Avx2 || (isa == CpuInstructionSet.Auto && Fma.IsSupported)) Panel256(k, x, bPanel, sums);
             else PanelPortable(k, x, bPanel, sums);
 
             if (!direct)
@@ -188,9 +193,11 @@ public static unsafe class Gemv
         private float _alpha;
         private bool _accumulate;
         private PinnedEpilogue _epilogue;
+        private CpuInstructionSet _isa;
 
-        public void Set(int tasks, int panels, int n, int k, float* x, float* b, float* y, float alpha, bool accumulate, in PinnedEpilogue epilogue)
+        public void Set(int tasks, int panels, int n, int k, float* x, float* b, float* y, float alpha, bool accumulate, in PinnedEpilogue epilogue, CpuInstructionSet isa)
         {
+            _isa = isa;
             (_tasks, _panels, _n, _k, _alpha, _accumulate) = (tasks, panels, n, k, alpha, accumulate);
             _x = x;
             _b = b;
@@ -202,7 +209,7 @@ public static unsafe class Gemv
         {
             int first = (int)((long)_panels * task / _tasks);
             int last = (int)((long)_panels * (task + 1) / _tasks);
-            Panels(first, last, _n, _k, _x, _b, _y, _alpha, _accumulate, _epilogue);
+            Panels(first, last, _n, _k, _x, _b, _y, _alpha, _accumulate, _epilogue, _isa);
         }
     }
 }

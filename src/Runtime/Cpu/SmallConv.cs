@@ -35,13 +35,17 @@ public static unsafe class SmallConv
     /// y = [maxpool2x2](act(conv(x, w) + bias)) for one image x [channels, height, width]; <paramref name="weights"/>
     /// is [channels, kernelH, kernelW, k]; outH and outW are the convolution's output size (before pooling). y is
     /// [k, outH, outW], or [k, outH / 2, outW / 2] with <paramref name="maxPool2x2"/> (a trailing odd row or column is
-    /// dropped, as a 2 x 2 / stride 2 unpadded pooling does). An empty bias means zero.
+    /// dropped, as a 2 x 2 / stride 2 unpadded pooling does). An empty bias means zero. <paramref name="isa"/> fixes the
+    /// vector width as it does for the GEMM (Avx512: 16 channels per vector, then 8; Avx2: 8; Vector128: one channel at
+    /// a time; Auto: the widest the JIT or NativeAOT compiler targets).
     /// </summary>
     public static void Forward(
         ReadOnlySpan<float> x, int channels, int height, int width,
         ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int k, int kernelH, int kernelW,
-        int padTop, int padLeft, int outH, int outW, bool relu, bool maxPool2x2, Span<float> y)
+        int padTop, int padLeft, int outH, int outW, bool relu, bool maxPool2x2, Span<float> y,
+        CpuInstructionSet isa = CpuInstructionSet.Auto)
     {
+        if (isa != CpuInstructionSet.Auto) CpuFeatures.Require(isa);
         int yH = maxPool2x2 ? outH / 2 : outH, yW = maxPool2x2 ? outW / 2 : outW;
         if (x.Length < (long)channels * height * width) throw new ArgumentException($"x needs {channels * height * width} elements, has {x.Length}", nameof(x));
         if (weights.Length < (long)channels * kernelH * kernelW * k) throw new ArgumentException($"weights need {channels * kernelH * kernelW * k} elements, has {weights.Length}", nameof(weights));
@@ -77,10 +81,12 @@ public static unsafe class SmallConv
 
             // Output channels in chunks of one vector: 16 while that many are left (AVX-512), then 8 (AVX2 + FMA,
             // the last chunk loaded under a mask), or one at a time where neither exists.
+            bool wide = isa == CpuInstructionSet.Avx512 || (isa == CpuInstructionSet.Auto && Avx512F.IsSupported);
+            bool fma = wide || isa == CpuInstructionSet.Avx2 || (isa == CpuInstructionSet.Auto && Fma.IsSupported && Avx2.IsSupported);
             int k0 = 0;
             while (k0 < k)
             {
-                int lanes = Avx512F.IsSupported && k - k0 >= 16 ? 16 : Fma.IsSupported ? 8 : 1;
+                int lanes = wide && k - k0 >= 16 ? 16 : fma ? 8 : 1;
                 int count = Math.Min(lanes, k - k0);
                 for (int oh0 = 0; oh0 < outH; oh0 += TileRows)
                 {

@@ -54,6 +54,33 @@ public class GemvTests
         }
     }
 
+    /// <summary>Each vector width the machine has (as AotInstructionSet fixes it) gives the reference result; one it lacks
+    /// is refused.</summary>
+    [Theory]
+    [InlineData(CpuInstructionSet.Vector128)]
+    [InlineData(CpuInstructionSet.Avx2)]
+    [InlineData(CpuInstructionSet.Avx512)]
+    public void EveryInstructionSetMatchesTheAutoResult(CpuInstructionSet isa)
+    {
+        const int n = 70, k = 33;
+        var random = new Random(11);
+        float[] Fill(int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var x = Fill(k);
+        var packed = new float[GemmLayout.PackedLength(k, n)];
+        Sgemm.PackB(Fill(n * k), k, n, transposed: true, packed);
+        var expected = new float[n];
+        var actual = new float[n];
+        if (!CpuFeatures.IsSupported(isa))
+        {
+            Assert.Throws<PlatformNotSupportedException>(() => Gemv.Multiply(n, k, x, packed, actual, 1f, false, isa: isa));
+            return;
+        }
+
+        Gemv.Multiply(n, k, x, packed, expected, 1f, false);
+        Gemv.Multiply(n, k, x, packed, actual, 1f, false, isa: isa);
+        for (int j = 0; j < n; j++) Assert.Equal(expected[j], actual[j], 1e-5 * (1 + Math.Abs(expected[j])));
+    }
+
     [Fact]
     public void TwoThreadsGiveTheOneThreadBits()
     {

@@ -5,7 +5,7 @@ namespace Runtime.Tests.Cpu;
 public class SmallConvTests
 {
     /// <summary>SmallConv against a double-precision loop over the taps (zero padding), then MathF.Max ReLU and 2 x 2
-    /// pooling: channel counts that fill, split and leave partial vectors (1, 5, 6, 16, 21, 40), every tile width
+    /// pooling, with every instruction set the machine has: channel counts that fill, split and leave partial vectors (1, 5, 6, 16, 21, 40), every tile width
     /// (output widths 7, 10, 17, 28), odd output heights, asymmetric padding, with and without bias.</summary>
     [Theory]
     [InlineData(1, 28, 28, 6, 5, 5, 2, 2, 2, 2, true, true, true)]
@@ -15,6 +15,15 @@ public class SmallConvTests
     [InlineData(4, 13, 13, 40, 3, 3, 1, 1, 1, 1, true, false, true)]
     [InlineData(3, 6, 17, 1, 1, 1, 0, 0, 0, 0, true, true, true)]
     public void MatchesADirectLoop(int c, int h, int w, int k, int r, int s, int padTop, int padLeft, int padBottom, int padRight, bool bias, bool relu, bool pool)
+    {
+        foreach (var isa in new[] { CpuInstructionSet.Auto, CpuInstructionSet.Vector128, CpuInstructionSet.Avx2, CpuInstructionSet.Avx512 }.Where(CpuFeatures.IsSupported))
+        {
+            Check(isa, c, h, w, k, r, s, padTop, padLeft, padBottom, padRight, bias, relu, pool);
+        }
+    }
+
+    /// <summary>One configuration with the kernels of one instruction set (Vector128: the scalar tile).</summary>
+    private static void Check(CpuInstructionSet isa, int c, int h, int w, int k, int r, int s, int padTop, int padLeft, int padBottom, int padRight, bool bias, bool relu, bool pool)
     {
         var random = new Random(c * 7919 + h * 31 + k);
         float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
@@ -59,7 +68,7 @@ public class SmallConvTests
         }
 
         var y = new float[k * yH * yW];
-        SmallConv.Forward(x, c, h, w, transposed, b, k, r, s, padTop, padLeft, outH, outW, relu, pool, y);
-        for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(y[i] - expected[i]) <= 1e-5f * (1 + c * r * s), $"element {i}: {y[i]} vs {expected[i]}");
+        SmallConv.Forward(x, c, h, w, transposed, b, k, r, s, padTop, padLeft, outH, outW, relu, pool, y, isa);
+        for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(y[i] - expected[i]) <= 1e-5f * (1 + c * r * s), $"{isa}, element {i}: {y[i]} vs {expected[i]}");
     }
 }

@@ -135,7 +135,7 @@ internal static partial class CpuKernels
 
         if (m == 1)
         {
-            w.Line($"global::Aot.Runtime.Cpu.Gemv.Multiply({Lit(n)}, {Lit(k)}, x0, x1, y, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, pool: _pool{PackedGemmEpilogue(graph, node)});");
+            w.Line($"global::Aot.Runtime.Cpu.Gemv.Multiply({Lit(n)}, {Lit(k)}, x0, x1, y, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, pool: _pool{PackedGemmEpilogue(graph, node)}, isa: InstructionSet);");
             return;
         }
 

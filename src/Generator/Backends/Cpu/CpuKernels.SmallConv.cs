@@ -24,7 +24,7 @@ internal static partial class CpuKernels
         {
             w.Line($"global::Aot.Runtime.Cpu.SmallConv.Forward(x0.Slice(image * {Lit(inImage)}, {Lit(inImage)}), {Lit(c)}, {Lit(x[2])}, {Lit(x[3])}, x1, {(bias ? "x2" : "default")}, " +
                    $"{Lit(k)}, {Lit(wt[1])}, {Lit(wt[2])}, {Lit(pads[0])}, {Lit(pads[1])}, {Lit(oh)}, {Lit(ow)}, relu: {(relu ? "true" : "false")}, maxPool2x2: {(pool ? "true" : "false")}, " +
-                   $"y.Slice(image * {Lit(outImage)}, {Lit(outImage)}));");
+                   $"y.Slice(image * {Lit(outImage)}, {Lit(outImage)}), isa: InstructionSet);");
         }
     }
 }
