@@ -12,7 +12,7 @@ namespace Aot.Generator.Passes;
 /// such layers costs more to build than the products it feeds. The weights are read as [C, R, S, K], a Transpose
 /// evaluated once at load time, so one vector load gives a tap's weights for a run of output channels.
 /// The kernel also finishes the layer while it is in registers, so the node absorbs what follows when nothing else
-/// reads the values in between: a ReLU (alone or as a Fused node that is only a ReLU), then a 2 x 2 / stride 2
+/// reads the values in between: a ReLU (FuseElementwise leaves a lone one as it is), then a 2 x 2 / stride 2
 /// unpadded MaxPool2d.
 /// Requires: a verified graph. Guarantees: the same values at the absorbed chain's end.
 /// </summary>
@@ -47,7 +47,7 @@ internal sealed class LowerSmallConv : IPass
 
             int end = node.Output;
             bool relu = false, pool = false;
-            if (SoleConsumer(end) is { } act && IsRelu(act, end))
+            if (SoleConsumer(end) is { } act && act.Op == OpKind.Relu)
             {
                 relu = true;
                 absorbed.Add(act);
@@ -91,9 +91,6 @@ internal sealed class LowerSmallConv : IPass
         return inputBytes + weightBytes <= _target.L1Bytes;
     }
 
-    private static bool IsRelu(Node node, int value) =>
-        node.Op == OpKind.Relu
-        || (node.Op == OpKind.Fused && node.Inputs.Count == 1 && node.Inputs[0] == value && node.Body.Count == 1 && node.Body[0].Op == OpKind.Relu);
 
     private static bool IsMaxPool2x2(Node node) =>
         node.Op == OpKind.MaxPool2d
