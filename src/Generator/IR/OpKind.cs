@@ -124,6 +124,11 @@ internal enum OpKind
     /// attrs group, shape (the output [N, K, OH, OW]).</summary>
     ConvGemm,
 
+    /// <summary>A CPU op: a stride-1, undilated, single-group convolution small enough for L1, computed directly (made by
+    /// LowerSmallConv): inputs x [N, C, H, W], w as [C, R, S, K] (a load-time transpose), optional bias [K]; attrs pads,
+    /// relu (1: ReLU applied), pool (2: a 2 x 2 / stride 2 max pooling follows, 0: none), shape (the result).</summary>
+    SmallConv,
+
     /// <summary>Several elementwise ops computed in one pass over the output (see <see cref="Node.Body"/>);
     /// made by the FuseElementwise pass, never by the frontend.</summary>
     Fused,
@@ -162,6 +167,8 @@ internal static class AttrNames
     public const string Output = "output";
     public const string Clip = "clip";
     public const string Optional = "optional";
+    public const string Relu = "relu";
+    public const string Pool = "pool";
 
     // GEMM cache blocks of PackedGemm and ConvGemm, set by the AssignGemmBlocks pass (tuned = 1: from a tuning file).
     public const string Kc = "kc";

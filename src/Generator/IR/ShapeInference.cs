@@ -64,6 +64,7 @@ internal static class ShapeInference
             OpKind.PackedGemm => PackedGemm(inputs, (int)attrs.Int(AttrNames.N)),
             OpKind.Im2Col => Im2Col(inputs[0], attrs),
             OpKind.ConvGemm => ConvGemm(inputs, attrs),
+            OpKind.SmallConv => SmallConv(inputs, attrs),
             _ => InferResult.Fail(ShapeErrorKind.InvalidArgument, "no shape rule for " + op),
         };
     }
@@ -234,6 +235,27 @@ internal static class ShapeInference
         return fits
             ? InferResult.Ok(new TensorType(DType.Float32, shape))
             : InferResult.Fail(ShapeErrorKind.OperandShape, $"ConvGemm: columns {Fmt(col)} and weight {Fmt(w)} do not produce {Fmt(shape)}");
+    }
+
+    private static InferResult SmallConv(IReadOnlyList<TensorType> inputs, Attrs attrs)
+    {
+        var x = inputs[0];
+        var w = inputs[1];
+        var shape = attrs.Ints(AttrNames.Shape);
+        var pads = attrs.Ints(AttrNames.Pads);
+        int pool = (int)attrs.Int(AttrNames.Pool);
+        bool fits = x.Rank == 4 && w.Rank == 4 && shape.Length == 4 && pads.Length == 4 && (pool == 0 || pool == 2) && x.Shape[1] == w.Shape[0];
+        if (fits)
+        {
+            int oh = OutputSize(x.Shape[2], w.Shape[1], 1, pads[0] + pads[2], 1), ow = OutputSize(x.Shape[3], w.Shape[2], 1, pads[1] + pads[3], 1);
+            if (pool == 2) (oh, ow) = (oh / 2, ow / 2);
+            fits = shape[0] == x.Shape[0] && shape[1] == w.Shape[3] && shape[2] == oh && shape[3] == ow && oh > 0 && ow > 0
+                && (inputs.Count < 3 || (inputs[2].Rank == 1 && inputs[2].Shape[0] == w.Shape[3]));
+        }
+
+        return fits
+            ? InferResult.Ok(new TensorType(DType.Float32, shape))
+            : InferResult.Fail(ShapeErrorKind.OperandShape, $"SmallConv: input {Fmt(x)} and weight {Fmt(w)} do not produce {Fmt(shape)}");
     }
 
     /// <summary>A fused elementwise node: its operands broadcast together (its body is checked by the verifier).</summary>

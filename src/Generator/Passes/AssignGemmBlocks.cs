@@ -81,7 +81,9 @@ internal sealed record GemmProblem(string Name, string Kind, int M, int N, int K
         {
             case OpKind.PackedGemm:
             {
+                // One row runs as a streaming matrix-vector product (Gemv), which has no cache blocks.
                 var a = graph.TypeOf(node.Inputs[0]).Shape;
+                if (a[0] == 1) return null;
                 return new GemmProblem(KernelName(node), "gemm", a[0], (int)node.Attrs.Int(AttrNames.N), a[1], 1);
             }
 

@@ -30,6 +30,7 @@ internal static class PassPipeline
     public static IReadOnlyList<IPass> CpuPasses { get; } = new IPass[]
     {
         new PackGemmWeights(),
+        new LowerSmallConv(Backends.Cpu.CpuTarget.Default), // before LowerConvToGemm: it takes the convolutions small enough for L1
         new LowerConvToGemm(),
         new EliminateCommonSubexpressions(), // convolutions of one input share its Im2Col
         new FuseEpilogue(), // after the layout passes: it fuses into PackedGemm and ConvGemm

@@ -120,7 +120,9 @@ internal static partial class CpuKernels
         float alpha = node.Attrs.Float(AttrNames.Alpha), beta = node.Attrs.Float(AttrNames.Beta);
         var (kc, mc, blocks) = CpuTiling.Of(node, m, n, k);
         bool hasC = Epilogue.ProductInputs(node).Count > 2;
-        w.Line($"// y[{m}, {n}] = {(alpha == 1f ? "" : Lit(alpha) + " * ")}x0[{m}, {k}] @ packed B[{k}, {n}]{(hasC ? " + " + (beta == 1f ? "" : Lit(beta) + " * ") + "x2" + Fmt(Shapes.Of(graph, node.Inputs[2])) : "")}; cache blocks kc = {kc}, mc = {mc} ({blocks})");
+        // One row reads each weight once: a streaming matrix-vector product, no cache blocking to do.
+        string schedule = m == 1 ? "one row: streamed as a matrix-vector product" : $"cache blocks kc = {kc}, mc = {mc} ({blocks})";
+        w.Line($"// y[{m}, {n}] = {(alpha == 1f ? "" : Lit(alpha) + " * ")}x0[{m}, {k}] @ packed B[{k}, {n}]{(hasC ? " + " + (beta == 1f ? "" : Lit(beta) + " * ") + "x2" + Fmt(Shapes.Of(graph, node.Inputs[2])) : "")}; {schedule}");
         if (hasC)
         {
             using (Step(w, "y = beta * C, broadcast"))
@@ -129,6 +131,12 @@ internal static partial class CpuKernels
                 var init = beta == 1f ? new ElementwiseExpr("{0}", "{0}") : new ElementwiseExpr(Lit(beta) + " * {0}", "{0} * " + Lit(beta));
                 EmitElementwise(w, Shapes.Of(graph, node.Output), new[] { c }, ElementwiseProgram.Single(1, init));
             }
+        }
+
+        if (m == 1)
+        {
+            w.Line($"global::Aot.Runtime.Cpu.Gemv.Multiply({Lit(n)}, {Lit(k)}, x0, x1, y, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, pool: _pool{PackedGemmEpilogue(graph, node)}, isa: InstructionSet);");
+            return;
         }
 
         w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x0, {Lit(k)}, x1, y, {Lit(n)}, {Lit(alpha)}, accumulate: {(hasC ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool{PackedGemmEpilogue(graph, node)}, isa: InstructionSet);");

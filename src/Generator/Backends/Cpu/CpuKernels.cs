@@ -106,6 +106,9 @@ internal static partial class CpuKernels
             case OpKind.ConvGemm:
                 EmitConvGemm(w, graph, node);
                 break;
+            case OpKind.SmallConv:
+                EmitSmallConv(w, graph, node);
+                break;
             case var op when OpKindInfo.IsReduction(op):
                 EmitReduceNode(w, graph, node);
                 break;
