@@ -21,4 +21,12 @@ static class GemmLayout
 
     /// <summary>Floats needed to pack a k x n B operand (n rounded up to whole panels).</summary>
     public static int PackedLength(int k, int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth * k;
+
+    /// <summary>
+    /// Whether a convolution run as implicit GEMM reads the rows of its im2col tiles in place (from a zero-padded copy of
+    /// the image) rather than packing them: horizontal stride 1, so a tile's row is consecutive floats, and output rows
+    /// that waste at most a quarter of the lanes of their last tile, since there a tile never spans two output rows.
+    /// </summary>
+    public static bool ConvReadsRowsInPlace(int strideW, int outW) =>
+        strideW == 1 && outW * 4 >= (outW + PanelWidth - 1) / PanelWidth * PanelWidth * 3;
 }
