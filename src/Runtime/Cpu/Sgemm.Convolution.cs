@@ -15,10 +15,11 @@ public static unsafe partial class Sgemm
     /// output pixel) and the weights are row-major [m, k]. B is never stored whole (9 times the image for a 3x3 kernel,
     /// far beyond L2): the microkernel reads it where it is, tile by tile.
     /// <list type="bullet">
-    /// <item>Horizontal stride 1 and output rows that fill most of a panel (<see cref="GemmLayout.ConvReadsRowsInPlace"/>): the image
-    /// is copied once into a zero-padded image, after which row p of a tile of 32 pixels of one output row is 32
-    /// consecutive floats of it, at an offset per p; the microkernel loads them in place, so nothing is packed.</item>
-    /// <item>Otherwise (strides, short rows): each thread packs the im2col panels of a group of its tiles into its own
+    /// <item>Output rows that fill most of a panel (<see cref="GemmLayout.ConvReadsRowsInPlace"/>): the image is copied
+    /// once into a zero-padded image whose rows are split into strideW phases (padded column x at x % strideW, x / strideW),
+    /// after which row p of a tile of 32 pixels of one output row is 32 consecutive floats of one phase, at an offset
+    /// per p; the microkernel loads them in place, so nothing is packed.</item>
+    /// <item>Otherwise (short rows): each thread packs the im2col panels of a group of its tiles into its own
     /// workspace sized to stay in L2, multiplies them, and moves on.</item>
     /// </list>
     /// Threads split the output tiles (each writes its own pixels of C), and every element is computed by the same
@@ -44,14 +45,15 @@ public static unsafe partial class Sgemm
         kc = Math.Max(1, kc);
         mc = Math.Max(TileRows, mc / TileRows * TileRows);
         var g = new ConvGeometry(channels, height, width, kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW);
-        bool inPlace = GemmLayout.ConvReadsRowsInPlace(strideW, outW);
+        bool inPlace = GemmLayout.ConvReadsRowsInPlace(channels, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW);
         int tilesPerRow = (outW + PanelWidth - 1) / PanelWidth;
         int tiles = inPlace ? outH * tilesPerRow : (n + PanelWidth - 1) / PanelWidth;
 
-        // In place: the zero-padded image (hp x wp per channel, plus one panel of slack that the lanes of the last
-        // tile past its row may read) and each p's offset in it.
-        int hp = (outH - 1) * strideH + (kernelH - 1) * dilationH + 1, wp = outW + (kernelW - 1) * dilationW;
-        int paddedLength = inPlace ? channels * hp * wp + PanelWidth : 0;
+        // In place: the zero-padded image (hp rows per channel of wp columns, stored as strideW phases of phaseLength,
+        // plus one panel of slack that the lanes of the last tile past its row may read) and each p's offset in it.
+        int hp = GemmLayout.ConvPaddedRows(kernelH, strideH, dilationH, outH), wp = (outW - 1) * strideW + (kernelW - 1) * dilationW + 1;
+        int rowLength = GemmLayout.ConvPaddedRowLength(kernelW, strideW, dilationW, outW), phaseLength = rowLength / strideW;
+        int paddedLength = inPlace ? (int)GemmLayout.ConvPaddedLength(channels, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW) : 0;
         var padded = Workspace(ref s_padded, paddedLength);
         var offsets = s_offsets is { } o && o.Length >= k ? o : s_offsets = new int[Math.Max(k, 256)];
         fixed (float* pa = weights)
@@ -65,18 +67,22 @@ public static unsafe partial class Sgemm
         {
             if (inPlace)
             {
-                PadImage(src, pp, g, hp, wp);
+                PadImage(src, pp, g, hp, wp, phaseLength);
                 int p = 0;
                 for (int ch = 0; ch < channels; ch++)
                 {
                     for (int r = 0; r < kernelH; r++)
                     {
-                        for (int s = 0; s < kernelW; s++) po[p++] = (ch * hp + r * dilationH) * wp + s * dilationW;
+                        for (int s = 0; s < kernelW; s++)
+                        {
+                            int column = s * dilationW;
+                            po[p++] = (ch * hp + r * dilationH) * rowLength + column % strideW * phaseLength + column / strideW;
+                        }
                     }
                 }
             }
 
-            var plan = new ConvPlan(m, k, n, kc, mc, accumulate, pa, pc, src, g, inPlace ? pp : null, po, tilesPerRow, wp,
+            var plan = new ConvPlan(m, k, n, kc, mc, accumulate, pa, pc, src, g, inPlace ? pp : null, po, tilesPerRow, rowLength,
                 new PinnedEpilogue(rowBias, colBias, residual, epilogue.ResidualStride, epilogue.ResidualAfterActivation, epilogue.Activation), isa);
             int tasks = pool is null || (long)m * n * k < ParallelMinMacs ? 1 : Math.Min(tiles, pool.Threads * 2);
             if (tasks <= 1)
@@ -121,7 +127,7 @@ public static unsafe partial class Sgemm
     /// <summary>One <see cref="Convolve"/> call's operands, pinned for its duration: Padded is null when it packs.</summary>
     private readonly struct ConvPlan
     {
-        public readonly int M, K, N, Kc, Mc, TilesPerRow, PaddedWidth;
+        public readonly int M, K, N, Kc, Mc, TilesPerRow, PaddedRow;
         public readonly bool Accumulate;
         public readonly float* A, C, Image, Padded;
         public readonly int* Offsets;
@@ -130,9 +136,9 @@ public static unsafe partial class Sgemm
         public readonly CpuInstructionSet Isa;
 
         public ConvPlan(int m, int k, int n, int kc, int mc, bool accumulate, float* a, float* c, float* image, in ConvGeometry geometry,
-            float* padded, int* offsets, int tilesPerRow, int paddedWidth, in PinnedEpilogue epilogue, CpuInstructionSet isa)
+            float* padded, int* offsets, int tilesPerRow, int paddedRow, in PinnedEpilogue epilogue, CpuInstructionSet isa)
         {
-            (M, K, N, Kc, Mc, Accumulate, TilesPerRow, PaddedWidth) = (m, k, n, kc, mc, accumulate, tilesPerRow, paddedWidth);
+            (M, K, N, Kc, Mc, Accumulate, TilesPerRow, PaddedRow) = (m, k, n, kc, mc, accumulate, tilesPerRow, paddedRow);
             A = a;
             C = c;
             Image = image;
@@ -212,7 +218,7 @@ public static unsafe partial class Sgemm
                     {
                         int oh = t / plan.TilesPerRow, ow = (t - oh * plan.TilesPerRow) * PanelWidth;
                         int j0 = oh * plan.Geometry.OutW + ow;
-                        var rows = new OffsetRows(plan.Padded + (long)oh * plan.Geometry.StrideH * plan.PaddedWidth + ow, plan.Offsets + p0);
+                        var rows = new OffsetRows(plan.Padded + (long)oh * plan.Geometry.StrideH * plan.PaddedRow + ow, plan.Offsets + p0);
                         RowTiles(i0, mb, Math.Min(PanelWidth, plan.Geometry.OutW - ow), kb, plan.A + p0, plan.K, rows, plan.C + j0, plan.N, 1f, overwrite, lastBlock, plan.Epilogue, j0, plan.Isa);
                     }
                 }
@@ -220,27 +226,40 @@ public static unsafe partial class Sgemm
         }
     }
 
-    /// <summary>The zero-padded image of <see cref="Convolve"/>'s in-place path: hp rows of wp floats per channel, the
-    /// image at (PadTop, PadLeft), then one zero panel of slack.</summary>
-    private static void PadImage(float* image, float* padded, in ConvGeometry g, int hp, int wp)
+    /// <summary>The zero-padded image of <see cref="Convolve"/>'s in-place path: per channel hp rows, each of wp
+    /// columns (the image at PadTop, PadLeft) stored as StrideW phases of phaseLength floats (column x at phase
+    /// x % StrideW, index x / StrideW; zero past wp), then one zero panel of slack.</summary>
+    private static void PadImage(float* image, float* padded, in ConvGeometry g, int hp, int wp, int phaseLength)
     {
         int left = Math.Min(g.PadLeft, wp), end = Math.Min(wp, g.PadLeft + g.Width);
+        int rowLength = phaseLength * g.StrideW;
         float* dst = padded;
         for (int ch = 0; ch < g.Channels; ch++)
         {
             float* plane = image + (long)ch * g.Height * g.Width;
-            for (int py = 0; py < hp; py++, dst += wp)
+            for (int py = 0; py < hp; py++, dst += rowLength)
             {
                 int iy = py - g.PadTop;
                 if ((uint)iy >= (uint)g.Height || end <= left)
                 {
-                    Zero(dst, wp);
+                    Zero(dst, rowLength);
                     continue;
                 }
 
-                Zero(dst, left);
-                Copy(plane + (long)iy * g.Width, dst + left, end - left);
-                Zero(dst + end, wp - end);
+                float* row = plane + (long)iy * g.Width - g.PadLeft;
+                if (g.StrideW == 1)
+                {
+                    Zero(dst, left);
+                    Copy(row + left, dst + left, end - left);
+                    Zero(dst + end, rowLength - end);
+                    continue;
+                }
+
+                for (int phase = 0; phase < g.StrideW; phase++)
+                {
+                    float* to = dst + phase * phaseLength;
+                    for (int i = 0, x = phase; i < phaseLength; i++, x += g.StrideW) to[i] = x >= left && x < end ? row[x] : 0f;
+                }
             }
         }
 

@@ -190,8 +190,8 @@ public class SgemmTests
     }
 
     /// <summary>
-    /// Convolve against a double-precision direct convolution: in place (horizontal stride 1, wide rows) and packed
-    /// (strides, short rows), with padding, dilation, odd sizes, channel counts that fill no tile, cache blocks that
+    /// Convolve against a double-precision direct convolution: in place (wide output rows, strides 1 to 3) and packed
+    /// (short rows, 1x1 kernels), with padding, dilation, odd sizes, channel counts that fill no tile, cache blocks that
     /// split k and m, accumulation, a bias + ReLU + residual epilogue, every kernel family the machine has, and
     /// 1 and 3 threads (which must write the same bytes).
     /// </summary>
@@ -208,6 +208,9 @@ public class SgemmTests
     [InlineData(17, 33, 33, 64, 3, 3, 2, 1, 1, 1, 1, 1)]
     [InlineData(3, 12, 20, 24, 3, 3, 1, 1, 1, 1, 1, 1)]
     [InlineData(4, 10, 20, 64, 3, 3, 1, 1, 2, 2, 2, 2)]
+    [InlineData(3, 8, 30, 63, 3, 3, 2, 2, 1, 1, 1, 1)]
+    [InlineData(2, 9, 21, 53, 7, 7, 2, 2, 3, 3, 2, 2)]
+    [InlineData(2, 6, 10, 95, 3, 3, 1, 3, 1, 1, 1, 1)]
     public void ConvolveMatchesTheDefinition(int channels, int m, int height, int width, int kh, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw)
     {
         int outH = (height + 2 * padTop - dh * (kh - 1) - 1) / sh + 1;

@@ -208,7 +208,7 @@ internal static partial class CpuKernels
         var (h, wd) = Geometry(x, y, wt[2], wt[3], node.Attrs, dilated: true);
         bool bias = Epilogue.ProductInputs(node).Count > 2;
         var (kc, mc, blocks) = CpuTiling.Of(node, m, n, k);
-        string reads = GemmLayout.ConvReadsRowsInPlace(wd.Stride, wd.Out) ? "read in place from the zero-padded image" : "packed panel by panel";
+        string reads = GemmLayout.ConvReadsRowsInPlace(channels, wt[2], wt[3], h.Stride, wd.Stride, h.Dilation, wd.Dilation, h.Out, wd.Out) ? "read in place from the zero-padded image" : "packed panel by panel";
         w.Line($"// y{Fmt(y)} = w{Fmt(wt)} @ im2col(x0{Fmt(x)}) per image and group: [{m}, {k}] @ [{k}, {n}]{(bias ? " + bias" : "")}, strides [{h.Stride}, {wd.Stride}], " +
                $"pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, dilations [{h.Dilation}, {wd.Dilation}]; im2col {reads}; kc = {kc}, mc = {mc} ({blocks})");
         using (w.Block($"for (int image = 0; image < {Lit(y[0])}; image++)"))
