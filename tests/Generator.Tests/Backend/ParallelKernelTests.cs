@@ -112,7 +112,7 @@ public class ParallelKernelTests
         return new KernelCase("fused chain [96,1024]", graph, new[] { a, b, c }, new[] { x }, expected, Tolerance.Elementwise);
     }
 
-    private static Tensor Run(CompiledGraphs compiled, int index, KernelCase c, int threads)
+    internal static Tensor Run(CompiledGraphs compiled, int index, KernelCase c, int threads)
     {
         var type = compiled.GetType(CompiledGraphs.ClassName(index));
         var model = Activator.CreateInstance(type)!;
