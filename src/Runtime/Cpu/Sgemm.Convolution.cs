@@ -54,7 +54,7 @@ public static unsafe partial class Sgemm
         int hp = GemmLayout.ConvPaddedRows(kernelH, strideH, dilationH, outH), wp = (outW - 1) * strideW + (kernelW - 1) * dilationW + 1;
         int rowLength = GemmLayout.ConvPaddedRowLength(kernelW, strideW, dilationW, outW), phaseLength = rowLength / strideW;
         int paddedLength = inPlace ? (int)GemmLayout.ConvPaddedLength(channels, kernelH, kernelW, strideH, strideW, dilationH, dilationW, outH, outW) : 0;
-        var padded = Workspace(ref s_padded, paddedLength);
+        var padded = inPlace ? Workspace(ref s_padded, paddedLength) : Array.Empty<float>();
         var offsets = s_offsets is { } o && o.Length >= k ? o : s_offsets = new int[Math.Max(k, 256)];
         fixed (float* pa = weights)
         fixed (float* src = image)
@@ -112,13 +112,6 @@ public static unsafe partial class Sgemm
 
     [ThreadStatic]
     private static ConvJob? s_convJob;
-
-    private static float[] Workspace(ref float[]? field, int length)
-    {
-        var workspace = field;
-        if (workspace is null || workspace.Length < length) field = workspace = new float[Math.Max(length, 4096)];
-        return workspace;
-    }
 
     private readonly record struct ConvGeometry(
         int Channels, int Height, int Width, int KernelH, int KernelW, int StrideH, int StrideW,

@@ -143,15 +143,22 @@ public static unsafe partial class Sgemm
     {
         if (m <= 0 || n <= 0) return;
         int length = PackedLength(k, n);
-        var workspace = s_workspace;
-        if (workspace is null || workspace.Length < length) s_workspace = workspace = new float[Math.Max(length, 4096)];
-        var packed = workspace.AsSpan(0, length);
+        var packed = Workspace(ref s_workspace, length).AsSpan(0, length);
         PackB(b, k, n, transposedB, packed);
         Multiply(m, n, k, a, lda, packed, c, ldc, alpha, accumulate, kc, mc, pool, default, isa);
     }
 
     [ThreadStatic]
     private static float[]? s_workspace;
+
+    /// <summary>This thread's workspace in <paramref name="field"/>, grown to at least <paramref name="length"/> floats
+    /// on first use (and when a larger product comes), then reused.</summary>
+    private static float[] Workspace(ref float[]? field, int length)
+    {
+        var workspace = field;
+        if (workspace is null || workspace.Length < length) field = workspace = new float[Math.Max(length, 4096)];
+        return workspace;
+    }
 
     /// <summary>Below this many multiply-adds a product is not worth waking other threads for.</summary>
     private const long ParallelMinMacs = 1 << 18;
