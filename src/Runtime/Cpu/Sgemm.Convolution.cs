@@ -168,27 +168,18 @@ public static unsafe partial class Sgemm
             return;
         }
 
-        int panelFloats = plan.K * PanelWidth;
-        int group = Math.Max(1, PackedFloatsPerGroup / panelFloats);
-        var packed = Workspace(ref s_packed, Math.Min(group, last - first) * panelFloats);
+        // Groups of tiles whose kc-deep panels fit the budget: the weights stream past once per group, not per tile.
+        int blockFloats = Math.Min(plan.Kc, plan.K) * PanelWidth;
+        int group = Math.Max(1, PackedFloatsPerGroup / blockFloats);
+        var packed = Workspace(ref s_packed, Math.Min(group, last - first) * blockFloats);
         fixed (float* pb = packed)
         {
-            for (int g0 = first; g0 < last; g0 += group)
-            {
-                int g1 = Math.Min(last, g0 + group);
-                for (int t = g0; t < g1; t++)
-                {
-                    int j0 = t * PanelWidth;
-                    Im2ColPanel(j0, Math.Min(PanelWidth, plan.N - j0), plan.Image, pb + (long)(t - g0) * panelFloats, plan.Geometry);
-                }
-
-                ConvBlocks(g0, g1, plan, pb);
-            }
+            for (int g0 = first; g0 < last; g0 += group) ConvBlocks(g0, Math.Min(last, g0 + group), plan, pb);
         }
     }
 
     /// <summary>Tiles [first, last) over all of k and m in BLIS loop order (as <see cref="Panels"/>), B read in place
-    /// from the padded image, or from <paramref name="packed"/> where tile first's panel starts.</summary>
+    /// from the padded image, or packed into <paramref name="packed"/> one k block of the tiles' panels at a time.</summary>
     private static void ConvBlocks(int first, int last, in ConvPlan plan, float* packed)
     {
         for (int p0 = 0; p0 < plan.K; p0 += plan.Kc)
@@ -196,6 +187,15 @@ public static unsafe partial class Sgemm
             int kb = Math.Min(plan.Kc, plan.K - p0);
             bool overwrite = p0 == 0 && !plan.Accumulate;
             bool lastBlock = p0 + kb == plan.K;
+            if (packed != null)
+            {
+                for (int t = first; t < last; t++)
+                {
+                    int j0 = t * PanelWidth;
+                    Im2ColPanel(j0, Math.Min(PanelWidth, plan.N - j0), p0, kb, plan.Image, packed + (long)(t - first) * kb * PanelWidth, plan.Geometry);
+                }
+            }
+
             for (int i0 = 0; i0 < plan.M; i0 += plan.Mc)
             {
                 int mb = Math.Min(plan.Mc, plan.M - i0);
@@ -204,7 +204,7 @@ public static unsafe partial class Sgemm
                     if (packed != null)
                     {
                         int j0 = t * PanelWidth;
-                        var rows = new PackedRows(packed + ((long)(t - first) * plan.K + p0) * PanelWidth);
+                        var rows = new PackedRows(packed + (long)(t - first) * kb * PanelWidth);
                         RowTiles(i0, mb, Math.Min(PanelWidth, plan.N - j0), kb, plan.A + p0, plan.K, rows, plan.C + j0, plan.N, 1f, overwrite, lastBlock, plan.Epilogue, j0, plan.Isa);
                     }
                     else
@@ -260,76 +260,72 @@ public static unsafe partial class Sgemm
     }
 
     /// <summary>
-    /// The im2col panel of output pixels j0 .. j0 + cols (at most one panel): B[p, j] with p = (channel, kernel row,
-    /// kernel column) and j = output pixel, stored p-major PanelWidth floats per row as <see cref="PackB"/> stores
-    /// them, zero where the kernel reads padding and beyond cols.
+    /// Rows p0 .. p0 + kb of the im2col panel of output pixels j0 .. j0 + cols (at most one panel): B[p, j] with
+    /// p = (channel, kernel row, kernel column) and j = output pixel, stored p-major PanelWidth floats per row as
+    /// <see cref="PackB"/> stores them, zero where the kernel reads padding and beyond cols.
     /// <para>
     /// The pixels that lie in one output row read consecutive input pixels (horizontal stride 1), so each such run is
     /// one vector copy between two zero fills for the padding; the bounds are worked out per run, not per element.
     /// </para>
     /// </summary>
-    private static void Im2ColPanel(int j0, int cols, float* image, float* dst, in ConvGeometry g)
+    private static void Im2ColPanel(int j0, int cols, int p0, int kb, float* image, float* dst, in ConvGeometry g)
     {
         if (Avx2.IsSupported && (g.OutW < PanelWidth / 2 || g.StrideW != 1))
         {
             // Short output rows (or strided columns) make short runs: gather each 8 pixels instead.
-            Im2ColPanelGather(j0, cols, image, dst, g);
+            Im2ColPanelGather(j0, cols, p0, kb, image, dst, g);
             return;
         }
 
-        for (int c = 0; c < g.Channels; c++)
+        int taps = g.KernelH * g.KernelW;
+        for (int p = p0; p < p0 + kb; p++, dst += PanelWidth)
         {
+            int c = p / taps, r = (p - c * taps) / g.KernelW, s = p - c * taps - r * g.KernelW;
             float* plane = image + (long)c * g.Height * g.Width;
-            for (int r = 0; r < g.KernelH; r++)
+            int rowShift = r * g.DilationH - g.PadTop;
+            int colShift = s * g.DilationW - g.PadLeft;
+            int j = 0;
+            int oy = j0 / g.OutW, ox = j0 - oy * g.OutW;
+            while (j < cols)
             {
-                int rowShift = r * g.DilationH - g.PadTop;
-                for (int s = 0; s < g.KernelW; s++, dst += PanelWidth)
+                // One output row's pixels of this panel: j .. j + run.
+                int run = Math.Min(cols - j, g.OutW - ox);
+                int iy = oy * g.StrideH + rowShift;
+                if ((uint)iy >= (uint)g.Height)
                 {
-                    int colShift = s * g.DilationW - g.PadLeft;
-                    int j = 0;
-                    int oy = j0 / g.OutW, ox = j0 - oy * g.OutW;
-                    while (j < cols)
-                    {
-                        // One output row's pixels of this panel: j .. j + run.
-                        int run = Math.Min(cols - j, g.OutW - ox);
-                        int iy = oy * g.StrideH + rowShift;
-                        if ((uint)iy >= (uint)g.Height)
-                        {
-                            Zero(dst + j, run);
-                        }
-                        else if (g.StrideW == 1)
-                        {
-                            // Input columns ix = ox + t + colShift for t < run; those inside [0, width) are copied.
-                            int ix = ox + colShift;
-                            int t0 = Math.Min(run, Math.Max(0, -ix)), t1 = Math.Max(t0, Math.Min(run, g.Width - ix));
-                            Zero(dst + j, t0);
-                            Copy(plane + (long)iy * g.Width + ix + t0, dst + j + t0, t1 - t0);
-                            Zero(dst + j + t1, run - t1);
-                        }
-                        else
-                        {
-                            float* row = plane + (long)iy * g.Width;
-                            for (int t = 0; t < run; t++)
-                            {
-                                int x = (ox + t) * g.StrideW + colShift;
-                                dst[j + t] = (uint)x < (uint)g.Width ? row[x] : 0f;
-                            }
-                        }
-
-                        j += run;
-                        ox = 0;
-                        oy++;
-                    }
-
-                    Zero(dst + cols, PanelWidth - cols);
+                    Zero(dst + j, run);
                 }
+                else if (g.StrideW == 1)
+                {
+                    // Input columns ix = ox + t + colShift for t < run; those inside [0, width) are copied.
+                    int ix = ox + colShift;
+                    int t0 = Math.Min(run, Math.Max(0, -ix)), t1 = Math.Max(t0, Math.Min(run, g.Width - ix));
+                    Zero(dst + j, t0);
+                    Copy(plane + (long)iy * g.Width + ix + t0, dst + j + t0, t1 - t0);
+                    Zero(dst + j + t1, run - t1);
+                }
+                else
+                {
+                    float* row = plane + (long)iy * g.Width;
+                    for (int t = 0; t < run; t++)
+                    {
+                        int x = (ox + t) * g.StrideW + colShift;
+                        dst[j + t] = (uint)x < (uint)g.Width ? row[x] : 0f;
+                    }
+                }
+
+                j += run;
+                ox = 0;
+                oy++;
             }
+
+            Zero(dst + cols, PanelWidth - cols);
         }
     }
 
     /// <summary>One panel of im2col with AVX2 gathers: per 8 pixels, the input row and column of each tap, a mask for
     /// those inside the image (and inside the panel), and one masked gather (masked-off lanes read nothing, give 0).</summary>
-    private static void Im2ColPanelGather(int j0, int cols, float* image, float* dst, in ConvGeometry g)
+    private static void Im2ColPanelGather(int j0, int cols, int p0, int kb, float* image, float* dst, in ConvGeometry g)
     {
         var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
         Vector256<int> y0, y1, y2, y3, x0, x1, x2, x3;
@@ -352,27 +348,22 @@ public static unsafe partial class Sgemm
         var height = Vector256.Create(g.Height);
         var width = Vector256.Create(g.Width);
         var minusOne = Vector256.Create(-1);
-        for (int c = 0; c < g.Channels; c++)
+        int taps = g.KernelH * g.KernelW;
+        for (int p = p0; p < p0 + kb; p++, dst += PanelWidth)
         {
+            int c = p / taps, r = (p - c * taps) / g.KernelW, s = p - c * taps - r * g.KernelW;
             float* plane = image + (long)c * g.Height * g.Width;
-            for (int r = 0; r < g.KernelH; r++)
-            {
-                var rowShift = Vector256.Create(r * g.DilationH - g.PadTop);
-                var iy0 = y0 + rowShift; var iy1 = y1 + rowShift; var iy2 = y2 + rowShift; var iy3 = y3 + rowShift;
-                var rows0 = Vector256.GreaterThan(iy0, minusOne) & Vector256.GreaterThan(height, iy0) & inPanel0;
-                var rows1 = Vector256.GreaterThan(iy1, minusOne) & Vector256.GreaterThan(height, iy1) & inPanel1;
-                var rows2 = Vector256.GreaterThan(iy2, minusOne) & Vector256.GreaterThan(height, iy2) & inPanel2;
-                var rows3 = Vector256.GreaterThan(iy3, minusOne) & Vector256.GreaterThan(height, iy3) & inPanel3;
-                var base0 = iy0 * width; var base1 = iy1 * width; var base2 = iy2 * width; var base3 = iy3 * width;
-                for (int s = 0; s < g.KernelW; s++, dst += PanelWidth)
-                {
-                    var colShift = Vector256.Create(s * g.DilationW - g.PadLeft);
-                    Gather8(plane, dst, base0, x0 + colShift, rows0, width, minusOne);
-                    Gather8(plane, dst + 8, base1, x1 + colShift, rows1, width, minusOne);
-                    Gather8(plane, dst + 16, base2, x2 + colShift, rows2, width, minusOne);
-                    Gather8(plane, dst + 24, base3, x3 + colShift, rows3, width, minusOne);
-                }
-            }
+            var rowShift = Vector256.Create(r * g.DilationH - g.PadTop);
+            var iy0 = y0 + rowShift; var iy1 = y1 + rowShift; var iy2 = y2 + rowShift; var iy3 = y3 + rowShift;
+            var rows0 = Vector256.GreaterThan(iy0, minusOne) & Vector256.GreaterThan(height, iy0) & inPanel0;
+            var rows1 = Vector256.GreaterThan(iy1, minusOne) & Vector256.GreaterThan(height, iy1) & inPanel1;
+            var rows2 = Vector256.GreaterThan(iy2, minusOne) & Vector256.GreaterThan(height, iy2) & inPanel2;
+            var rows3 = Vector256.GreaterThan(iy3, minusOne) & Vector256.GreaterThan(height, iy3) & inPanel3;
+            var colShift = Vector256.Create(s * g.DilationW - g.PadLeft);
+            Gather8(plane, dst, iy0 * width, x0 + colShift, rows0, width, minusOne);
+            Gather8(plane, dst + 8, iy1 * width, x1 + colShift, rows1, width, minusOne);
+            Gather8(plane, dst + 16, iy2 * width, x2 + colShift, rows2, width, minusOne);
+            Gather8(plane, dst + 24, iy3 * width, x3 + colShift, rows3, width, minusOne);
         }
     }
 
