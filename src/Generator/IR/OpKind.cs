@@ -116,12 +116,8 @@ internal enum OpKind
     /// attrs alpha, beta, n.</summary>
     PackedGemm,
 
-    /// <summary>A CPU layout op: the im2col matrix of x [N, C, H, W] for each image and channel group, packed as GEMM
-    /// B panels: [N, group, GemmLayout.PackedLength(C/group*R*S, OH*OW)]; attrs kernel, strides, pads, dilations, group.</summary>
-    Im2Col,
-
-    /// <summary>Convolution as GEMM over an <see cref="Im2Col"/> result: inputs col, w [K, C/group, R, S], optional bias;
-    /// attrs group, shape (the output [N, K, OH, OW]).</summary>
+    /// <summary>A CPU op: <see cref="Conv2d"/> (same inputs and attributes) run as implicit GEMM on the matrix-product
+    /// microkernel, weights [K/group, C/group*R*S] times the input's im2col matrix, read tile by tile, never stored.</summary>
     ConvGemm,
 
     /// <summary>A CPU op: a stride-1, undilated, single-group convolution small enough for L1, computed directly (made by

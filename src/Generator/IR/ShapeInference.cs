@@ -53,7 +53,7 @@ internal static class ShapeInference
             OpKind.Concat => Concat(inputs, (int)attrs.Int(AttrNames.Axis)),
             OpKind.Slice => Slice(inputs[0], attrs),
             OpKind.Gather => Gather(inputs[0], inputs[1], (int)attrs.Int(AttrNames.Axis)),
-            OpKind.Conv2d => Conv2d(inputs, attrs),
+            OpKind.Conv2d or OpKind.ConvGemm => Conv2d(inputs, attrs),
             OpKind.ConvTranspose2d => ConvTranspose2d(inputs, attrs),
             OpKind.MaxPool2d or OpKind.AvgPool2d => Pool(op, inputs[0], attrs),
             OpKind.GlobalAvgPool => GlobalAvgPool(inputs[0]),
@@ -62,8 +62,6 @@ internal static class ShapeInference
             OpKind.Fused => Fused(inputs),
             OpKind.PackB => PackB(inputs[0], attrs.Int(AttrNames.TransB) != 0),
             OpKind.PackedGemm => PackedGemm(inputs, (int)attrs.Int(AttrNames.N)),
-            OpKind.Im2Col => Im2Col(inputs[0], attrs),
-            OpKind.ConvGemm => ConvGemm(inputs, attrs),
             OpKind.SmallConv => SmallConv(inputs, attrs),
             _ => InferResult.Fail(ShapeErrorKind.InvalidArgument, "no shape rule for " + op),
         };
@@ -206,35 +204,6 @@ internal static class ShapeInference
         }
 
         return InferResult.Ok(new TensorType(DType.Float32, m, n));
-    }
-
-    private static InferResult Im2Col(TensorType x, Attrs attrs)
-    {
-        var kernel = attrs.Ints(AttrNames.Kernel);
-        var strides = attrs.Ints(AttrNames.Strides);
-        var pads = attrs.Ints(AttrNames.Pads);
-        var dilations = attrs.Ints(AttrNames.Dilations);
-        int group = (int)attrs.Int(AttrNames.Group);
-        if (x.Rank != 4 || group <= 0 || x.Shape[1] % group != 0) return InferResult.Fail(ShapeErrorKind.OperandShape, $"Im2Col: bad input {Fmt(x)} for groups {group}");
-        int oh = OutputSize(x.Shape[2], kernel[0], strides[0], pads[0] + pads[2], dilations[0]);
-        int ow = OutputSize(x.Shape[3], kernel[1], strides[1], pads[1] + pads[3], dilations[1]);
-        if (oh <= 0 || ow <= 0) return InferResult.Fail(ShapeErrorKind.EmptyOutput, $"Im2Col: empty output for input {Fmt(x)}");
-        int k = x.Shape[1] / group * kernel[0] * kernel[1];
-        return InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], group, GemmLayout.PackedLength(k, oh * ow)));
-    }
-
-    private static InferResult ConvGemm(IReadOnlyList<TensorType> inputs, Attrs attrs)
-    {
-        var col = inputs[0];
-        var w = inputs[1];
-        var shape = attrs.Ints(AttrNames.Shape);
-        int group = (int)attrs.Int(AttrNames.Group);
-        bool fits = col.Rank == 3 && w.Rank == 4 && shape.Length == 4 && col.Shape[0] == shape[0] && col.Shape[1] == group
-            && w.Shape[0] == shape[1] && col.Shape[2] == GemmLayout.PackedLength(w.Shape[1] * w.Shape[2] * w.Shape[3], shape[2] * shape[3])
-            && (inputs.Count < 3 || (inputs[2].Rank == 1 && inputs[2].Shape[0] == shape[1]));
-        return fits
-            ? InferResult.Ok(new TensorType(DType.Float32, shape))
-            : InferResult.Fail(ShapeErrorKind.OperandShape, $"ConvGemm: columns {Fmt(col)} and weight {Fmt(w)} do not produce {Fmt(shape)}");
     }
 
     private static InferResult SmallConv(IReadOnlyList<TensorType> inputs, Attrs attrs)

@@ -89,10 +89,9 @@ internal sealed record GemmProblem(string Name, string Kind, int M, int N, int K
 
             case OpKind.ConvGemm:
             {
-                var col = graph.TypeOf(node.Inputs[0]).Shape;
                 var w = graph.TypeOf(node.Inputs[1]).Shape;
                 var y = graph.TypeOf(node.Output).Shape;
-                int group = col[1];
+                int group = (int)node.Attrs.Int(AttrNames.Group);
                 return new GemmProblem(KernelName(node), "conv", w[0] / group, y[2] * y[3], w[1] * w[2] * w[3], y[0] * group);
             }
 

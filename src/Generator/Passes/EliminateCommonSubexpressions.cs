@@ -6,9 +6,9 @@ namespace Aot.Generator.Passes;
 
 /// <summary>
 /// Computes each value once: a node with the same op, operands, attributes (and fused body) as an earlier node is
-/// dropped and its readers read the earlier result (exported models repeat reshapes and constants; lowering the two
-/// convolutions of one input makes two identical Im2Col). Every op is a pure function of its operands, so this is
-/// always sound.
+/// dropped and its readers read the earlier result (exported models repeat reshapes, constants and whole expressions,
+/// such as the two identical input reshapes of openWakeWord's real and imaginary STFT convolutions). Every op is a pure
+/// function of its operands, so this is always sound.
 /// Requires: a verified graph. Guarantees: the same values at the outputs; inputs, weights and outputs keep their
 /// ids (a graph output that duplicates another node reads that node's result).
 /// </summary>

@@ -32,7 +32,6 @@ internal static class PassPipeline
         new PackGemmWeights(),
         new LowerSmallConv(Backends.Cpu.CpuTarget.Default), // before LowerConvToGemm: it takes the convolutions small enough for L1
         new LowerConvToGemm(),
-        new EliminateCommonSubexpressions(), // convolutions of one input share its Im2Col
         new FuseEpilogue(), // after the layout passes: it fuses into PackedGemm and ConvGemm
         new FoldProductScale(), // what is left unpacked: attention's scaled scores
         new EliminateDeadCode(),

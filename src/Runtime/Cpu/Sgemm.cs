@@ -15,7 +15,7 @@ namespace Aot.Runtime.Cpu;
 /// accumulator per k. The vector width is picked with IsHardwareAccelerated / IsSupported, which the JIT and
 /// NativeAOT (for a given IlcInstructionSet) fold to constants, so only one path survives in the machine code.
 /// </summary>
-public static unsafe class Sgemm
+public static unsafe partial class Sgemm
 {
     private const int PanelWidth = GemmLayout.PanelWidth;
     private const int TileRows = GemmLayout.TileRows;
@@ -53,228 +53,6 @@ public static unsafe class Sgemm
     }
 
     /// <summary>
-    /// Convolution as a matrix product (implicit GEMM): packs the im2col matrix of one image (or one group of its
-    /// channels), B[p, j] with p = (channel, kernel row, kernel column) and j = output pixel, straight into the
-    /// panel layout of <see cref="PackB"/>, zero where the kernel reads padding. Then
-    /// out[K, OH*OW] = weights[K, C*R*S] @ B is one <see cref="Multiply"/>.
-    /// <para>
-    /// The pixels of one panel row that lie in one output row read consecutive input pixels (horizontal stride 1),
-    /// so each such run is one vector copy between two zero fills for the padding; the bounds are worked out per run,
-    /// not per element. With a <paramref name="pool"/>, threads split the panels (disjoint output, identical bytes).
-    /// </para>
-    /// </summary>
-    public static void PackIm2Col(
-        ReadOnlySpan<float> image, int channels, int height, int width,
-        int kernelH, int kernelW, int strideH, int strideW, int padTop, int padLeft, int dilationH, int dilationW,
-        int outH, int outW, Span<float> packed, WorkerPool? pool = null)
-    {
-        int k = channels * kernelH * kernelW;
-        int n = outH * outW;
-        if (image.Length < channels * height * width) throw new ArgumentException($"image needs {channels * height * width} elements, has {image.Length}", nameof(image));
-        if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"packed needs {PackedLength(k, n)} elements, has {packed.Length}", nameof(packed));
-        if (k == 0 || n <= 0) return;
-        int panels = (n + PanelWidth - 1) / PanelWidth;
-        var geometry = new Im2ColGeometry(channels, height, width, kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW);
-        fixed (float* src = image)
-        fixed (float* dst = packed)
-        {
-            int tasks = pool is null || (long)k * n < ParallelMinIm2Col ? 1 : Math.Min(panels, pool.Threads * 2);
-            if (tasks <= 1)
-            {
-                Im2ColPanels(0, panels, src, dst, geometry);
-                return;
-            }
-
-            var job = s_im2colJob ??= new Im2ColJob();
-            job.Set(tasks, panels, src, dst, geometry);
-            pool!.Run(job, tasks);
-        }
-    }
-
-    /// <summary>Below this many packed elements im2col is not worth waking other threads for.</summary>
-    private const long ParallelMinIm2Col = 1 << 16;
-
-    [ThreadStatic]
-    private static Im2ColJob? s_im2colJob;
-
-    private readonly record struct Im2ColGeometry(
-        int Channels, int Height, int Width, int KernelH, int KernelW, int StrideH, int StrideW,
-        int PadTop, int PadLeft, int DilationH, int DilationW, int OutH, int OutW);
-
-    private sealed class Im2ColJob : IParallelJob
-    {
-        private int _tasks, _panels;
-        private float* _src, _dst;
-        private Im2ColGeometry _geometry;
-
-        public void Set(int tasks, int panels, float* src, float* dst, in Im2ColGeometry geometry)
-        {
-            (_tasks, _panels, _geometry) = (tasks, panels, geometry);
-            _src = src;
-            _dst = dst;
-        }
-
-        public void Execute(int task)
-        {
-            int first = (int)((long)_panels * task / _tasks);
-            int last = (int)((long)_panels * (task + 1) / _tasks);
-            Im2ColPanels(first, last, _src, _dst, _geometry);
-        }
-    }
-
-    /// <summary>Panels [first, last) of the packed im2col matrix.</summary>
-    private static void Im2ColPanels(int first, int last, float* image, float* packed, in Im2ColGeometry g)
-    {
-        int k = g.Channels * g.KernelH * g.KernelW;
-        int n = g.OutH * g.OutW;
-        for (int panel = first; panel < last; panel++)
-        {
-            int j0 = panel * PanelWidth;
-            int cols = Math.Min(PanelWidth, n - j0);
-            float* dst = packed + (long)panel * k * PanelWidth;
-            if (Avx2.IsSupported && (g.OutW < PanelWidth / 2 || g.StrideW != 1))
-            {
-                // Short output rows (or strided columns) make short runs: gather each 8 pixels instead.
-                Im2ColPanelGather(j0, cols, image, dst, g);
-                continue;
-            }
-
-            for (int c = 0; c < g.Channels; c++)
-            {
-                float* plane = image + (long)c * g.Height * g.Width;
-                for (int r = 0; r < g.KernelH; r++)
-                {
-                    int rowShift = r * g.DilationH - g.PadTop;
-                    for (int s = 0; s < g.KernelW; s++, dst += PanelWidth)
-                    {
-                        int colShift = s * g.DilationW - g.PadLeft;
-                        int j = 0;
-                        int oy = j0 / g.OutW, ox = j0 - oy * g.OutW;
-                        while (j < cols)
-                        {
-                            // One output row's pixels of this panel: j .. j + run.
-                            int run = Math.Min(cols - j, g.OutW - ox);
-                            int iy = oy * g.StrideH + rowShift;
-                            if ((uint)iy >= (uint)g.Height)
-                            {
-                                Zero(dst + j, run);
-                            }
-                            else if (g.StrideW == 1)
-                            {
-                                // Input columns ix = ox + t + colShift for t < run; those inside [0, width) are copied.
-                                int ix = ox + colShift;
-                                int t0 = Math.Min(run, Math.Max(0, -ix)), t1 = Math.Max(t0, Math.Min(run, g.Width - ix));
-                                Zero(dst + j, t0);
-                                Copy(plane + (long)iy * g.Width + ix + t0, dst + j + t0, t1 - t0);
-                                Zero(dst + j + t1, run - t1);
-                            }
-                            else
-                            {
-                                float* row = plane + (long)iy * g.Width;
-                                for (int t = 0; t < run; t++)
-                                {
-                                    int x = (ox + t) * g.StrideW + colShift;
-                                    dst[j + t] = (uint)x < (uint)g.Width ? row[x] : 0f;
-                                }
-                            }
-
-                            j += run;
-                            ox = 0;
-                            oy++;
-                        }
-
-                        Zero(dst + cols, PanelWidth - cols);
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>One panel of im2col with AVX2 gathers: per 8 pixels, the input row and column of each tap, a mask for
-    /// those inside the image (and inside the panel), and one masked gather (masked-off lanes read nothing, give 0).</summary>
-    private static void Im2ColPanelGather(int j0, int cols, float* image, float* dst, in Im2ColGeometry g)
-    {
-        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-        Vector256<int> y0, y1, y2, y3, x0, x1, x2, x3;
-        var inPanel0 = Vector256.GreaterThan(Vector256.Create(cols), lane);
-        var inPanel1 = Vector256.GreaterThan(Vector256.Create(cols - 8), lane);
-        var inPanel2 = Vector256.GreaterThan(Vector256.Create(cols - 16), lane);
-        var inPanel3 = Vector256.GreaterThan(Vector256.Create(cols - 24), lane);
-        int* oy = stackalloc int[PanelWidth];
-        int* ox = stackalloc int[PanelWidth];
-        for (int j = 0; j < PanelWidth; j++)
-        {
-            int pixel = Math.Min(j0 + j, j0 + cols - 1);
-            int row = pixel / g.OutW;
-            oy[j] = row * g.StrideH;
-            ox[j] = (pixel - row * g.OutW) * g.StrideW;
-        }
-
-        y0 = Vector256.Load(oy); y1 = Vector256.Load(oy + 8); y2 = Vector256.Load(oy + 16); y3 = Vector256.Load(oy + 24);
-        x0 = Vector256.Load(ox); x1 = Vector256.Load(ox + 8); x2 = Vector256.Load(ox + 16); x3 = Vector256.Load(ox + 24);
-        var height = Vector256.Create(g.Height);
-        var width = Vector256.Create(g.Width);
-        var minusOne = Vector256.Create(-1);
-        for (int c = 0; c < g.Channels; c++)
-        {
-            float* plane = image + (long)c * g.Height * g.Width;
-            for (int r = 0; r < g.KernelH; r++)
-            {
-                var rowShift = Vector256.Create(r * g.DilationH - g.PadTop);
-                var iy0 = y0 + rowShift; var iy1 = y1 + rowShift; var iy2 = y2 + rowShift; var iy3 = y3 + rowShift;
-                var rows0 = Vector256.GreaterThan(iy0, minusOne) & Vector256.GreaterThan(height, iy0) & inPanel0;
-                var rows1 = Vector256.GreaterThan(iy1, minusOne) & Vector256.GreaterThan(height, iy1) & inPanel1;
-                var rows2 = Vector256.GreaterThan(iy2, minusOne) & Vector256.GreaterThan(height, iy2) & inPanel2;
-                var rows3 = Vector256.GreaterThan(iy3, minusOne) & Vector256.GreaterThan(height, iy3) & inPanel3;
-                var base0 = iy0 * width; var base1 = iy1 * width; var base2 = iy2 * width; var base3 = iy3 * width;
-                for (int s = 0; s < g.KernelW; s++, dst += PanelWidth)
-                {
-                    var colShift = Vector256.Create(s * g.DilationW - g.PadLeft);
-                    Gather8(plane, dst, base0, x0 + colShift, rows0, width, minusOne);
-                    Gather8(plane, dst + 8, base1, x1 + colShift, rows1, width, minusOne);
-                    Gather8(plane, dst + 16, base2, x2 + colShift, rows2, width, minusOne);
-                    Gather8(plane, dst + 24, base3, x3 + colShift, rows3, width, minusOne);
-                }
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Gather8(float* plane, float* dst, Vector256<int> rowBase, Vector256<int> ix, Vector256<int> rowsValid, Vector256<int> width, Vector256<int> minusOne)
-    {
-        var valid = rowsValid & Vector256.GreaterThan(ix, minusOne) & Vector256.GreaterThan(width, ix);
-        Avx2.GatherMaskVector256(Vector256<float>.Zero, plane, rowBase + ix, valid.AsSingle(), 4).Store(dst);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* src, float* dst, int count)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(src + i), dst + i);
-        }
-
-        for (; i < count; i++) dst[i] = src[i];
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Zero(float* dst, int count)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
-        }
-
-        for (; i < count; i++) dst[i] = 0f;
-    }
-
-    /// <summary>
     /// C[m, n] = alpha * A[m, k] @ B + (accumulate ? C : 0), then <paramref name="epilogue"/> (bias, activation,
     /// residual; none by default) applied to each tile of C after its last k block, while the tile is hot: in the
     /// microkernel's registers for bias, residual and ReLU, in L1 for the other activations. A's rows start lda
@@ -300,13 +78,7 @@ public static unsafe class Sgemm
             throw new ArgumentException($"Sgemm: operands too small for m={m}, n={n}, k={k}, lda={lda}, ldc={ldc}");
         }
 
-        if (!epilogue.RowBias.IsEmpty && epilogue.RowBias.Length < m) throw new ArgumentException($"Sgemm: row bias needs {m} elements, has {epilogue.RowBias.Length}");
-        if (!epilogue.ColumnBias.IsEmpty && epilogue.ColumnBias.Length < n) throw new ArgumentException($"Sgemm: column bias needs {n} elements, has {epilogue.ColumnBias.Length}");
-        if (!epilogue.Residual.IsEmpty && (epilogue.ResidualStride < n || epilogue.Residual.Length < (long)(m - 1) * epilogue.ResidualStride + n))
-        {
-            throw new ArgumentException($"Sgemm: residual of {epilogue.Residual.Length} elements with stride {epilogue.ResidualStride} does not cover [{m}, {n}]");
-        }
-
+        CheckEpilogue(m, n, epilogue);
         kc = Math.Max(1, kc);
         mc = Math.Max(TileRows, mc / TileRows * TileRows);
         int panels = (n + PanelWidth - 1) / PanelWidth;
@@ -344,6 +116,17 @@ public static unsafe class Sgemm
         }
     }
 
+    /// <summary>Throws unless the epilogue's operands cover an m x n product.</summary>
+    private static void CheckEpilogue(int m, int n, in GemmEpilogue epilogue)
+    {
+        if (!epilogue.RowBias.IsEmpty && epilogue.RowBias.Length < m) throw new ArgumentException($"Sgemm: row bias needs {m} elements, has {epilogue.RowBias.Length}");
+        if (!epilogue.ColumnBias.IsEmpty && epilogue.ColumnBias.Length < n) throw new ArgumentException($"Sgemm: column bias needs {n} elements, has {epilogue.ColumnBias.Length}");
+        if (!epilogue.Residual.IsEmpty && (epilogue.ResidualStride < n || epilogue.Residual.Length < (long)(m - 1) * epilogue.ResidualStride + n))
+        {
+            throw new ArgumentException($"Sgemm: residual of {epilogue.Residual.Length} elements with stride {epilogue.ResidualStride} does not cover [{m}, {n}]");
+        }
+    }
+
     /// <summary>
     /// C[m, n] = alpha * A[m, k] @ B + (accumulate ? C : 0) for a B known only at run time (k x n row-major, or its
     /// transpose stored n x k when <paramref name="transposedB"/>): B is packed into this thread's workspace (grown on
@@ -360,15 +143,22 @@ public static unsafe class Sgemm
     {
         if (m <= 0 || n <= 0) return;
         int length = PackedLength(k, n);
-        var workspace = s_workspace;
-        if (workspace is null || workspace.Length < length) s_workspace = workspace = new float[Math.Max(length, 4096)];
-        var packed = workspace.AsSpan(0, length);
+        var packed = Workspace(ref s_workspace, length).AsSpan(0, length);
         PackB(b, k, n, transposedB, packed);
         Multiply(m, n, k, a, lda, packed, c, ldc, alpha, accumulate, kc, mc, pool, default, isa);
     }
 
     [ThreadStatic]
     private static float[]? s_workspace;
+
+    /// <summary>This thread's workspace in <paramref name="field"/>, grown to at least <paramref name="length"/> floats
+    /// on first use (and when a larger product comes), then reused.</summary>
+    private static float[] Workspace(ref float[]? field, int length)
+    {
+        var workspace = field;
+        if (workspace is null || workspace.Length < length) field = workspace = new float[Math.Max(length, 4096)];
+        return workspace;
+    }
 
     /// <summary>Below this many multiply-adds a product is not worth waking other threads for.</summary>
     private const long ParallelMinMacs = 1 << 18;
@@ -391,14 +181,23 @@ public static unsafe class Sgemm
                 {
                     int j0 = panel * PanelWidth;
                     int cols = Math.Min(PanelWidth, n - j0);
-                    float* bPanel = pb + ((long)panel * k + p0) * PanelWidth;
-                    for (int i = i0; i < i0 + mb; i += TileRows)
-                    {
-                        int rows = Math.Min(TileRows, i0 + mb - i);
-                        Tile(rows, cols, kb, pa + (long)i * lda + p0, lda, bPanel, pc + (long)i * ldc + j0, ldc, alpha, overwrite, lastBlock, ep, i, j0, isa);
-                    }
+                    var rows = new PackedRows(pb + ((long)panel * k + p0) * PanelWidth);
+                    RowTiles(i0, mb, cols, kb, pa + p0, lda, rows, pc + j0, ldc, alpha, overwrite, lastBlock, ep, j0, isa);
                 }
             }
+        }
+    }
+
+    /// <summary>Rows [i0, i0 + mb) of a column tile of C (C[0, col] at <paramref name="c"/>, A's column p0 at
+    /// <paramref name="a"/>) over one k block, TileRows rows at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowTiles<TRows>(int i0, int mb, int cols, int kb, float* a, int lda, TRows b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int col, CpuInstructionSet isa)
+        where TRows : struct, IPanelRows<TRows>
+    {
+        for (int i = i0; i < i0 + mb; i += TileRows)
+        {
+            int rows = Math.Min(TileRows, i0 + mb - i);
+            Tile(rows, cols, kb, a + (long)i * lda, lda, b, c + (long)i * ldc, ldc, alpha, overwrite, last, ep, i, col, isa);
         }
     }
 
@@ -450,13 +249,56 @@ public static unsafe class Sgemm
 
     private struct Rows6 : IRowCount { public static int Count => 6; }
 
+    /// <summary>Where the microkernel reads row p (32 floats) of its B block: a packed panel, or rows of an input
+    /// image read in place (<see cref="Convolve"/>). A struct per source, so the JIT (and NativeAOT) compile each
+    /// kernel for its source with the address arithmetic inlined.</summary>
+    private interface IPanelRows<TSelf> where TSelf : struct, IPanelRows<TSelf>
+    {
+        float* Row(int p);
+
+        /// <summary>The same rows, starting <paramref name="columns"/> floats further (the second half of a panel).</summary>
+        TSelf Shifted(int columns);
+    }
+
+    /// <summary>A panel packed p-major, PanelWidth floats per row.</summary>
+    private readonly struct PackedRows : IPanelRows<PackedRows>
+    {
+        private readonly float* _panel;
+
+        public PackedRows(float* panel) => _panel = panel;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Row(int p) => _panel + (nint)p * PanelWidth;
+
+        public PackedRows Shifted(int columns) => new(_panel + columns);
+    }
+
+    /// <summary>Rows read in place: row p starts offsets[p] floats after the origin.</summary>
+    private readonly struct OffsetRows : IPanelRows<OffsetRows>
+    {
+        private readonly float* _origin;
+        private readonly int* _offsets;
+
+        public OffsetRows(float* origin, int* offsets)
+        {
+            _origin = origin;
+            _offsets = offsets;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* Row(int p) => _origin + _offsets[p];
+
+        public OffsetRows Shifted(int columns) => new(_origin + columns, _offsets);
+    }
+
     /// <summary>
     /// One rows x cols (at most 6 x 32) tile of C over kb steps of k, C[row, col] being its first element. Every shape
     /// runs a register-blocked FMA kernel: fewer rows (a GEMV for one) use fewer accumulators, a last panel with fewer
     /// than 32 columns is computed whole (packing zero-pads it) and stored under a mask.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(int rows, int cols, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int row, int col, CpuInstructionSet isa)
+    private static void Tile<TRows>(int rows, int cols, int kb, float* a, int lda, TRows b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int row, int col, CpuInstructionSet isa)
+        where TRows : struct, IPanelRows<TRows>
     {
         // Auto: the IsSupported checks are JIT / NativeAOT constants, so one branch survives. A fixed isa (checked by
         // Multiply) selects its kernel at run time, one compare per tile.
@@ -464,12 +306,12 @@ public static unsafe class Sgemm
         {
             switch (rows)
             {
-                case 6: Kernel512<Rows6>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-                case 5: Kernel512<Rows5>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-                case 4: Kernel512<Rows4>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-                case 3: Kernel512<Rows3>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-                case 2: Kernel512<Rows2>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-                default: Kernel512<Rows1>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 6: Kernel512<Rows6, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 5: Kernel512<Rows5, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 4: Kernel512<Rows4, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 3: Kernel512<Rows3, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                case 2: Kernel512<Rows2, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+                default: Kernel512<Rows1, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
             }
         }
 
@@ -477,7 +319,7 @@ public static unsafe class Sgemm
         {
             // Two 16-column halves; the second is absent when the last panel is narrow.
             Half256(rows, kb, a, lda, b, c, ldc, alpha, overwrite, Math.Min(cols, 16), last, ep, row, col);
-            if (cols > 16) Half256(rows, kb, a, lda, b + 16, c + 16, ldc, alpha, overwrite, cols - 16, last, ep, row, col + 16);
+            if (cols > 16) Half256(rows, kb, a, lda, b.Shifted(16), c + 16, ldc, alpha, overwrite, cols - 16, last, ep, row, col + 16);
             return;
         }
 
@@ -485,16 +327,17 @@ public static unsafe class Sgemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Half256(int rows, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
+    private static void Half256<TRows>(int rows, int kb, float* a, int lda, TRows b, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
+        where TRows : struct, IPanelRows<TRows>
     {
         switch (rows)
         {
-            case 6: Kernel256<Rows6>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-            case 5: Kernel256<Rows5>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-            case 4: Kernel256<Rows4>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-            case 3: Kernel256<Rows3>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-            case 2: Kernel256<Rows2>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
-            default: Kernel256<Rows1>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 6: Kernel256<Rows6, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 5: Kernel256<Rows5, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 4: Kernel256<Rows4, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 3: Kernel256<Rows3, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            case 2: Kernel256<Rows2, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
+            default: Kernel256<Rows1, TRows>(kb, a, lda, b, c, ldc, alpha, overwrite, cols, last, ep, row, col); return;
         }
     }
 
@@ -502,7 +345,8 @@ public static unsafe class Sgemm
     /// Machines without FMA (or another ISA): row by row with Vector&lt;float&gt; (32 is a multiple of every width it
     /// has), two accumulators to hide the add latency, into a tile on the stack; then the valid part is stored.
     /// </summary>
-    private static void TilePortable(int rows, int cols, int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int row, int col)
+    private static void TilePortable<TRows>(int rows, int cols, int kb, float* a, int lda, TRows b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int row, int col)
+        where TRows : struct, IPanelRows<TRows>
     {
         float* tile = stackalloc float[TileRows * PanelWidth];
         int width = Vector<float>.Count;
@@ -515,11 +359,11 @@ public static unsafe class Sgemm
                 int p = 0;
                 for (; p + 1 < kb; p += 2)
                 {
-                    s0 += new Vector<float>(aRow[p]) * Unsafe.Read<Vector<float>>(b + p * PanelWidth + j);
-                    s1 += new Vector<float>(aRow[p + 1]) * Unsafe.Read<Vector<float>>(b + (p + 1) * PanelWidth + j);
+                    s0 += new Vector<float>(aRow[p]) * Unsafe.Read<Vector<float>>(b.Row(p) + j);
+                    s1 += new Vector<float>(aRow[p + 1]) * Unsafe.Read<Vector<float>>(b.Row(p + 1) + j);
                 }
 
-                if (p < kb) s0 += new Vector<float>(aRow[p]) * Unsafe.Read<Vector<float>>(b + p * PanelWidth + j);
+                if (p < kb) s0 += new Vector<float>(aRow[p]) * Unsafe.Read<Vector<float>>(b.Row(p) + j);
                 Unsafe.Write(tile + r * PanelWidth + j, s0 + s1);
             }
         }
@@ -537,8 +381,9 @@ public static unsafe class Sgemm
     /// R x 32 tile with 2R Vector512 accumulators (12 for the full 6-row tile). One row (a GEMV) splits k four ways
     /// into 8 accumulators, so the FMA latency is hidden while B streams through.
     /// </summary>
-    private static void Kernel512<R>(int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
+    private static void Kernel512<R, TRows>(int kb, float* a, int lda, TRows rows, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
         where R : struct, IRowCount
+        where TRows : struct, IPanelRows<TRows>
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -550,26 +395,29 @@ public static unsafe class Sgemm
             for (; p + 3 < kb; p += 4)
             {
                 var x = Vector512.Create(a0[p]);
+                float* b = rows.Row(p);
                 c00 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b), c00);
                 c01 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 16), c01);
                 x = Vector512.Create(a0[p + 1]);
-                c10 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 32), c10);
-                c11 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 48), c11);
+                b = rows.Row(p + 1);
+                c10 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b), c10);
+                c11 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 16), c11);
                 x = Vector512.Create(a0[p + 2]);
-                c20 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 64), c20);
-                c21 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 80), c21);
+                b = rows.Row(p + 2);
+                c20 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b), c20);
+                c21 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 16), c21);
                 x = Vector512.Create(a0[p + 3]);
-                c30 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 96), c30);
-                c31 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 112), c31);
-                b += 4 * PanelWidth;
+                b = rows.Row(p + 3);
+                c30 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b), c30);
+                c31 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 16), c31);
             }
 
             for (; p < kb; p++)
             {
                 var x = Vector512.Create(a0[p]);
+                float* b = rows.Row(p);
                 c00 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b), c00);
                 c01 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(b + 16), c01);
-                b += PanelWidth;
             }
 
             c00 = (c00 + c10) + (c20 + c30);
@@ -579,9 +427,9 @@ public static unsafe class Sgemm
         {
             for (int p = 0; p < kb; p++)
             {
+                float* b = rows.Row(p);
                 var b0 = Vector512.Load(b);
                 var b1 = Vector512.Load(b + 16);
-                b += PanelWidth;
                 var x = Vector512.Create(a0[p]);
                 c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
                 c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
@@ -673,8 +521,9 @@ public static unsafe class Sgemm
 
     /// <summary>R x 16 tile with 2R Vector256 accumulators (called for each 16-column half of a panel); one row splits
     /// k four ways into 8 accumulators.</summary>
-    private static void Kernel256<R>(int kb, float* a, int lda, float* b, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
+    private static void Kernel256<R, TRows>(int kb, float* a, int lda, TRows rows, float* c, int ldc, float alpha, bool overwrite, int cols, bool last, in PinnedEpilogue ep, int row, int col)
         where R : struct, IRowCount
+        where TRows : struct, IPanelRows<TRows>
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -685,26 +534,29 @@ public static unsafe class Sgemm
             for (; p + 3 < kb; p += 4)
             {
                 var x = Vector256.Create(a0[p]);
+                float* b = rows.Row(p);
                 c00 = Fma.MultiplyAdd(x, Vector256.Load(b), c00);
                 c01 = Fma.MultiplyAdd(x, Vector256.Load(b + 8), c01);
                 x = Vector256.Create(a0[p + 1]);
-                c10 = Fma.MultiplyAdd(x, Vector256.Load(b + PanelWidth), c10);
-                c11 = Fma.MultiplyAdd(x, Vector256.Load(b + PanelWidth + 8), c11);
+                b = rows.Row(p + 1);
+                c10 = Fma.MultiplyAdd(x, Vector256.Load(b), c10);
+                c11 = Fma.MultiplyAdd(x, Vector256.Load(b + 8), c11);
                 x = Vector256.Create(a0[p + 2]);
-                c20 = Fma.MultiplyAdd(x, Vector256.Load(b + 2 * PanelWidth), c20);
-                c21 = Fma.MultiplyAdd(x, Vector256.Load(b + 2 * PanelWidth + 8), c21);
+                b = rows.Row(p + 2);
+                c20 = Fma.MultiplyAdd(x, Vector256.Load(b), c20);
+                c21 = Fma.MultiplyAdd(x, Vector256.Load(b + 8), c21);
                 x = Vector256.Create(a0[p + 3]);
-                c30 = Fma.MultiplyAdd(x, Vector256.Load(b + 3 * PanelWidth), c30);
-                c31 = Fma.MultiplyAdd(x, Vector256.Load(b + 3 * PanelWidth + 8), c31);
-                b += 4 * PanelWidth;
+                b = rows.Row(p + 3);
+                c30 = Fma.MultiplyAdd(x, Vector256.Load(b), c30);
+                c31 = Fma.MultiplyAdd(x, Vector256.Load(b + 8), c31);
             }
 
             for (; p < kb; p++)
             {
                 var x = Vector256.Create(a0[p]);
+                float* b = rows.Row(p);
                 c00 = Fma.MultiplyAdd(x, Vector256.Load(b), c00);
                 c01 = Fma.MultiplyAdd(x, Vector256.Load(b + 8), c01);
-                b += PanelWidth;
             }
 
             c00 = (c00 + c10) + (c20 + c30);
@@ -714,9 +566,9 @@ public static unsafe class Sgemm
         {
             for (int p = 0; p < kb; p++)
             {
+                float* b = rows.Row(p);
                 var b0 = Vector256.Load(b);
                 var b1 = Vector256.Load(b + 8);
-                b += PanelWidth;
                 var x = Vector256.Create(a0[p]);
                 c00 = Fma.MultiplyAdd(x, b0, c00);
                 c01 = Fma.MultiplyAdd(x, b1, c01);

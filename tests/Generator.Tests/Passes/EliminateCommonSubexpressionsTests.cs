@@ -34,23 +34,4 @@ public class EliminateCommonSubexpressionsTests
             IrPrinter.Print(result));
         Assert.Empty(IrVerifier.Verify(result));
     }
-
-    [Fact]
-    public void TwoConvolutionsOfOneInputShareTheirIm2Col()
-    {
-        var b = new GraphBuilder("G");
-        int x = b.AddInput("x", new TensorType(DType.Float32, 1, 3, 8, 8));
-        int w1 = b.AddWeight("w1", new TensorType(DType.Float32, 8, 3, 3, 3));
-        int w2 = b.AddWeight("w2", new TensorType(DType.Float32, 8, 3, 3, 3));
-        var conv = Attrs.Of(Attr.OfInts(AttrNames.Strides, 1, 1), Attr.OfInts(AttrNames.Pads, 1, 1, 1, 1), Attr.OfInts(AttrNames.Dilations, 1, 1), Attr.OfInt(AttrNames.Group, 1));
-        int c1 = Op(b, OpKind.Conv2d, conv, x, w1);
-        int c2 = Op(b, OpKind.Conv2d, conv, x, w2);
-        b.AddOutput(Op(b, OpKind.Add, Attrs.None, c1, c2));
-
-        var lowered = new LowerConvToGemm().Run(b.Build());
-        Assert.Equal(2, lowered.Nodes.Count(n => n.Op == OpKind.Im2Col));
-        var shared = new EliminateDeadCode().Run(new EliminateCommonSubexpressions().Run(lowered));
-        Assert.Single(shared.Nodes, n => n.Op == OpKind.Im2Col);
-        Assert.Equal(2, shared.Nodes.Count(n => n.Op == OpKind.ConvGemm));
-    }
 }

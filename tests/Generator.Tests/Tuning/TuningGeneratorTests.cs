@@ -43,8 +43,13 @@ public class TuningGeneratorTests
 
     private static TunableKernel Kernel(string kind, int n) => Untuned.Value.Single(k => k.Kind == kind && k.N == n);
 
+    /// <summary>"m,n,k,kc,mc" of each product the generated code runs: the Sgemm.Multiply calls, and the Sgemm.Convolve
+    /// calls by the comment above them (their arguments are the convolution's geometry, not n and k).</summary>
     private static string[] GemmCalls(string source) =>
-        Regex.Matches(source, @"Sgemm\.Multiply\((\d+), (\d+), (\d+), .*kc: (\d+), mc: (\d+)").Select(m => string.Join(",", m.Groups.Values.Skip(1).Select(g => g.Value))).ToArray();
+        Regex.Matches(source, @"Sgemm\.Multiply\((\d+), (\d+), (\d+), .*kc: (\d+), mc: (\d+)").Select(m => string.Join(",", m.Groups.Values.Skip(1).Select(g => g.Value)))
+            .Concat(Regex.Matches(source, @"@ im2col\(.*: \[(\d+), (\d+)\] @ \[\d+, (\d+)\].*kc = (\d+), mc = (\d+).*\n(?:.*\n)*?.*Sgemm\.Convolve\(\1, .*kc: \4, mc: \5")
+                .Select(m => string.Join(",", m.Groups[1].Value, m.Groups[3].Value, m.Groups[2].Value, m.Groups[4].Value, m.Groups[5].Value)))
+            .ToArray();
 
     [Fact]
     public void TheModelListsItsGemmKernelsWithTheCostModelsBlocks()

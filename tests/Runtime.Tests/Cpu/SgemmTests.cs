@@ -189,58 +189,76 @@ public class SgemmTests
         return 2 / Math.Sqrt(Math.PI) * sum;
     }
 
-    /// <summary>PackIm2Col against the definition, element by element, for strides, paddings, dilations, rows
-    /// narrower and wider than a panel, and with threads (which must write the same bytes).</summary>
+    /// <summary>
+    /// Convolve against a double-precision direct convolution: in place (wide output rows, strides 1 to 3) and packed
+    /// (short rows, 1x1 kernels), with padding, dilation, odd sizes, channel counts that fill no tile, cache blocks that
+    /// split k and m, accumulation, a bias + ReLU + residual epilogue, every kernel family the machine has, and
+    /// 1 and 3 threads (which must write the same bytes).
+    /// </summary>
     [Theory]
-    [InlineData(1, 28, 28, 5, 5, 1, 1, 2, 2, 1, 1)]
-    [InlineData(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1)]
-    [InlineData(3, 9, 40, 3, 3, 1, 1, 1, 1, 1, 1)]
-    [InlineData(2, 11, 13, 3, 2, 2, 3, 1, 2, 1, 1)]
-    [InlineData(2, 12, 12, 3, 3, 1, 1, 2, 2, 2, 2)]
-    [InlineData(4, 7, 70, 1, 7, 1, 1, 0, 3, 1, 1)]
-    [InlineData(1, 3, 3, 5, 5, 1, 1, 4, 4, 1, 1)]
-    [InlineData(8, 40, 41, 3, 3, 1, 1, 1, 1, 1, 1)]
-    public void Im2ColMatchesTheDefinition(int channels, int height, int width, int kh, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw)
+    [InlineData(1, 6, 28, 28, 5, 5, 1, 1, 2, 2, 1, 1)]
+    [InlineData(6, 16, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1)]
+    [InlineData(3, 32, 9, 40, 3, 3, 1, 1, 1, 1, 1, 1)]
+    [InlineData(2, 7, 11, 13, 3, 2, 2, 3, 1, 2, 1, 1)]
+    [InlineData(2, 13, 12, 12, 3, 3, 1, 1, 2, 2, 2, 2)]
+    [InlineData(5, 9, 12, 70, 3, 3, 1, 1, 2, 1, 2, 3)]
+    [InlineData(4, 8, 7, 70, 1, 7, 1, 1, 0, 3, 1, 1)]
+    [InlineData(1, 6, 3, 3, 5, 5, 1, 1, 4, 4, 1, 1)]
+    [InlineData(8, 19, 40, 41, 3, 3, 1, 1, 1, 1, 1, 1)]
+    [InlineData(17, 33, 33, 64, 3, 3, 2, 1, 1, 1, 1, 1)]
+    [InlineData(3, 12, 20, 24, 3, 3, 1, 1, 1, 1, 1, 1)]
+    [InlineData(4, 10, 20, 64, 3, 3, 1, 1, 2, 2, 2, 2)]
+    [InlineData(3, 8, 30, 63, 3, 3, 2, 2, 1, 1, 1, 1)]
+    [InlineData(2, 9, 21, 53, 7, 7, 2, 2, 3, 3, 2, 2)]
+    [InlineData(2, 6, 10, 95, 3, 3, 1, 3, 1, 1, 1, 1)]
+    public void ConvolveMatchesTheDefinition(int channels, int m, int height, int width, int kh, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw)
     {
         int outH = (height + 2 * padTop - dh * (kh - 1) - 1) / sh + 1;
         int outW = (width + 2 * padLeft - dw * (kw - 1) - 1) / sw + 1;
         int k = channels * kh * kw, n = outH * outW;
         var random = new Random(channels * 100 + width);
         var image = Fill(random, channels * height * width);
-        var packed = new float[GemmLayout.PackedLength(k, n)];
-        Array.Fill(packed, float.NaN);
-        Sgemm.PackIm2Col(image, channels, height, width, kh, kw, sh, sw, padTop, padLeft, dh, dw, outH, outW, packed);
-        int panels = (n + 31) / 32;
-        for (int panel = 0; panel < panels; panel++)
+        var weights = Fill(random, m * k);
+        var bias = Fill(random, m);
+        var residual = Fill(random, m * n);
+        var start = Fill(random, m * n);
+        using var pool = new WorkerPool(3);
+        foreach (var isa in new[] { CpuInstructionSet.Auto, CpuInstructionSet.Avx2, CpuInstructionSet.Vector128 })
         {
-            int p = 0;
-            for (int c = 0; c < channels; c++)
+            if (!CpuFeatures.IsSupported(isa)) continue;
+            foreach (var (kc, mc, accumulate) in new[] { (k, 120, false), (7, 6, true) })
             {
-                for (int r = 0; r < kh; r++)
+                var epilogue = new GemmEpilogue { RowBias = bias, Residual = residual, ResidualStride = n, Activation = GemmActivation.Relu };
+                var c = (float[])start.Clone();
+                Sgemm.Convolve(m, weights, image, channels, height, width, kh, kw, sh, sw, padTop, padLeft, dh, dw, outH, outW, c, accumulate, kc, mc, epilogue: epilogue, isa: isa);
+                for (int i = 0; i < m; i++)
                 {
-                    for (int s = 0; s < kw; s++, p++)
+                    for (int j = 0; j < n; j++)
                     {
-                        for (int j = 0; j < 32; j++)
+                        double sum = accumulate ? start[i * n + j] : 0;
+                        int p = 0;
+                        for (int ch = 0; ch < channels; ch++)
                         {
-                            int pixel = panel * 32 + j;
-                            float expected = 0f;
-                            if (pixel < n)
+                            for (int r = 0; r < kh; r++)
                             {
-                                int iy = pixel / outW * sh - padTop + r * dh, ix = pixel % outW * sw - padLeft + s * dw;
-                                if (iy >= 0 && iy < height && ix >= 0 && ix < width) expected = image[(c * height + iy) * width + ix];
+                                for (int s = 0; s < kw; s++, p++)
+                                {
+                                    int iy = j / outW * sh - padTop + r * dh, ix = j % outW * sw - padLeft + s * dw;
+                                    if (iy >= 0 && iy < height && ix >= 0 && ix < width) sum += (double)weights[i * k + p] * image[(ch * height + iy) * width + ix];
+                                }
                             }
-
-                            Assert.Equal(expected, packed[(panel * k + p) * 32 + j]);
                         }
+
+                        double expected = Math.Max(0, sum + bias[i] + residual[i * n + j]);
+                        Assert.True(Math.Abs(c[i * n + j] - expected) <= Atol + Rtol * Math.Abs(expected), $"{isa} kc={kc}: C[{i}, {j}] = {c[i * n + j]}, expected {expected}");
                     }
                 }
+
+                var parallel = (float[])start.Clone();
+                Sgemm.Convolve(m, weights, image, channels, height, width, kh, kw, sh, sw, padTop, padLeft, dh, dw, outH, outW, parallel, accumulate, kc, mc, pool, epilogue, isa);
+                Assert.Equal(c, parallel);
             }
         }
-
-        using var pool = new WorkerPool(3);
-        var parallel = new float[packed.Length];
-        Sgemm.PackIm2Col(image, channels, height, width, kh, kw, sh, sw, padTop, padLeft, dh, dw, outH, outW, parallel, pool);
-        Assert.Equal(packed, parallel);
     }
 
     [Fact]

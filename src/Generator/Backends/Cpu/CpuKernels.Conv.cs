@@ -195,38 +195,22 @@ internal static partial class CpuKernels
             $"{Lit((int)a.Int(AttrNames.Mode))}, {Lit((int)a.Int(AttrNames.Coordinates))}, {Lit((int)a.Int(AttrNames.Nearest))}, {Lit(a.Float(AttrNames.ScaleH))}, {Lit(a.Float(AttrNames.ScaleW))});");
     }
 
-    /// <summary>Implicit GEMM, step 1: for each image and channel group, its im2col matrix packed as GEMM panels.</summary>
-    private static void EmitIm2Col(CodeWriter w, Graph graph, Node node)
-    {
-        var x = Shapes.Of(graph, node.Inputs[0]);
-        var col = Shapes.Of(graph, node.Output);
-        var kernel = node.Attrs.Ints(AttrNames.Kernel);
-        var strides = node.Attrs.Ints(AttrNames.Strides);
-        var pads = node.Attrs.Ints(AttrNames.Pads);
-        var dilations = node.Attrs.Ints(AttrNames.Dilations);
-        int group = col[1], channels = x[1] / group, plane = x[2] * x[3];
-        int oh = ShapeInference.OutputSize(x[2], kernel[0], strides[0], pads[0] + pads[2], dilations[0]);
-        int ow = ShapeInference.OutputSize(x[3], kernel[1], strides[1], pads[1] + pads[3], dilations[1]);
-        w.Line($"// im2col of x0{Fmt(x)} per image and group ({channels} channels x {kernel[0]}x{kernel[1]} taps by {oh}x{ow} pixels), as GEMM panels");
-        using (w.Block($"for (int image = 0; image < {Lit(x[0])}; image++)"))
-        using (w.Block($"for (int g = 0; g < {Lit(group)}; g++)"))
-        {
-            w.Line($"{Sgemm}.PackIm2Col(x0.Slice((image * {Lit(x[1])} + g * {Lit(channels)}) * {Lit(plane)}, {Lit(channels * plane)}), {Lit(channels)}, {Lit(x[2])}, {Lit(x[3])}, " +
-                   $"{Lit(kernel[0])}, {Lit(kernel[1])}, {Lit(strides[0])}, {Lit(strides[1])}, {Lit(pads[0])}, {Lit(pads[1])}, {Lit(dilations[0])}, {Lit(dilations[1])}, {Lit(oh)}, {Lit(ow)}, " +
-                   $"y.Slice((image * {Lit(group)} + g) * {Lit(col[2])}, {Lit(col[2])}), pool: _pool);");
-        }
-    }
-
-    /// <summary>Implicit GEMM, step 2: y[image, group's channels] = w[group's channels] @ columns (+ bias per channel).</summary>
+    /// <summary>Implicit GEMM: y[image, group's channels] = w[group's channels] @ im2col(x[image, group's channels])
+    /// (+ bias per channel), the im2col matrix read tile by tile inside the product (Sgemm.Convolve).</summary>
     private static void EmitConvGemm(CodeWriter w, Graph graph, Node node)
     {
-        var col = Shapes.Of(graph, node.Inputs[0]);
+        var x = Shapes.Of(graph, node.Inputs[0]);
         var wt = Shapes.Of(graph, node.Inputs[1]);
         var y = Shapes.Of(graph, node.Output);
-        int group = col[1], m = wt[0] / group, k = wt[1] * wt[2] * wt[3], n = y[2] * y[3];
+        int group = (int)node.Attrs.Int(AttrNames.Group);
+        int channels = x[1] / group, plane = x[2] * x[3];
+        int m = wt[0] / group, k = wt[1] * wt[2] * wt[3], n = y[2] * y[3];
+        var (h, wd) = Geometry(x, y, wt[2], wt[3], node.Attrs, dilated: true);
         bool bias = Epilogue.ProductInputs(node).Count > 2;
         var (kc, mc, blocks) = CpuTiling.Of(node, m, n, k);
-        w.Line($"// y{Fmt(y)} = w{Fmt(wt)} @ columns per image and group: [{m}, {k}] @ [{k}, {n}]{(bias ? " + bias" : "")}; kc = {kc}, mc = {mc} ({blocks})");
+        string reads = GemmLayout.ConvReadsRowsInPlace(channels, wt[2], wt[3], h.Stride, wd.Stride, h.Dilation, wd.Dilation, h.Out, wd.Out) ? "read in place from the zero-padded image" : "packed panel by panel";
+        w.Line($"// y{Fmt(y)} = w{Fmt(wt)} @ im2col(x0{Fmt(x)}) per image and group: [{m}, {k}] @ [{k}, {n}]{(bias ? " + bias" : "")}, strides [{h.Stride}, {wd.Stride}], " +
+               $"pads {Fmt(node.Attrs.Ints(AttrNames.Pads))}, dilations [{h.Dilation}, {wd.Dilation}]; im2col {reads}; kc = {kc}, mc = {mc} ({blocks})");
         using (w.Block($"for (int image = 0; image < {Lit(y[0])}; image++)"))
         using (w.Block($"for (int g = 0; g < {Lit(group)}; g++)"))
         {
@@ -236,7 +220,9 @@ internal static partial class CpuKernels
                 w.Line($"for (int c = 0; c < {Lit(m)}; c++) yg.Slice(c * {Lit(n)}, {Lit(n)}).Fill(x2[g * {Lit(m)} + c]);");
             }
 
-            w.Line($"{Sgemm}.Multiply({Lit(m)}, {Lit(n)}, {Lit(k)}, x1.Slice(g * {Lit(m * k)}, {Lit(m * k)}), {Lit(k)}, x0.Slice((image * {Lit(group)} + g) * {Lit(col[2])}, {Lit(col[2])}), yg, {Lit(n)}, 1f, accumulate: {(bias ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool{ConvGemmEpilogue(graph, node, m, n)}, isa: InstructionSet);");
+            w.Line($"{Sgemm}.Convolve({Lit(m)}, x1.Slice(g * {Lit(m * k)}, {Lit(m * k)}), x0.Slice((image * {Lit(x[1])} + g * {Lit(channels)}) * {Lit(plane)}, {Lit(channels * plane)}), " +
+                   $"{Lit(channels)}, {Lit(h.In)}, {Lit(wd.In)}, {Lit(wt[2])}, {Lit(wt[3])}, {Lit(h.Stride)}, {Lit(wd.Stride)}, {Lit(h.PadBegin)}, {Lit(wd.PadBegin)}, {Lit(h.Dilation)}, {Lit(wd.Dilation)}, {Lit(h.Out)}, {Lit(wd.Out)}, " +
+                   $"yg, accumulate: {(bias ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool{ConvGemmEpilogue(graph, node, m, n)}, isa: InstructionSet);");
         }
     }
 }

@@ -100,9 +100,6 @@ internal static partial class CpuKernels
             case OpKind.PackedGemm:
                 EmitPackedGemm(w, graph, node);
                 break;
-            case OpKind.Im2Col:
-                EmitIm2Col(w, graph, node);
-                break;
             case OpKind.ConvGemm:
                 EmitConvGemm(w, graph, node);
                 break;
