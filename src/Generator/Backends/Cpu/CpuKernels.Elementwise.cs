@@ -266,12 +266,13 @@ internal static partial class CpuKernels
     private static string OperandName(int k) => k < 26 ? ((char)('a' + k)).ToString() : "in" + Lit(k);
 
     /// <summary>
-    /// The <see cref="VectorType.Wide"/> loop of a row over [j, <paramref name="to"/>): a head block up to y's first
-    /// 64-byte boundary, whole blocks of 16, a tail block. Every element goes through the same arithmetic (a local
-    /// function inlined where it is called; the head and tail load and store partially, with masks), so the values do
-    /// not depend on where a thread's chunk starts, and no cache line is written by both ordinary and non-temporal
-    /// stores (which costs a flush per line). Whole blocks read and write through refs (no bounds checks: the generator
-    /// derived every offset from the shapes, and the spans' lengths are those shapes' sizes).
+    /// The <see cref="VectorType.Wide"/> loop of a row over [j, <paramref name="to"/>): blocks of 16 from y's first
+    /// 64-byte boundary, a first block before it and a last block ending at the row's end overlapping their neighbours
+    /// (they rewrite a few elements with the same values; y never overlaps an operand), or partial blocks in rows too
+    /// short for that. Every element goes through the same arithmetic (a local function inlined where it is called),
+    /// so the values do not depend on where a thread's chunk starts; no cache line is written by both ordinary and
+    /// non-temporal stores (which costs a flush per line). Whole blocks read and write through refs (no bounds checks:
+    /// the generator derived every offset from the shapes, and the spans' lengths are those shapes' sizes).
     /// </summary>
     private static void EmitWideRow(CodeWriter w, string to, string oy, System.Func<string, int, string> at, int[] rowStrides, IReadOnlyList<ElementwiseOperand> operands, ElementwiseProgram f, bool streamStores)
     {
@@ -296,26 +297,59 @@ internal static partial class CpuKernels
         string Arguments(System.Func<int, string> load) => string.Join(", ", operands.Select((_, k) => rowStrides[k + 1] == 0 ? "s" + parameters[k] : load(k)));
         string Partial(string count) =>
             $"{KernelMath}.StorePartial(Block({Arguments(k => $"{KernelMath}.LoadPartial({operands[k].Span}.Slice({at("j", k)}), {count})")}), y.Slice({Plus(oy, "j")}), {count});";
-        w.Line($"int head = {DMath}.Min({to} - j, {KernelMath}.ElementsToAlignment(y.Slice({Plus(oy, "j")})));");
-        using (w.Block($"if (head < {block})"))
-        {
-            w.Line(Partial("head"));
-            w.Line("j += head;");
-        }
-
-        using (w.Block($"for (; j <= {to} - {block}; j += {block})"))
+        string Whole(bool stream)
         {
             string result = $"Block({Arguments(k => $"{wide.Ops}.LoadUnsafe(ref r{parameters[k]}, (nuint)({at("j", k)}))")})";
-            w.Line(streamStores
+            return stream
                 ? $"{KernelMath}.StoreNonTemporal({result}, ref ry, (nuint)({Plus(oy, "j")}));"
-                : $"{wide.Ops}.StoreUnsafe({result}, ref ry, (nuint)({Plus(oy, "j")}));");
+                : $"{wide.Ops}.StoreUnsafe({result}, ref ry, (nuint)({Plus(oy, "j")}));";
         }
 
-        using (w.Block($"if (j < {to})"))
+        // Rows long enough: whole blocks only, the first and last ones overlapping their neighbours (recomputing a few
+        // elements beats a partial block). With non-temporal stores, the lines the overlapping blocks touch (the first
+        // two and the last two) are written with ordinary stores and only the lines between with non-temporal ones.
+        using (w.Block($"if ({to} - j >= {(streamStores ? 3 : 1) * VectorType.WideLanes})"))
         {
-            w.Line($"int tail = {to} - j;");
-            w.Line(Partial("tail"));
+            w.Line($"int head = {KernelMath}.ElementsToAlignment(y.Slice({Plus(oy, "j")}));");
+            w.Line(Whole(stream: false));
+            w.Line("j += head;");
+            if (streamStores)
+            {
+                using (w.Block($"if (head < {block})"))
+                {
+                    w.Line(Whole(stream: false));
+                    w.Line($"j += {block};");
+                }
+
+                using (w.Block($"for (; j <= {to} - {2 * VectorType.WideLanes}; j += {block})"))
+                {
+                    w.Line(Whole(stream: true));
+                }
+
+                w.Line(Whole(stream: false));
+                w.Line($"j += {block};");
+            }
+            else
+            {
+                using (w.Block($"for (; j <= {to} - {block}; j += {block})"))
+                {
+                    w.Line(Whole(stream: false));
+                }
+            }
+
+            using (w.Block($"if (j < {to})"))
+            {
+                w.Line($"j = {to} - {block};");
+                w.Line(Whole(stream: false));
+            }
+
             w.Line($"j = {to};");
+        }
+
+        // Short rows: partial blocks.
+        using (w.Block($"for (int count = {DMath}.Min({block}, {to} - j); j < {to}; j += count, count = {DMath}.Min({block}, {to} - j))"))
+        {
+            w.Line(Partial("count"));
         }
     }
 

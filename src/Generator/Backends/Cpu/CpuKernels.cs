@@ -51,10 +51,13 @@ internal static partial class CpuKernels
     {
         public const string One = "$One", Splat = "$Splat", Sqrt = "$Sqrt", Abs = "$Abs";
 
+        /// <summary>Floats in a <see cref="Wide"/> vector (and in a 64-byte cache line).</summary>
+        public const int WideLanes = 16;
+
         public static readonly VectorType Numerics = new(Vec, VectorOps, CpuKernels.Lanes, "new " + Vec, VectorOps + ".SquareRoot");
 
         public static readonly VectorType Wide = new(
-            "global::System.Runtime.Intrinsics.Vector512<float>", "global::System.Runtime.Intrinsics.Vector512", "16",
+            "global::System.Runtime.Intrinsics.Vector512<float>", "global::System.Runtime.Intrinsics.Vector512", "16" /* WideLanes */,
             "global::System.Runtime.Intrinsics.Vector512.Create", "global::System.Runtime.Intrinsics.Vector512.Sqrt");
 
         public string Expand(string template) => template
