@@ -205,11 +205,11 @@ public static unsafe class SmallConv
         if (T.Count > 6) { Store512(tile + 96, a6, relu); Store512(second + 96, b6, relu); }
     }
 
-    /// <summary>ReLU as KernelMath.Relu computes it (NaN propagates, -0 becomes +0), then the store.</summary>
+    /// <summary>ReLU (<see cref="KernelMath.Relu(Vector512{float})"/>: NaN propagates, -0 becomes +0), then the store.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(float* at, Vector512<float> v, bool relu)
     {
-        if (relu) v = Avx512F.Add(Avx512F.Max(Vector512<float>.Zero, v), Vector512<float>.Zero);
+        if (relu) v = KernelMath.Relu(v);
         v.Store(at);
     }
 
