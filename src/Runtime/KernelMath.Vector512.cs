@@ -177,6 +177,21 @@ public static partial class KernelMath
         else value.Store(p);
     }
 
+    /// <summary>
+    /// Prefetches <paramref name="lines"/> cache lines from the one holding <paramref name="destination"/> +
+    /// <paramref name="elementOffset"/> (which may lie past the data: a prefetch never faults). A row written with
+    /// non-temporal stores writes its ends, which share lines with its neighbours, with ordinary stores, and an
+    /// ordinary store to a line that is not cached waits for the line to come from memory; fetched a row ahead, the
+    /// lines are there when those stores come.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void PrefetchLines(ref float destination, nint elementOffset, int lines)
+    {
+        if (!Sse.IsSupported) return;
+        byte* p = (byte*)Unsafe.AsPointer(ref destination) + elementOffset * sizeof(float);
+        for (int i = 0; i < lines; i++) Sse.Prefetch0(p + 64 * i);
+    }
+
     /// <summary>Orders this thread's earlier non-temporal stores before its later stores (sfence): they are weakly
     /// ordered, and whoever reads the result next may be another thread, told by an ordinary store that it is ready.</summary>
     public static void FenceNonTemporalStores()

@@ -102,6 +102,7 @@ public class ParallelKernelTests
         Assert.DoesNotContain("StoreNonTemporal", compiled.Sources[4]);
         Assert.Contains("KernelMath.StoreNonTemporal(", compiled.Sources[5]);
         Assert.Contains("KernelMath.FenceNonTemporalStores();", compiled.Sources[5]);
+        Assert.Contains("KernelMath.PrefetchLines(ref ry,", compiled.Sources[5]);
     }
 
     /// <summary>y = relu(x * a + b) * sigmoid(x) + c, a, b, c broadcast rows: the benchmark's elementwise chain.</summary>

@@ -266,5 +266,11 @@ public class VectorMathTests
             System.Threading.Thread.MemoryBarrier();
             for (int i = 0; i < buffer.Length; i++) Assert.Equal(i >= start && i < start + 16 ? i - start : -1f, buffer[i]);
         }
+
+        // Prefetching (a hint) past the end of the data neither faults nor changes anything.
+        var before = buffer.ToArray();
+        KernelMath.PrefetchLines(ref buffer[0], buffer.Length - 8, 3);
+        KernelMath.PrefetchLines(ref buffer[0], buffer.Length + 4096, 2);
+        Assert.Equal(before, buffer);
     }
 }

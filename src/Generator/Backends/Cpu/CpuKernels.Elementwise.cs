@@ -315,6 +315,9 @@ internal static partial class CpuKernels
             w.Line("j += head;");
             if (streamStores)
             {
+                // The lines this row's last blocks and the next row's first blocks write with ordinary stores: the one
+                // holding element to - 16 and the next (the next row's first), and in rows that start mid-line the one after.
+                w.Line($"{KernelMath}.PrefetchLines(ref ry, {Plus(oy, to)} - {block}, head < {block} ? 3 : 2);");
                 using (w.Block($"if (head < {block})"))
                 {
                     w.Line(Whole(stream: false));
