@@ -7,8 +7,8 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Aot.Runtime;
 
-// The Vector512 forms that generated elementwise loops call under Vector512.IsHardwareAccelerated, plus the partial
-// loads and stores of their head and tail blocks. Exp and Sigmoid, the hot ones, are written for AVX-512 (vscalefps
+// The Vector512 forms that generated elementwise loops call under Vector512.IsHardwareAccelerated, plus their
+// memory helpers (partial blocks for short rows, non-temporal stores, prefetch, alignment). Exp and Sigmoid, the hot ones, are written for AVX-512 (vscalefps
 // builds 2^n and handles the range, vrcp14ps plus one Newton step replaces the division); the others apply the
 // Vector<float> form to each half (or to the whole vector where Vector<float> is 512 bits), so their algorithm and
 // error bound exist once.
@@ -114,8 +114,8 @@ public static partial class KernelMath
     private static Vector512<float> Mask(Vector512<float> bits) => Vector512.ConditionalSelect(bits, Vector512<float>.One, Vector512<float>.Zero);
 
     /// <summary>The first <paramref name="count"/> (0 to 16) elements of <paramref name="source"/> in the low lanes, zeros
-    /// above: the head and tail blocks of a generated Vector512 loop, so that every element goes through the same vector
-    /// arithmetic whatever its position. Two vmaskmovps loads (lanes past count are not read, so they cannot fault).</summary>
+    /// above: the blocks of a row too short for whole blocks in a generated Vector512 loop, so that every element goes
+    /// through the same vector arithmetic whatever its position. Two vmaskmovps loads (lanes past count are not read, so they cannot fault).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector512<float> LoadPartial(ReadOnlySpan<float> source, int count)
     {
