@@ -207,8 +207,7 @@ public static unsafe class Gemv
 
         public void Execute(int task)
         {
-            int first = (int)((long)_panels * task / _tasks);
-            int last = (int)((long)_panels * (task + 1) / _tasks);
+            var (first, last) = WorkerPool.Share(_panels, task, _tasks);
             Panels(first, last, _n, _k, _x, _b, _y, _alpha, _accumulate, _epilogue, _isa);
         }
     }

@@ -95,8 +95,9 @@ public static unsafe class ParallelLoops
         public void Execute(int task)
         {
             int chunks = (_units + _align - 1) / _align;
-            int first = (int)((long)chunks * task / _tasks) * _align;
-            int last = Math.Min(_units, (int)((long)chunks * (task + 1) / _tasks) * _align);
+            var (firstChunk, lastChunk) = WorkerPool.Share(chunks, task, _tasks);
+            int first = firstChunk * _align;
+            int last = Math.Min(_units, lastChunk * _align);
             if (first >= last) return;
             _body!(
                 new ReadOnlySpan<float>(_p0, _n0), new ReadOnlySpan<float>(_p1, _n1), new ReadOnlySpan<float>(_p2, _n2),

@@ -131,8 +131,7 @@ public static unsafe class RowKernels
 
         public void Execute(int task)
         {
-            int first = (int)((long)_rows * task / _tasks);
-            int last = (int)((long)_rows * (task + 1) / _tasks);
+            var (first, last) = WorkerPool.Share(_rows, task, _tasks);
             int n = _n;
             for (int r = first; r < last; r++)
             {

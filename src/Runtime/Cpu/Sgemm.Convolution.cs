@@ -152,8 +152,7 @@ public static unsafe partial class Sgemm
 
         public void Execute(int task)
         {
-            int first = (int)((long)_tiles * task / _tasks);
-            int last = (int)((long)_tiles * (task + 1) / _tasks);
+            var (first, last) = WorkerPool.Share(_tiles, task, _tasks);
             ConvTiles(first, last, _plan);
         }
     }

@@ -224,8 +224,7 @@ public static unsafe partial class Sgemm
 
         public void Execute(int task)
         {
-            int first = (int)((long)_panels * task / _tasks);
-            int last = (int)((long)_panels * (task + 1) / _tasks);
+            var (first, last) = WorkerPool.Share(_panels, task, _tasks);
             Panels(first, last, _m, _n, _k, _a, _lda, _b, _c, _ldc, _alpha, _accumulate, _kc, _mc, _epilogue, _isa);
         }
     }

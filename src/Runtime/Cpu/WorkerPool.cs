@@ -51,6 +51,11 @@ public sealed class WorkerPool : IDisposable
     /// <summary>Threads that run tasks, the caller included.</summary>
     public int Threads { get; }
 
+    /// <summary>Task <paramref name="task"/>'s share [First, Last) of <paramref name="units"/> units split evenly
+    /// between <paramref name="tasks"/> tasks (contiguous, in task order, sizes differing by at most one).</summary>
+    public static (int First, int Last) Share(int units, int task, int tasks) =>
+        ((int)((long)units * task / tasks), (int)((long)units * (task + 1) / tasks));
+
     /// <summary>Runs tasks 0..taskCount-1 of <paramref name="job"/> and returns when all are done.</summary>
     public void Run(IParallelJob job, int taskCount)
     {
