@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using ILGPU;
 
 // x != x is the NaN test here on purpose: it compiles to one comparison on every ILGPU backend.
 #pragma warning disable CS1718
@@ -10,7 +11,9 @@ namespace Aot.Runtime.Gpu;
 /// Math for generated GPU kernels, written with nothing but arithmetic, comparisons, conversions and bit casts, so
 /// every ILGPU backend compiles it: the PTX backend has no <see cref="MathF.Exp"/>, <see cref="MathF.Log(float)"/> or
 /// <see cref="MathF.Pow"/> without the CUDA SDK's libdevice, and lowers <see cref="MathF.Tanh"/> to
-/// <c>tanh.approx</c> (about 2^-11 relative error). Only <see cref="MathF.Sqrt"/> (<c>sqrt.rn</c>) is used directly.
+/// <c>tanh.approx</c> (about 2^-11 relative error). Used directly: <see cref="MathF.Sqrt"/> (<c>sqrt.rn</c>) and
+/// ILGPU's exp2 (PTX <c>ex2.approx.f32</c>, about 2 ulp; the host and the CPU accelerator compute it exactly) in
+/// <see cref="FastExp"/>, which the functions whose large arguments only give negligible values build on.
 /// The methods run unchanged on the host, where their accuracy is tested; the semantics follow
 /// <see cref="MathF"/> (NaN propagation, signed zeros, infinities).
 /// </summary>
@@ -43,6 +46,15 @@ public static class GpuMath
         int k1 = k >> 1;
         return p * Pow2(k1) * Pow2(k - k1);
     }
+
+    /// <summary>
+    /// e^x as 2^(x log2 e) through the device's exp2 (one <c>ex2.approx.f32</c> on CUDA): a relative error of about
+    /// (2 + 1.2 |x|) ulp, the rounding of x log2 e growing with |x| (CUDA's <c>__expf</c> computes the same). For the
+    /// callers where a large |x| only gives values that do not matter: softmax's e^(x - max) with x - max &lt;= 0,
+    /// sigmoid, erfc's tail. Overflow gives +infinity, underflow 0 (or a subnormal), NaN stays NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float FastExp(float x) => IntrinsicMath.CPUOnly.Exp2(x * Log2E);
 
     /// <summary>The natural logarithm with a relative error of about 2 ulp (absolute near 1); NaN below 0, -infinity at ±0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -118,33 +130,33 @@ public static class GpuMath
         return x < 0f ? -t : t;
     }
 
-    /// <summary>1 / (1 + e^-x).</summary>
+    /// <summary>1 / (1 + e^-x) through <see cref="FastExp"/>: an absolute error below 3e-7 (the relative error of
+    /// e^-x, growing with |x|, only reaches values of sigmoid that are already below 1e-6 or within 1e-6 of 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sigmoid(float x) => 1f / (1f + Exp(-x));
+    public static float Sigmoid(float x) => 1f / (1f + FastExp(-x));
 
     /// <summary>
-    /// erf(x) with an absolute error below 1e-7, evaluated in double like Aot.Runtime's CPU kernels: a Maclaurin
-    /// series for |x| &lt; 1, 1 - erfc(|x|) from the Numerical Recipes Chebyshev-fitted erfc beyond. NaN stays NaN,
-    /// ±infinity gives ±1.
+    /// erf(x) with an absolute error below 3e-7, in float: the Maclaurin series for |x| &lt; 1, 1 - erfc(|x|) beyond
+    /// (<see cref="Erfc"/>). NaN stays NaN, ±infinity gives ±1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Erf(float x)
     {
-        double z = x < 0f ? -(double)x : x;
-        if (z < 1.0) return (float)(x * ErfSeries(z * z));
-        double erf = 1.0 - ErfcPositive(z);
-        return (float)(x < 0f ? -erf : erf);
+        float z = Abs(x);
+        if (z < 1f) return x * ErfSeries(z * z);
+        float erf = 1f - ErfcPositive(z);
+        return x < 0f ? -erf : erf;
     }
 
-    /// <summary>erfc(x) = 1 - erf(x), accurate in the tails (relative error below 1.2e-7 for x &gt;= 1); the exact Gelu
-    /// computes 0.5 x erfc(-x / sqrt 2) with it.</summary>
+    /// <summary>erfc(x) = 1 - erf(x) with an absolute error below 3e-7; beyond 1 the error is relative, below
+    /// (6 + 4 x^2) ulp (the fit's 1.2e-7, and the rounding of <see cref="FastExp"/>'s argument, about -x^2). The exact Gelu computes 0.5 x erfc(-x / sqrt 2) with it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Erfc(float x)
     {
-        double z = x < 0f ? -(double)x : x;
-        if (z < 1.0) return (float)(1.0 - x * ErfSeries(z * z));
-        double erfc = ErfcPositive(z);
-        return (float)(x < 0f ? 2.0 - erfc : erfc);
+        float z = Abs(x);
+        if (z < 1f) return 1f - x * ErfSeries(z * z);
+        float erfc = ErfcPositive(z);
+        return x < 0f ? 2f - erfc : erfc;
     }
 
     /// <summary><see cref="MathF.Max(float, float)"/>: NaN when either is NaN, +0 over -0.</summary>
@@ -184,22 +196,22 @@ public static class GpuMath
     private static float Pow2(int k) => BitConverter.Int32BitsToSingle((k + 127) << 23);
 
     /// <summary>erf(x) / x as a polynomial in x^2: the Maclaurin series 2/sqrt(pi) * sum (-1)^n x^2n / (n! (2n+1)),
-    /// truncated after n = 12 (remainder below 1e-10 for x^2 &lt; 1).</summary>
+    /// truncated after n = 9 (remainder below 2e-8 for x^2 &lt; 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double ErfSeries(double x2) =>
-        1.1283791670955126 + x2 * (-0.37612638903183754 + x2 * (0.11283791670955126 + x2 * (-0.026866170645131252
-        + x2 * (0.005223977625442188 + x2 * (-0.0008548327023450852 + x2 * (0.00012055332981789664
-        + x2 * (-1.492565035840625e-05 + x2 * (1.6462114365889246e-06 + x2 * (-1.6365844691234924e-07
-        + x2 * (1.4807192815879218e-08 + x2 * (-1.2290555301717926e-09 + x2 * 9.422759064650411e-11)))))))))));
+    private static float ErfSeries(float x2) =>
+        1.12837917f + x2 * (-0.376126389f + x2 * (0.112837917f + x2 * (-0.0268661706f + x2 * (0.00522397762f
+        + x2 * (-0.000854832702f + x2 * (0.000120553330f + x2 * (-1.49256504e-05f + x2 * (1.64621144e-06f
+        + x2 * -1.63658447e-07f))))))));
 
-    /// <summary>erfc(z) for z &gt;= 0 (Numerical Recipes' erfcc, fractional error &lt; 1.2e-7); NaN propagates.</summary>
+    /// <summary>erfc(z) for z &gt;= 1 (Numerical Recipes' erfcc, fractional error &lt; 1.2e-7, here in float with
+    /// <see cref="FastExp"/>); NaN propagates, +infinity gives 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double ErfcPositive(double z)
+    private static float ErfcPositive(float z)
     {
-        double t = 1.0 / (1.0 + 0.5 * z);
-        return t * ExpD(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-            + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-            + t * (-0.82215223 + t * 0.17087277)))))))));
+        float t = 1f / (1f + 0.5f * z);
+        return t * FastExp(-z * z - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f
+            + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f
+            + t * (-0.82215223f + t * 0.17087277f)))))))));
     }
 
     /// <summary>e^x in double (relative error about 1e-15): the same range reduction as <see cref="Exp"/>, a Taylor

@@ -1,6 +1,8 @@
 using Aot.Dsl;
 using Aot.Generator.Backends.Gpu;
 using Aot.Generator.IR;
+using ILGPU;
+using ILGPU.Runtime;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime.Cuda;
@@ -173,19 +175,56 @@ public class MatMulGpuTests
         string source = compiled.Sources[0];
         Assert.Contains("5 Transpose(s) folded", source); // the sixth, kᵀ transposed back, cancels in SimplifyAlgebra
         Assert.Contains("result written with strides", source);
-        var kernels = compiled.KernelMethods().Select(m => m.Name).OrderBy(n => n).ToArray();
+        // (A product reading a caller's view 128 bits at a time also has a _Scalar variant for unaligned views.)
+        var kernels = compiled.KernelMethods().Select(m => m.Name).Where(n => !n.EndsWith("_Scalar")).OrderBy(n => n).ToArray();
         // 3 MatMuls, 2 Softmaxes and the copy of the output Reshape: no Transpose, Mul, Constant or Add.
         Assert.Equal("K0_MatMul, K1_Softmax, K2_MatMul, K3_Softmax, K4_MatMul, K5_Reshape", string.Join(", ", kernels));
         Assert.Null(Compare(expected, compiled.Run(0, new[] { xv, bias }, new[] { xq, xk, residual }, _gpu.Accelerator), Tolerance.Accumulation));
     }
 
+    /// <summary>A product that reads the caller's input 128 bits at a time takes its scalar variant when the caller's
+    /// device view does not start on a 16-byte boundary (same results); an aligned view the vectorized kernel.</summary>
+    [Fact]
+    public void A_product_reading_an_unaligned_device_view_takes_the_scalar_variant()
+    {
+        var x = Rand(811, 6, 20);
+        var w = Rand(812, 20, 12);
+        var g = new GraphBuilder("UnalignedProduct");
+        int X = g.AddInput("x", TypeOf(x));
+        int W = g.AddWeight("w", TypeOf(w));
+        var added = g.TryAdd(OpKind.MatMul, new[] { X, W }, Aot.Generator.IR.Attrs.None, out int y);
+        Assert.Null(added.Error);
+        g.AddOutput(y);
+        var compiled = GpuCompiledGraphs.Compile(new[] { g.Build() });
+        Assert.Contains("IsAligned(input0, 16)", compiled.Sources[0]);
+        var expected = Ops.MatMul(x, w);
+        var acc = _gpu.Accelerator;
+        using var model = compiled.Instantiate(0, new[] { w }, acc);
+        var run = model.GetType().GetMethod("Run", new[] { typeof(ILGPU.ArrayView<float>), typeof(ILGPU.ArrayView<float>) })!;
+        var sync = model.GetType().GetMethod("Synchronize")!;
+        using var xb = acc.Allocate1D<float>(x.Length + 1);
+        using var yb = acc.Allocate1D<float>(expected.Length);
+        foreach (int shift in new[] { 0, 1 })
+        {
+            ILGPU.ArrayView<float> xv = xb.View.SubView(shift, x.Length);
+            xv.CopyFromCPU(x.Floats.ToArray());
+            Assert.Equal(shift == 0, Aot.Runtime.Gpu.GpuRuntime.IsAligned(xv, 16));
+            GpuCompiledGraphs.Unwrap(() => run.Invoke(model, new object[] { xv, (ILGPU.ArrayView<float>)yb.View }));
+            sync.Invoke(model, null);
+            var field = model.GetType().GetField("_k0Scalar", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+            Assert.Equal(shift == 1, field.GetValue(model) is not null); // loaded on first need only
+            Assert.Null(Compare(expected, Tensor.FromArray(yb.View.GetAsArray1D(), 6, 12), Tolerance.Accumulation));
+        }
+    }
+
     /// <summary>
     /// The micro-tile of a tile with TM and TN multiples of 4 reads shared memory 128 bits at a time: per K step of the
     /// 128 x 128 x 8 tile, 8 x (2 + 2) <c>ld.shared.v4.f32</c> and no scalar shared load; results match on edges too
-    /// (rows and columns that are not multiples of the tile, nor of 4). Without the option, the scalar micro-tile.
+    /// (rows and columns that are not multiples of the tile, nor of 4). A (40 columns) is read from global memory 128
+    /// bits at a time, one vector per thread and K step; B (133 columns) cannot be. Without the options, scalar code.
     /// </summary>
     [Fact]
-    public void The_vectorized_micro_tile_reads_shared_memory_128_bits_at_a_time()
+    public void The_vectorized_GEMM_reads_shared_and_global_memory_128_bits_at_a_time()
     {
         var a = Rand(801, 130, 40);
         var b = Rand(802, 40, 133);
@@ -193,22 +232,25 @@ public class MatMulGpuTests
         var cases = new[] { Case("130x40 @ 40x133", OpKind.MatMul, Aot.Generator.IR.Attrs.None, new[] { a, b }, Ops.MatMul(a, b), Tolerance.Accumulation) };
         foreach (bool vector in new[] { true, false })
         {
-            var target = GpuTarget.H100 with { ForcedTile = tile, VectorizeGemmShared = vector };
+            var target = GpuTarget.H100 with { ForcedTile = tile, VectorizeGemmShared = vector, VectorizeGemmLoads = vector };
             Check(_gpu.Accelerator, cases, target);
             var compiled = GpuCompiledGraphs.Compile(cases.Select(c => c.Graph).ToArray(), target: target);
             using var backend = new PTXBackend(_gpu.Context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
-            string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(compiled.KernelMethods().Single()), default)).PTXAssembly;
+            string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(compiled.KernelMethods().Single(m => !m.Name.EndsWith("_Scalar"))), default)).PTXAssembly;
             if (Environment.GetEnvironmentVariable("AOT_PTX_DUMP") is { Length: > 0 } dump) File.WriteAllText(Path.Combine(dump, $"MicroTile{(vector ? "Vector" : "Scalar")}.ptx"), ptx);
             int v4 = CountOf(ptx, "ld.shared.v4.f32"), scalar = CountOf(ptx, "ld.shared.f32");
+            int globalV4 = CountOf(ptx, "ld.v4.f32"); // ILGPU reads global memory with generic-address loads
             if (vector)
             {
                 Assert.Equal(8 * (2 + 2), v4);
                 Assert.Equal(0, scalar);
+                Assert.Equal(2, globalV4); // K step 0 and the loop's prefetch
             }
             else
             {
                 Assert.Equal(0, v4);
                 Assert.Equal(8 * (8 + 8), scalar);
+                Assert.Equal(0, globalV4);
             }
         }
     }

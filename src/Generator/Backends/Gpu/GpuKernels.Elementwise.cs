@@ -33,7 +33,7 @@ internal static partial class GpuKernels
         // the same forms as the CPU backend, free of cancellation for x << 0.
         OpKind.Gelu => node.Attrs.Int(AttrNames.Mode) == 0
             ? "0.5f * {0} * " + GMath + ".Erfc({0} * -0.70710677f)"
-            : "{0} / (1f + " + GMath + ".Exp(-1.5957692f * ({0} + 0.044715f * {0} * {0} * {0})))",
+            : "{0} / (1f + " + GMath + ".FastExp(-1.5957692f * ({0} + 0.044715f * {0} * {0} * {0})))",
         OpKind.Sigmoid => GMath + ".Sigmoid({0})",
         OpKind.Tanh => GMath + ".Tanh({0})",
         OpKind.Exp => GMath + ".Exp({0})",

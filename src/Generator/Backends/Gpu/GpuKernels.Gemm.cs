@@ -15,11 +15,14 @@ internal static partial class GpuKernels
     /// <see cref="Custom"/>, when set, replaces that with any expression (the im2col address of a convolution) and
     /// must read nothing out of bounds for in-range coordinates.
     /// </summary>
-    internal sealed record GemmOperand(string View, string Base, int RowStride, int ColStride, Func<string, string, string>? Custom = null)
+    internal sealed record GemmOperand(string View, string Base, int RowStride, int ColStride, Func<string, string, string>? Custom = null, bool BaseAligned = true)
     {
         /// <summary>Whether consecutive columns are adjacent in memory (else rows are, when RowStride is 1), which
         /// decides how a group's threads spread over a tile so that neighbours load neighbouring addresses.</summary>
         public bool ColumnsContiguous => Custom is not null || ColStride == 1 || RowStride != 1;
+
+        // BaseAligned: Base is a multiple of 4 elements for every batch (a requirement of 128-bit loads, with the view's
+        // own 16-byte alignment).
     }
 
     /// <summary>
@@ -55,6 +58,14 @@ internal static partial class GpuKernels
     /// </summary>
     private static GpuKernel EmitGemm(GemmSpec spec, GpuTarget target)
     {
+        var kernel = EmitGemm(spec, target, target.VectorizeGemmLoads);
+        return kernel.VectorParams is null ? kernel : kernel with { Fallback = EmitGemm(spec, target, vectorLoads: false) };
+    }
+
+    /// <summary>The GEMM kernel; with <paramref name="vectorLoads"/>, operands that allow it (<see cref="TileLoader"/>) are
+    /// read from global memory 128 bits at a time and named in the kernel's VectorParams.</summary>
+    private static GpuKernel EmitGemm(GemmSpec spec, GpuTarget target, bool vectorLoads)
+    {
         var choice = GpuTiling.Choose(spec.Batch, spec.M, spec.N, spec.K, target);
         var t = choice.Tile;
         int tilesM = CeilDiv(spec.M, t.BM), tilesN = CeilDiv(spec.N, t.BN);
@@ -73,6 +84,9 @@ internal static partial class GpuKernels
         int strideA = t.BM + pad, strideB = t.BN + pad; // words per k row of the shared slices
         int sliceA = t.BK * strideA, sliceB = t.BK * strideB;
         int sharedBytes = 2 * (sliceA + sliceB) * sizeof(float);
+        var a = new TileLoader("a", spec.A, t.BM, t.BK, threads, spec.M, spec.K, kIsColumn: true, strideA, vectorLoads);
+        var b = new TileLoader("b", spec.B, t.BK, t.BN, threads, spec.K, spec.N, kIsColumn: false, strideB, vectorLoads);
+        var vectorParams = new[] { a, b }.Where(l => l.Vector).Select(l => l.View).Distinct().ToArray();
 
         return new GpuKernel(spec.Summary, spec.Params, (int)groups, threads, sharedBytes, w =>
         {
@@ -112,8 +126,6 @@ internal static partial class GpuKernels
                     w.Line($"var sb4 = {VectorView("sb")};");
                 }
 
-                var a = new TileLoader("a", spec.A, t.BM, t.BK, threads, spec.M, spec.K, kIsColumn: true, strideA);
-                var b = new TileLoader("b", spec.B, t.BK, t.BN, threads, spec.K, spec.N, kIsColumn: false, strideB);
                 a.EmitSetup(w);
                 b.EmitSetup(w);
                 w.Line("// K step 0: global -> registers -> shared buffer 0");
@@ -185,7 +197,7 @@ internal static partial class GpuKernels
                     }
                 }
             }
-        }, spec.Helpers);
+        }, spec.Helpers, vectorParams.Length > 0 ? vectorParams : null);
     }
 
     /// <summary>The unrolled inner product of one K step: for each k of the slice, TM values of A^T and TN of B from
@@ -249,6 +261,12 @@ internal static partial class GpuKernels
     /// Moves one operand's Rows x Cols tile slice (A: BM x BK, B: BK x BN) from global memory through registers into
     /// shared memory, stored as [k][m] for A (transposed) and [k][n] for B. Element e = t + r * threads of the slice
     /// goes to thread t's prefetch register r; the slice is walked along the operand's contiguous dimension first.
+    /// <para>
+    /// <see cref="Vector"/> loaders move 4 elements adjacent along the contiguous dimension per register (one 128-bit
+    /// load): for linear operands whose contiguous dimension has stride 1 and extents (the tile's and the operand's)
+    /// that are multiples of 4, whose other stride and base are too, so every vector is 16-byte aligned and lies wholly
+    /// inside or outside the operand. A Linear layer's weight read along k is one: a quarter of the load instructions.
+    /// </para>
     /// </summary>
     private sealed class TileLoader
     {
@@ -256,11 +274,12 @@ internal static partial class GpuKernels
         private readonly GemmOperand _op;
         private readonly int _rows, _cols, _threads, _globalRows, _globalCols;
         private readonly bool _kIsColumn;
+        private readonly int _width; // elements per register: 4 for a vector loader, else 1
         private readonly int _loads;
         private readonly int _sharedStride;
         private readonly bool[] _guarded;
 
-        public TileLoader(string prefix, GemmOperand op, int rows, int cols, int threads, int globalRows, int globalCols, bool kIsColumn, int sharedStride)
+        public TileLoader(string prefix, GemmOperand op, int rows, int cols, int threads, int globalRows, int globalCols, bool kIsColumn, int sharedStride, bool vectorLoads)
         {
             _sharedStride = sharedStride;
             _p = prefix;
@@ -271,8 +290,23 @@ internal static partial class GpuKernels
             _globalRows = globalRows;
             _globalCols = globalCols;
             _kIsColumn = kIsColumn;
-            _loads = CeilDiv(rows * cols, threads);
+            _width = vectorLoads && CanVectorize(op, rows, cols, globalRows, globalCols) ? VectorWidth : 1;
+            _loads = CeilDiv(rows * cols / _width, threads);
             _guarded = new bool[_loads];
+        }
+
+        public bool Vector => _width > 1;
+
+        public string View => _op.View;
+
+        private static bool CanVectorize(GemmOperand op, int rows, int cols, int globalRows, int globalCols)
+        {
+            if (op.Custom is not null || !op.BaseAligned) return false;
+            bool colsFast = op.ColStride == 1;
+            if (!colsFast && op.RowStride != 1) return false;
+            int tileFast = colsFast ? cols : rows, globalFast = colsFast ? globalCols : globalRows;
+            int otherStride = colsFast ? op.RowStride : op.ColStride;
+            return tileFast % VectorWidth == 0 && globalFast % VectorWidth == 0 && otherStride % VectorWidth == 0;
         }
 
         private int TileK => _kIsColumn ? _cols : _rows;
@@ -283,24 +317,29 @@ internal static partial class GpuKernels
 
         private string Reg(int r) => $"p{_p}{r}";
 
-        /// <summary>Declares each register's tile coordinates (fixed across K steps) and, for linear operands, its
-        /// global offset at K step 0; hoists the checks that do not depend on the K step.</summary>
+        private string VectorOf => $"{_op.View}v";
+
+        /// <summary>Declares each register's tile coordinates (fixed across K steps; a vector's first element) and, for
+        /// linear operands, its global offset at K step 0 (in vectors for a vector loader); hoists the checks that do
+        /// not depend on the K step.</summary>
         public void EmitSetup(CodeWriter w)
         {
+            if (Vector) w.Line($"var {VectorOf} = {VectorView(_op.View)};");
             bool colsFast = _op.ColumnsContiguous;
-            int fast = colsFast ? _cols : _rows;
+            int fast = (colsFast ? _cols : _rows) / _width; // registers per line of the tile along the contiguous dimension
+            string Scaled(string index) => _width == 1 ? index : $"({index}) * {Lit(_width)}";
             for (int r = 0; r < _loads; r++)
             {
                 int e = r * _threads;
                 string slow, fastIndex;
                 if (_threads % fast == 0)
                 {
-                    fastIndex = $"t % {Lit(fast)}";
+                    fastIndex = Scaled($"t % {Lit(fast)}");
                     slow = Plus($"t / {Lit(fast)}", Lit(e / fast));
                 }
                 else
                 {
-                    fastIndex = $"({Plus("t", Lit(e))}) % {Lit(fast)}";
+                    fastIndex = Scaled($"({Plus("t", Lit(e))}) % {Lit(fast)}");
                     slow = $"({Plus("t", Lit(e))}) / {Lit(fast)}";
                 }
 
@@ -310,10 +349,11 @@ internal static partial class GpuKernels
             // The other-than-K coordinate is fixed for the whole loop: its edge check and (linear) offset are hoisted.
             int tileOther = _kIsColumn ? _rows : _cols;
             int globalOther = _kIsColumn ? _globalRows : _globalCols;
+            int registers = _rows * _cols / _width;
             for (int r = 0; r < _loads; r++)
             {
                 var conditions = new List<string>();
-                if ((r + 1) * _threads > _rows * _cols) conditions.Add($"t < {Lit(_rows * _cols - r * _threads)}");
+                if ((r + 1) * _threads > registers) conditions.Add($"t < {Lit(registers - r * _threads)}");
                 if (globalOther % tileOther != 0) conditions.Add($"{Other(r)} < {Lit(globalOther)}");
                 _guarded[r] = conditions.Count > 0;
                 if (_guarded[r]) w.Line($"bool {_p}in{r} = {string.Join(" && ", conditions)};");
@@ -321,7 +361,8 @@ internal static partial class GpuKernels
                 {
                     string row = _kIsColumn ? Other(r) : Row(r);
                     string col = _kIsColumn ? Col(r) : Other(r);
-                    w.Line($"int {_p}o{r} = {Plus(Plus(_op.Base, Times("(" + row + ")", _op.RowStride)), Times("(" + col + ")", _op.ColStride))};");
+                    string offset = Plus(Plus(_op.Base, Times("(" + row + ")", _op.RowStride)), Times("(" + col + ")", _op.ColStride));
+                    w.Line($"int {_p}o{r} = {(Vector ? $"({offset}) / {Lit(_width)}" : offset)};");
                 }
             }
         }
@@ -350,12 +391,13 @@ internal static partial class GpuKernels
                 }
                 else
                 {
-                    string offset = step == "0" ? $"{_p}o{r}" : $"{_p}o{r} + {step} * {Lit((long)TileK * kStride)}";
-                    load = $"{_op.View}[{offset}]";
+                    string offset = step == "0" ? $"{_p}o{r}" : $"{_p}o{r} + {step} * {Lit((long)TileK * kStride / _width)}";
+                    load = Vector ? $"{VectorOf}[{offset}]" : $"{_op.View}[{offset}]";
                 }
 
-                string value = checks.Count == 0 ? load : $"{string.Join(" && ", checks)} ? {load} : 0f";
-                w.Line($"{(declare ? "float " : "")}{Reg(r)} = {value};");
+                string zero = Vector ? $"default({Float4})" : "0f";
+                string value = checks.Count == 0 ? load : $"{string.Join(" && ", checks)} ? {load} : {zero}";
+                w.Line($"{(declare ? (Vector ? Float4 + " " : "float ") : "")}{Reg(r)} = {value};");
             }
         }
 
@@ -363,15 +405,24 @@ internal static partial class GpuKernels
         public void EmitStore(CodeWriter w, string buffer)
         {
             string array = _kIsColumn ? "sa" : "sb";
-            int sliceSize = _rows * _cols;
+            int registers = _rows * _cols / _width;
             int bufferSize = TileK * _sharedStride;
+            bool colsFast = _op.ColumnsContiguous;
             for (int r = 0; r < _loads; r++)
             {
-                // A^T: [k = col][m = row] with row stride BM (+ padding); B: [k = row][n = col] with row stride BN.
-                string at = _kIsColumn ? $"{Col(r)} * {Lit(_sharedStride)} + {Row(r)}" : $"{Row(r)} * {Lit(_sharedStride)} + {Col(r)}";
-                string start = buffer == "0" ? "" : $"{buffer} * {Lit(bufferSize)} + ";
-                string store = $"{array}[{start}{at}] = {Reg(r)};";
-                w.Line((r + 1) * _threads > sliceSize ? $"if (t < {Lit(sliceSize - r * _threads)}) {store}" : store);
+                var stores = new List<string>();
+                for (int lane = 0; lane < _width; lane++)
+                {
+                    string row = colsFast || lane == 0 ? Row(r) : $"{Row(r)} + {lane}";
+                    string col = !colsFast || lane == 0 ? Col(r) : $"{Col(r)} + {lane}";
+                    // A^T: [k = col][m = row] with row stride BM (+ padding); B: [k = row][n = col] with row stride BN.
+                    string at = _kIsColumn ? $"({col}) * {Lit(_sharedStride)} + {row}" : $"({row}) * {Lit(_sharedStride)} + {col}";
+                    string start = buffer == "0" ? "" : $"{buffer} * {Lit(bufferSize)} + ";
+                    stores.Add($"{array}[{start}{at}] = {Reg(r)}{(Vector ? "." + Lanes[lane] : "")};");
+                }
+
+                string all = string.Join(" ", stores);
+                w.Line((r + 1) * _threads > registers ? $"if (t < {Lit(registers - r * _threads)}) {{ {all} }}" : all);
             }
         }
     }
@@ -474,8 +525,8 @@ internal static partial class GpuKernels
                          (transposedResult ? $"; result written with strides {Fmt(yOwn)} (a folded Transpose)" : "") +
                          (epilogueInputs.Count > 0 || Epilogue.Has(node) ? $"; epilogue over {epilogueInputs.Count} operand(s)" : "");
         var spec = new GemmSpec(summary, NodeParams(node), batches, m, n, k,
-            new GemmOperand("x0", "aBase", aStrides[a.Length - 2], aStrides[a.Length - 1]),
-            new GemmOperand("x1", "bBase", bStrides[b.Length - 2], bStrides[b.Length - 1]),
+            new GemmOperand("x0", "aBase", aStrides[a.Length - 2], aStrides[a.Length - 1], BaseAligned: batchStrides[0].All(s => s % VectorWidth == 0)),
+            new GemmOperand("x1", "bBase", bStrides[b.Length - 2], bStrides[b.Length - 1], BaseAligned: batchStrides[1].All(s => s % VectorWidth == 0)),
             w =>
             {
                 var named = new List<StridedView> { new("a", batchStrides[0]), new("b", batchStrides[1]), new("y", batchStrides[2]) };

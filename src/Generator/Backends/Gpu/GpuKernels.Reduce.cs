@@ -139,7 +139,7 @@ internal static partial class GpuKernels
                     w.Line("float sum = 0f;");
                     using (w.Block($"for (int j = 0; j < {Lit(n)}; j++)"))
                     {
-                        w.Line($"float e = {GMath}.Exp(x0[{At("j")}] - max);");
+                        w.Line($"float e = {GMath}.FastExp(x0[{At("j")}] - max);");
                         w.Line($"y[{At("j")}] = e;");
                         w.Line("sum += e;");
                     }
@@ -165,7 +165,7 @@ internal static partial class GpuKernels
                     EmitWarpReduce(w, target, "max", GMath + ".Max({0}, {1})");
                     for (int e = 0; e < cachedW; e++)
                     {
-                        string exp = $"{GMath}.Exp(v{e} - max)";
+                        string exp = $"{GMath}.FastExp(v{e} - max)";
                         w.Line(Guarded(n, target.WarpSize, e) is { } guard ? $"float e{e} = {guard} ? {exp} : 0f;" : $"float e{e} = {exp};");
                     }
 
@@ -201,7 +201,7 @@ internal static partial class GpuKernels
                     EmitGroupReduce(w, g, "scratch", "max", GMath + ".Max({0}, {1})", "rowMax");
                     for (int e = 0; e < cached; e++)
                     {
-                        string exp = $"{GMath}.Exp(v{e} - rowMax)";
+                        string exp = $"{GMath}.FastExp(v{e} - rowMax)";
                         w.Line(Guarded(n, g, e) is { } guard ? $"float e{e} = {guard} ? {exp} : 0f;" : $"float e{e} = {exp};");
                     }
 
@@ -231,7 +231,7 @@ internal static partial class GpuKernels
                 w.Line("float sum = 0f;");
                 using (w.Block($"for (int j = t; j < {Lit(n)}; j += {Lit(g)})"))
                 {
-                    w.Line($"float e = {GMath}.Exp(x0[{At("j")}] - rowMax);");
+                    w.Line($"float e = {GMath}.FastExp(x0[{At("j")}] - rowMax);");
                     w.Line($"y[{At("j")}] = e;");
                     w.Line("sum += e;");
                 }

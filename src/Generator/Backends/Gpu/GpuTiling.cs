@@ -46,6 +46,10 @@ internal sealed record GpuTarget(
     /// <summary>Read the GEMM micro-tile's operands from shared memory 128 bits at a time (tiles with TM and TN multiples of 4).</summary>
     public bool VectorizeGemmShared { get; init; } = true;
 
+    /// <summary>Read GEMM operands from global memory 128 bits at a time where their layout allows it (see the GEMM's
+    /// TileLoader); a kernel doing so gets a scalar fallback for callers' views that are not 16-byte aligned.</summary>
+    public bool VectorizeGemmLoads { get; init; } = true;
+
     /// <summary>Softmax and LayerNorm over rows of 33 to 1024 contiguous elements: a warp per row with shuffle
     /// reductions, instead of a group per row with shared-memory tree reductions.</summary>
     public bool WarpRowReductions { get; init; } = true;
