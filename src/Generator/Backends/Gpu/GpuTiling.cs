@@ -121,19 +121,20 @@ internal sealed record GemmTile(int BM, int BN, int BK, int TM, int TN)
 internal sealed record TileChoice(GemmTile Tile, double Cycles, string Explanation);
 
 /// <summary>
-/// Chooses GEMM tiles with a small cost model (see <see cref="Estimate"/>): large problems get the classic SGEMM
-/// shape (128 x 128 x 8, 8 x 8 per thread, 256 threads), small or skinny ones smaller tiles that keep more
-/// multiprocessors busy and waste less on edges.
+/// Chooses GEMM tiles with a small cost model (see <see cref="Estimate"/>): large problems get 128 x 64 (or 64 x 128)
+/// x 16 tiles of 8 x 8 per thread (128 threads), small or skinny ones smaller tiles that keep more multiprocessors
+/// busy and waste less on edges.
 /// </summary>
 internal static class GpuTiling
 {
-    /// <summary>The shapes considered: register-blocked tiles from 128 x 128 down to 16 x 16, and skinny ones for
-    /// matrix-vector-like products (a batch-1 Linear layer has m = 1).</summary>
+    /// <summary>The shapes considered: register-blocked tiles from 128 x 64 down to 16 x 16, and skinny ones for
+    /// matrix-vector-like products (a batch-1 Linear layer has m = 1). The classic SGEMM tile, 128 x 128 x 8 with 256
+    /// threads, is not among them: on an H200 it measured slower than 128 x 64 x 16 on every product tried (4096^3:
+    /// 3.15 ms against 3.08; the transformer block 1.86 ms against 1.73; docs/results/gpu-h200-2026-11-27c.md).</summary>
     public static IReadOnlyList<GemmTile> Candidates { get; } = new[]
     {
-        new GemmTile(128, 128, 8, 8, 8),
-        new GemmTile(64, 128, 8, 8, 8), // 128 threads of 8 x 8: measured fastest for the transformer's 768- and 64-wide products
-        new GemmTile(128, 64, 8, 8, 8),
+        new GemmTile(128, 64, 16, 8, 8), // first: wins the ties against 64 x 128 (4096^3: 3.08 ms against 3.27)
+        new GemmTile(64, 128, 16, 8, 8),
         new GemmTile(128, 64, 8, 8, 4),
         new GemmTile(64, 128, 8, 4, 8),
         new GemmTile(64, 64, 8, 4, 4),
@@ -167,10 +168,10 @@ internal static class GpuTiling
         // (at least LongK steps) the steady state dominates: the tile that loads the fewest operand values per FMA,
         // (BM + BN) / (BM * BN). Over a short one the groups' start and end (first loads, epilogue) weigh more, and
         // more, smaller groups overlap them better: the least padded work, then groups closest to 128 threads, then
-        // the fewest operand loads per FMA. Measured on an H200 (docs/results/gpu-h200-2026-11-27b.md): 128 x 128 wins at
-        // 4096^3 (3.47 ms against 3.85 for 64 x 128), 64 x 128 and 128 x 64 with 8 x 8 per thread win for the
-        // transformer block's products with K = 64 to 3072 (e.g. 4096 x 768 x 768: 0.143 ms against 0.195 for
-        // 64 x 64 x 16 and 0.184 for 128 x 128).
+        // the fewest operand loads per FMA. Measured on an H200 (docs/results/gpu-h200-2026-11-27b.md, -27c.md): 128 x 64
+        // and 64 x 128 with 8 x 8 per thread win for the transformer block's products with K = 64 to 3072 (e.g.
+        // 4096 x 768 x 768: 0.143 ms against 0.195 for 64 x 64 x 16 and 0.184 for 128 x 128 x 8, all with BK 8; with
+        // BK 16, 0.120), and BK 16 wins over BK 8 on every product measured (half the barriers per FMA).
         bool longK = Shapes.CeilDiv(k, 8) >= LongK;
         var ordered = scored.OrderBy(s => s.Cycles);
         var best = (longK
