@@ -104,8 +104,10 @@ public class AllocationTests
         double ilgpu = kernels.Sum(k => perLaunch[k.GetParameters().Length]);
         using var model = compiled.Instantiate(0, weights, acc);
         var driver = compiled.GetType("AllocationDriver");
-        double host = (long)GpuCompiledGraphs.Unwrap(() => driver.GetMethod("Host")!.Invoke(null, new object[] { model, x, y, calls }))! / (double)calls;
-        double device = (long)GpuCompiledGraphs.Unwrap(() => driver.GetMethod("Device")!.Invoke(null, new object[] { model, acc, calls }))! / (double)calls;
+        // The least of three rounds: a loaded machine makes the CPU accelerator's waits allocate now and then (seen once in
+        // CI: 4 KB per run in one round); an allocation in the generated Run would show in every round.
+        double host = Enumerable.Range(0, 3).Min(_ => (long)GpuCompiledGraphs.Unwrap(() => driver.GetMethod("Host")!.Invoke(null, new object[] { model, x, y, calls }))! / (double)calls);
+        double device = Enumerable.Range(0, 3).Min(_ => (long)GpuCompiledGraphs.Unwrap(() => driver.GetMethod("Device")!.Invoke(null, new object[] { model, acc, calls }))! / (double)calls);
 
         _output.WriteLine($"ILGPU {acc.AcceleratorType} accelerator: {string.Join(", ", perLaunch.Select(p => $"{p.Value:F1} bytes per launch with {p.Key} parameters"))}; {perCopyPair:F1} bytes per copy-in + copy-out pair");
         _output.WriteLine($"MLP ({launches} launches per run, {ilgpu:F1} bytes of them ILGPU's): host-span Run {host:F1} bytes per run, device-view Run {device:F1} bytes per run");
