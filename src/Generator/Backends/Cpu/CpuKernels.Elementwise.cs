@@ -294,6 +294,9 @@ internal static partial class CpuKernels
         }
 
         w.Line($"ref float ry = ref {marshal}.GetReference(y);");
+        // y can be an operand too (an epilogue in place over y, or a buffer the memory plan reuses in place).
+        var sameShaped = Enumerable.Range(0, operands.Count).Where(k => rowStrides[k + 1] != 0).Select(k => $"global::System.Runtime.CompilerServices.Unsafe.AreSame(ref r{parameters[k]}, ref ry)").ToArray();
+        w.Line($"bool wInPlace = {(sameShaped.Length == 0 ? "false" : string.Join(" || ", sameShaped))};");
         string Arguments(System.Func<int, string> load) => string.Join(", ", operands.Select((_, k) => rowStrides[k + 1] == 0 ? "s" + parameters[k] : load(k)));
         string Partial(string count) =>
             $"{KernelMath}.StorePartial(Block({Arguments(k => $"{KernelMath}.LoadPartial({operands[k].Span}.Slice({at("j", k)}), {count})")}), y.Slice({Plus(oy, "j")}), {count});";
@@ -306,9 +309,11 @@ internal static partial class CpuKernels
         }
 
         // Rows long enough: whole blocks only, the first and last ones overlapping their neighbours (recomputing a few
-        // elements beats a partial block). With non-temporal stores, the lines the overlapping blocks touch (the first
-        // two and the last two) are written with ordinary stores and only the lines between with non-temporal ones.
-        using (w.Block($"if ({to} - j >= {(streamStores ? 3 : 1) * VectorType.WideLanes})"))
+        // elements beats a partial block). Not in place: an overlapping block would read what its neighbour already
+        // wrote (a bias added twice); those rows take the partial blocks below. With non-temporal stores, the lines the
+        // overlapping blocks touch (the first two and the last two) are written with ordinary stores and only the lines
+        // between with non-temporal ones.
+        using (w.Block($"if (!wInPlace && {to} - j >= {(streamStores ? 3 : 1) * VectorType.WideLanes})"))
         {
             w.Line($"int head = {KernelMath}.ElementsToAlignment(y.Slice({Plus(oy, "j")}));");
             w.Line(Whole(stream: false));
@@ -349,7 +354,7 @@ internal static partial class CpuKernels
             w.Line($"j = {to};");
         }
 
-        // Short rows: partial blocks.
+        // Short rows and rows in place: consecutive blocks, the last one partial.
         using (w.Block($"for (int count = {DMath}.Min({block}, {to} - j); j < {to}; j += count, count = {DMath}.Min({block}, {to} - j))"))
         {
             w.Line(Partial("count"));
