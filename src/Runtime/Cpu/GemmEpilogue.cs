@@ -1,6 +1,7 @@
 using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Aot.Runtime.Cpu;
 
@@ -93,6 +94,41 @@ internal readonly unsafe struct PinnedEpilogue
         }
     }
 
+    /// <summary>
+    /// The activation, then a residual added after it, over a rows x 32 tile of C (C[row, col] at <paramref name="c"/>,
+    /// rows <paramref name="ldc"/> apart) whose biases and earlier residual are already in: the Vector512 part of
+    /// <see cref="ApplyRow"/> with linearDone, for a whole tile of the AVX-512 GEMM at once.
+    /// </summary>
+    public void ActivateTile(float* c, int ldc, int rows, int row, int col)
+    {
+        switch (Activation)
+        {
+            case GemmActivation.Relu: ActivateTile<ReluOp>(c, ldc, rows, row, col); break;
+            case GemmActivation.Gelu: ActivateTile<GeluOp>(c, ldc, rows, row, col); break;
+            case GemmActivation.GeluTanh: ActivateTile<GeluTanhOp>(c, ldc, rows, row, col); break;
+            case GemmActivation.Sigmoid: ActivateTile<SigmoidOp>(c, ldc, rows, row, col); break;
+            case GemmActivation.Tanh: ActivateTile<TanhOp>(c, ldc, rows, row, col); break;
+            default: ActivateTile<IdentityOp>(c, ldc, rows, row, col); break;
+        }
+    }
+
+    private void ActivateTile<TActivation>(float* c, int ldc, int rows, int row, int col)
+        where TActivation : struct, IActivation
+    {
+        bool residualLast = Residual != null && ResidualAfterActivation;
+        for (int r = 0; r < rows; r++)
+        {
+            float* cRow = c + (long)r * ldc;
+            float* residual = Residual + (long)(row + r) * ResidualStride + col;
+            for (int j = 0; j < GemmLayout.PanelWidth; j += Vector512<float>.Count)
+            {
+                var v = TActivation.Apply(Vector512.Load(cRow + j));
+                if (residualLast) v += Vector512.Load(residual + j);
+                v.Store(cRow + j);
+            }
+        }
+    }
+
     private void ApplyRow<TActivation>(float* c, int count, int row, int col, bool linearDone)
         where TActivation : struct, IActivation
     {
@@ -102,6 +138,25 @@ internal readonly unsafe struct PinnedEpilogue
         bool residualFirst = residual != null && !ResidualAfterActivation;
         bool residualLast = residual != null && ResidualAfterActivation;
         int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var rb = Vector512.Create(rowBias);
+            for (; j <= count - Vector512<float>.Count; j += Vector512<float>.Count)
+            {
+                var v = Vector512.Load(c + j);
+                if (!linearDone)
+                {
+                    if (colBias != null) v += Vector512.Load(colBias + j);
+                    if (RowBias != null) v += rb;
+                    if (residualFirst) v += Vector512.Load(residual + j);
+                }
+
+                v = TActivation.Apply(v);
+                if (residualLast) v += Vector512.Load(residual + j);
+                v.Store(c + j);
+            }
+        }
+
         if (Vector.IsHardwareAccelerated)
         {
             int width = Vector<float>.Count;
@@ -142,6 +197,8 @@ internal readonly unsafe struct PinnedEpilogue
     /// for vectors, MathF and the accurate erfc for scalars).</summary>
     private interface IActivation
     {
+        static abstract Vector512<float> Apply(Vector512<float> v);
+
         static abstract Vector<float> Apply(Vector<float> v);
 
         static abstract float Apply(float v);
@@ -149,6 +206,8 @@ internal readonly unsafe struct PinnedEpilogue
 
     private struct IdentityOp : IActivation
     {
+        public static Vector512<float> Apply(Vector512<float> v) => v;
+
         public static Vector<float> Apply(Vector<float> v) => v;
 
         public static float Apply(float v) => v;
@@ -156,6 +215,8 @@ internal readonly unsafe struct PinnedEpilogue
 
     private struct ReluOp : IActivation
     {
+        public static Vector512<float> Apply(Vector512<float> v) => KernelMath.Relu(v);
+
         public static Vector<float> Apply(Vector<float> v) => KernelMath.Relu(v);
 
         public static float Apply(float v) => MathF.Max(v, 0f);
@@ -163,13 +224,17 @@ internal readonly unsafe struct PinnedEpilogue
 
     private struct GeluOp : IActivation
     {
-        public static Vector<float> Apply(Vector<float> v) => v * 0.5f * (Vector<float>.One + KernelMath.Erf(v * 0.70710677f));
+        public static Vector512<float> Apply(Vector512<float> v) => KernelMath.Gelu(v);
+
+        public static Vector<float> Apply(Vector<float> v) => KernelMath.Gelu(v);
 
         public static float Apply(float v) => 0.5f * v * KernelMath.Erfc(v * -0.70710677f);
     }
 
     private struct GeluTanhOp : IActivation
     {
+        public static Vector512<float> Apply(Vector512<float> v) => v / (Vector512<float>.One + KernelMath.Exp((v + v * v * v * 0.044715f) * -1.5957692f));
+
         public static Vector<float> Apply(Vector<float> v) => v / (Vector<float>.One + KernelMath.Exp((v + v * v * v * 0.044715f) * -1.5957692f));
 
         public static float Apply(float v) => v / (1f + MathF.Exp(-1.5957692f * (v + 0.044715f * v * v * v)));
@@ -177,6 +242,8 @@ internal readonly unsafe struct PinnedEpilogue
 
     private struct SigmoidOp : IActivation
     {
+        public static Vector512<float> Apply(Vector512<float> v) => KernelMath.Sigmoid(v);
+
         public static Vector<float> Apply(Vector<float> v) => KernelMath.Sigmoid(v);
 
         public static float Apply(float v) => 1f / (1f + MathF.Exp(-v));
@@ -184,6 +251,8 @@ internal readonly unsafe struct PinnedEpilogue
 
     private struct TanhOp : IActivation
     {
+        public static Vector512<float> Apply(Vector512<float> v) => KernelMath.Tanh(v);
+
         public static Vector<float> Apply(Vector<float> v) => KernelMath.Tanh(v);
 
         public static float Apply(float v) => MathF.Tanh(v);

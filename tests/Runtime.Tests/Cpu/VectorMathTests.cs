@@ -81,6 +81,27 @@ public class VectorMathTests
     [Fact]
     public void ErfHasAbsoluteErrorBelow3e7() => Check(KernelMath.Erf, x => ErfReference(x), Grid(-6f, 6f, 200_001), 3e-7, 0);
 
+    /// <summary>GELU against x Φ(x) in double: absolute error below 1.5e-7 (1 + |x|) for both widths' forms (the
+    /// Vector512 one has its own erfc; the Vector&lt;float&gt; one goes through erf), NaN kept.</summary>
+    [Fact]
+    public void GeluHasAbsoluteErrorBelow1_5e7TimesOnePlusX()
+    {
+        static double Gelu(double x) => 0.5 * x * (1 + ErfReference(x / Math.Sqrt(2)));
+        foreach (float x in Grid(-12f, 12f, 200_001))
+        {
+            double expected = Gelu(x), bound = 1.5e-7 * (1 + Math.Abs(x));
+            float wide = KernelMath.Gelu(Vector512.Create(x))[0], narrow = KernelMath.Gelu(new Vector<float>(x))[0];
+            Assert.True(Math.Abs(wide - expected) <= bound, $"Gelu512({x}) = {wide}, expected {expected}");
+            Assert.True(Math.Abs(narrow - expected) <= 3 * bound, $"Gelu({x}) = {narrow}, expected {expected}");
+        }
+
+        Assert.True(float.IsNaN(KernelMath.Gelu(Vector512.Create(float.NaN))[0]));
+        Assert.Equal(float.PositiveInfinity, KernelMath.Gelu(Vector512.Create(float.PositiveInfinity))[0]);
+    }
+
+    [Fact]
+    public void Erf512HasAbsoluteErrorBelow3e7() => Check512(KernelMath.Erf, x => ErfReference(x), Grid(-6f, 6f, 200_001), 3e-7, 0);
+
     [Fact]
     public void ErfHandlesSpecialValues()
     {

@@ -43,7 +43,7 @@ internal static partial class CpuKernels
         // The vector forms use KernelMath's polynomial exp/erf (stated error bounds there, a few times faster than
         // MathF per element); the scalar tails keep MathF and the accurate erfc.
         OpKind.Gelu => node.Attrs.Int(AttrNames.Mode) == 0
-            ? new("0.5f * {0} * " + KernelMath + ".Erfc({0} * -0.70710677f)", "{0} * 0.5f * (" + VectorType.One + " + " + KernelMath + ".Erf({0} * 0.70710677f))")
+            ? new("0.5f * {0} * " + KernelMath + ".Erfc({0} * -0.70710677f)", KernelMath + ".Gelu({0})")
             : new("{0} / (1f + " + FMath + ".Exp(-1.5957692f * ({0} + 0.044715f * {0} * {0} * {0})))",
                   "{0} / (" + VectorType.One + " + " + KernelMath + ".Exp(({0} + {0} * {0} * {0} * 0.044715f) * -1.5957692f))"),
         OpKind.Sigmoid => new("1f / (1f + " + FMath + ".Exp(-{0}))", KernelMath + ".Sigmoid({0})"),
