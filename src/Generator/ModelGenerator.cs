@@ -166,7 +166,7 @@ public sealed partial class ModelGenerator : IIncrementalGenerator
             var blocks = new AssignGemmBlocks(CpuTarget.Default, QualifiedName(model), options.Targets.Cpu ? tuning : EquatableArray<TuningEntry>.Empty);
             var passes = PassPipeline.CpuPasses.Append(blocks).ToArray();
             var graph = PassPipeline.Run(model.Graph, options.DisabledSet, snapshots, spc.CancellationToken, passes);
-            var plan = PlanMemory.Run(graph); // for a dynamic size: at the bound, which holds every smaller size
+            var plan = CpuEmitter.Plan(graph); // for a dynamic size: at the bound, which holds every smaller size
             foreach (var stale in blocks.Stale) spc.ReportDiagnostic(stale.ToDiagnostic());
             var probes = model.Dynamic?.Probes.Select(p => PassPipeline.Run(p, options.DisabledSet, null, spc.CancellationToken, passes)).ToArray();
             var cpu = new CpuOptions(options.Targets.Cpu, options.InstructionSet, options.InstructionSetName);

@@ -5,10 +5,10 @@ using Aot.Generator.IR;
 using Aot.Generator.Passes;
 using static Aot.Generator.Backends.Shapes;
 
-namespace Aot.Generator.Backends.Gpu;
+namespace Aot.Generator.Backends;
 
 /// <summary>
-/// Transposes the GPU backend never materializes, because the matrix products around them address memory with
+/// Transposes the CPU and GPU backends never materialize, because the matrix products around them address memory with
 /// strides instead (attention's head split <c>[B, S, H, Dh] -> [B, H, S, Dh]</c>, <c>kᵀ</c> and the head merge):
 /// <list type="bullet">
 /// <item>an operand fold: a Transpose whose every user is a MatMul (as operand a or b) or another folded Transpose is
@@ -21,15 +21,15 @@ namespace Aot.Generator.Backends.Gpu;
 /// it shares its source's bytes, and the source stays live as long as the Transpose's users run, so nothing else is
 /// placed on it while a MatMul still reads it with strides (or, for a result fold, while the transposed result is read).
 /// </summary>
-internal sealed class GpuViews
+internal sealed class MatMulViews
 {
-    public static readonly GpuViews None = new(new Dictionary<int, int[]>(), new Dictionary<int, int[]>(), new HashSet<int>());
+    public static readonly MatMulViews None = new(new Dictionary<int, int[]>(), new Dictionary<int, int[]>(), new HashSet<int>());
 
     private readonly Dictionary<int, int[]> _operandStrides;
     private readonly Dictionary<int, int[]> _resultStrides;
     private readonly HashSet<int> _folded;
 
-    private GpuViews(Dictionary<int, int[]> operandStrides, Dictionary<int, int[]> resultStrides, HashSet<int> folded)
+    private MatMulViews(Dictionary<int, int[]> operandStrides, Dictionary<int, int[]> resultStrides, HashSet<int> folded)
     {
         _operandStrides = operandStrides;
         _resultStrides = resultStrides;
@@ -52,7 +52,9 @@ internal sealed class GpuViews
     public int[] ResultStrides(Graph graph, int value) =>
         _resultStrides.TryGetValue(value, out var s) ? s : RowMajorStrides(Shapes.Of(graph, value));
 
-    public static GpuViews Analyze(Graph graph)
+    /// <param name="writesStrided">Whether the backend can write this MatMul's result with strides (default: every
+    /// one); a result fold is made only where it can.</param>
+    public static MatMulViews Analyze(Graph graph, System.Func<Node, bool>? writesStrided = null)
     {
         var outputs = new HashSet<int>(graph.Outputs);
         var users = Enumerable.Range(0, graph.Values.Count).Select(_ => new List<(Node Node, int Position)>()).ToArray();
@@ -92,7 +94,8 @@ internal sealed class GpuViews
             }
 
             // A result fold: the MatMul's result goes nowhere else, and is not itself read with strides.
-            if (outputs.Contains(node.Output) || producers[source] is not { Op: OpKind.MatMul } || outputs.Contains(source)
+            if (outputs.Contains(node.Output) || producers[source] is not { Op: OpKind.MatMul } product || outputs.Contains(source)
+                || (writesStrided is not null && !writesStrided(product))
                 || users[source].Count != 1 || operandStrides.ContainsKey(source) || graph.TypeOf(node.Output).Rank < 2)
             {
                 continue;
@@ -105,7 +108,7 @@ internal sealed class GpuViews
             folded.Add(node.Output);
         }
 
-        return folded.Count == 0 ? None : new GpuViews(operandStrides, resultStrides, folded);
+        return folded.Count == 0 ? None : new MatMulViews(operandStrides, resultStrides, folded);
     }
 
     /// <summary>The graph the memory plan is made from: each folded Transpose becomes a Reshape of its source (an alias,

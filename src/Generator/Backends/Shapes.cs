@@ -43,6 +43,15 @@ internal static class Shapes
         return strides;
     }
 
+    /// <summary>Strides (in elements) of a view with shape <paramref name="shape"/> and strides <paramref name="strides"/>
+    /// read broadcast over batch shape <paramref name="batch"/>: right-aligned, 0 on missing and size-1 dimensions.</summary>
+    public static int[] BatchStrides(int[] shape, int[] strides, int[] batch)
+    {
+        var result = new int[batch.Length];
+        for (int i = 1; i <= shape.Length; i++) result[batch.Length - i] = shape[shape.Length - i] == 1 ? 0 : strides[shape.Length - i];
+        return result;
+    }
+
     /// <summary>Product of shape[from..to).</summary>
     public static int Product(int[] shape, int from, int to)
     {

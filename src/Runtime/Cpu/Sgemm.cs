@@ -30,26 +30,8 @@ public static unsafe partial class Sgemm
     {
         if (b.Length < (long)k * n) throw new ArgumentException($"B needs {k * n} elements, has {b.Length}", nameof(b));
         if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"packed B needs {PackedLength(k, n)} elements, has {packed.Length}", nameof(packed));
-        int panels = (n + PanelWidth - 1) / PanelWidth;
-        for (int panel = 0; panel < panels; panel++)
-        {
-            int j0 = panel * PanelWidth;
-            int cols = Math.Min(PanelWidth, n - j0);
-            for (int p = 0; p < k; p++)
-            {
-                var dst = packed.Slice((panel * k + p) * PanelWidth, PanelWidth);
-                if (transposed)
-                {
-                    for (int j = 0; j < cols; j++) dst[j] = b[(j0 + j) * k + p];
-                }
-                else
-                {
-                    b.Slice(p * n + j0, cols).CopyTo(dst);
-                }
-
-                dst.Slice(cols).Clear();
-            }
-        }
+        if (transposed) PackStrided(b, k, n, 1, k, packed);
+        else PackStrided(b, k, n, n, 1, packed);
     }
 
     /// <summary>
@@ -128,28 +110,99 @@ public static unsafe partial class Sgemm
     }
 
     /// <summary>
-    /// C[m, n] = alpha * A[m, k] @ B + (accumulate ? C : 0) for a B known only at run time (k x n row-major, or its
-    /// transpose stored n x k when <paramref name="transposedB"/>): B is packed into this thread's workspace (grown on
-    /// first use, then reused, so steady-state calls allocate nothing), then multiplied as in <see cref="Multiply"/>.
-    /// For products of two activations, such as attention's Q @ K^T and P @ V.
+    /// C = alpha * A @ B + (accumulate ? C : 0) for operands known only at run time, each addressed with strides:
+    /// A[i, p] = a[i * aRowStride + p * aColStride], B[p, j] = b[p * bRowStride + j * bColStride],
+    /// C[i, j] = c[i * cRowStride + j * cColStride]. So a transposed or head-split view (attention's Q, Kᵀ, V and the
+    /// head merge of its result) is read and written where it lies, without a copy. B is packed into this thread's
+    /// workspace (as every run-time B must be, for the microkernel); A is used in place when its rows are contiguous
+    /// (aColStride 1) and C is written in place when its rows are (cColStride 1), else each goes through a workspace.
+    /// Workspaces grow on first use and are then reused, so steady-state calls allocate nothing.
     /// </summary>
-    public static void MultiplyUnpacked(
+    public static void MultiplyStrided(
         int m, int n, int k,
-        ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, bool transposedB,
-        Span<float> c, int ldc,
+        ReadOnlySpan<float> a, int aRowStride, int aColStride,
+        ReadOnlySpan<float> b, int bRowStride, int bColStride,
+        Span<float> c, int cRowStride, int cColStride,
         float alpha, bool accumulate, int kc, int mc, WorkerPool? pool = null,
         CpuInstructionSet isa = CpuInstructionSet.Auto)
     {
         if (m <= 0 || n <= 0) return;
-        int length = PackedLength(k, n);
-        var packed = Workspace(ref s_workspace, length).AsSpan(0, length);
-        PackB(b, k, n, transposedB, packed);
-        Multiply(m, n, k, a, lda, packed, c, ldc, alpha, accumulate, kc, mc, pool, default, isa);
+        long Extent(int rows, int cols, int rowStride, int colStride) => rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * rowStride + (long)(cols - 1) * colStride + 1;
+        if (aRowStride < 0 || aColStride < 0 || bRowStride < 0 || bColStride < 0 || cRowStride < 0 || cColStride < 0
+            || a.Length < Extent(m, k, aRowStride, aColStride) || b.Length < Extent(k, n, bRowStride, bColStride) || c.Length < Extent(m, n, cRowStride, cColStride))
+        {
+            throw new ArgumentException($"Sgemm.MultiplyStrided: operands too small for m={m}, n={n}, k={k} with strides a ({aRowStride}, {aColStride}), b ({bRowStride}, {bColStride}), c ({cRowStride}, {cColStride})");
+        }
+
+        int packedLength = PackedLength(k, n);
+        var packed = Workspace(ref s_workspace, packedLength).AsSpan(0, packedLength);
+        PackStrided(b, k, n, bRowStride, bColStride, packed);
+        var aRows = a;
+        int lda = aRowStride;
+        if (aColStride != 1 && k > 0)
+        {
+            var copy = Workspace(ref s_workspaceA, m * k).AsSpan(0, m * k);
+            for (int i = 0; i < m; i++)
+            {
+                for (int p = 0; p < k; p++) copy[i * k + p] = a[i * aRowStride + p * aColStride];
+            }
+
+            aRows = copy;
+            lda = k;
+        }
+
+        if (cColStride == 1)
+        {
+            Multiply(m, n, k, aRows, lda, packed, c, cRowStride, alpha, accumulate, kc, mc, pool, default, isa);
+            return;
+        }
+
+        var result = Workspace(ref s_workspaceC, m * n).AsSpan(0, m * n);
+        for (int i = 0; accumulate && i < m; i++)
+        {
+            for (int j = 0; j < n; j++) result[i * n + j] = c[i * cRowStride + j * cColStride];
+        }
+
+        Multiply(m, n, k, aRows, lda, packed, result, n, alpha, accumulate, kc, mc, pool, default, isa);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++) c[i * cRowStride + j * cColStride] = result[i * n + j];
+        }
+    }
+
+    /// <summary><see cref="PackB"/> for a B read with strides: packed[(panel * k + p) * 32 + j] = B[p, panel * 32 + j].</summary>
+    private static void PackStrided(ReadOnlySpan<float> b, int k, int n, int rowStride, int colStride, Span<float> packed)
+    {
+        int panels = (n + PanelWidth - 1) / PanelWidth;
+        for (int panel = 0; panel < panels; panel++)
+        {
+            int j0 = panel * PanelWidth;
+            int cols = Math.Min(PanelWidth, n - j0);
+            for (int p = 0; p < k; p++)
+            {
+                var dst = packed.Slice((panel * k + p) * PanelWidth, PanelWidth);
+                if (colStride == 1)
+                {
+                    b.Slice(p * rowStride + j0, cols).CopyTo(dst);
+                }
+                else
+                {
+                    for (int j = 0; j < cols; j++) dst[j] = b[p * rowStride + (j0 + j) * colStride];
+                }
+
+                dst.Slice(cols).Clear();
+            }
+        }
     }
 
     [ThreadStatic]
     private static float[]? s_workspace;
+
+    [ThreadStatic]
+    private static float[]? s_workspaceA;
+
+    [ThreadStatic]
+    private static float[]? s_workspaceC;
 
     /// <summary>This thread's workspace in <paramref name="field"/>, grown to at least <paramref name="length"/> floats
     /// on first use (and when a larger product comes), then reused.</summary>
@@ -643,8 +696,8 @@ public static unsafe partial class Sgemm
     {
         if (cols == PanelWidth && Avx512F.IsSupported)
         {
-            // Full 32-wide rows: bias, residual and ReLU on two Vector512 per row (the KernelMath activations, in
-            // Vector<float>, follow in ApplyRow). The same operations in the same order as ApplyRow, so a tile's
+            // Full 32-wide rows: bias, residual and ReLU on two Vector512 per row, then the other activations (and a
+            // residual after them) over the tile. The same operations in the same order as ApplyRow, so a tile's
             // elements do not depend on which path ran.
             var zero = Vector512<float>.Zero;
             for (int r = 0; r < rows; r++)
@@ -695,10 +748,11 @@ public static unsafe partial class Sgemm
                 {
                     lo.Store(cRow);
                     hi.Store(cRow + 16);
-                    ep.ApplyRow(cRow, PanelWidth, row + r, col, linearDone: true);
                 }
             }
 
+            // The other activations over the whole tile, dispatched once (a call per row cost more than a GELU).
+            if (!ep.LinearOnly) ep.ActivateTile(c, ldc, rows, row, col);
             return;
         }
 

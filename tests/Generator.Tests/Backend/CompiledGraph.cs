@@ -58,7 +58,7 @@ internal sealed class CompiledGraphs : IDisposable
             var problems = IrVerifier.Verify(graph);
             Assert.True(problems.Count == 0, "graph does not verify:\n" + string.Join("\n", problems) + "\n" + graph);
             var model = ModelOf(graph, ClassName(i));
-            sources[i] = CpuEmitter.Emit(model, graph, PlanMemory.Run(graph));
+            sources[i] = CpuEmitter.Emit(model, graph, CpuEmitter.Plan(graph));
             trees.Add(CSharpSyntaxTree.ParseText(sources[i], parse, path: ClassName(i) + ".g.cs"));
             trees.Add(CSharpSyntaxTree.ParseText(UserPart(graph, ClassName(i)), parse, path: ClassName(i) + ".cs"));
         }

@@ -64,6 +64,62 @@ public class MatMulKernelTests
     }
 
     /// <summary>
+    /// Attention through the CPU pipeline: the head splits of q, k and v, kᵀ and the head merge are
+    /// read or written by the products through strides (no copy), the scaled QKᵀ writes nothing transposed; the
+    /// product whose result feeds the head merge but has a non-scale epilogue (+ gate) keeps its dense result
+    /// and the merge is a copy. The result matches the eager reference.
+    /// </summary>
+    [Fact]
+    public void Attention_products_read_and_write_head_transposes_through_strides()
+    {
+        // Small heads run the strided product loops; larger ones the GEMM (Sgemm.MultiplyStrided).
+        foreach (var (s, h, dh, gemm) in new[] { (12, 3, 8, false), (40, 2, 16, true) })
+        {
+            const int b = 2;
+            int d = h * dh;
+            var xq = Rand(501, b, s, d);
+            var xk = Rand(502, b, s, d);
+            var xv = Rand(503, b, s, d);
+            var xg = Rand(504, b, h, s, dh);
+            var g = new GraphBuilder("Attention");
+            int Q = g.AddInput("q", TypeOf(xq));
+            int K = g.AddInput("k", TypeOf(xk));
+            int V = g.AddInput("v", TypeOf(xv));
+            int G = g.AddInput("gate", TypeOf(xg));
+            int N(OpKind op, Attrs attrs, params int[] inputs)
+            {
+                var r = g.TryAdd(op, inputs, attrs, out int id);
+                if (r.Error is { } e) throw new InvalidOperationException(e.Message);
+                return id;
+            }
+
+            var none = Aot.Generator.IR.Attrs.None;
+            int T(int x, params int[] perm) => N(OpKind.Transpose, Aot.Generator.IR.Attrs.Of(Attr.OfInts(AttrNames.Perm, perm)), x);
+            int Heads(int x) => T(N(OpKind.Reshape, Aot.Generator.IR.Attrs.Of(Attr.OfInts(AttrNames.Shape, b, s, h, dh)), x), 0, 2, 1, 3);
+            int Merge(int x) => N(OpKind.Reshape, Aot.Generator.IR.Attrs.Of(Attr.OfInts(AttrNames.Shape, b, s, d)), T(x, 0, 2, 1, 3));
+            int q = Heads(Q), k = Heads(K), v = Heads(V);
+            int scores = N(OpKind.Mul, none, N(OpKind.MatMul, none, q, T(k, 0, 1, 3, 2)), N(OpKind.Constant, Aot.Generator.IR.Attrs.Of(Attr.OfFloat(AttrNames.Value, 0.25f))));
+            int p = N(OpKind.Softmax, Aot.Generator.IR.Attrs.Of(Attr.OfInt(AttrNames.Axis, 3L)), scores);
+            int gated = N(OpKind.Add, none, N(OpKind.MatMul, none, p, k), G);
+            g.AddOutput(N(OpKind.Add, none, Merge(N(OpKind.MatMul, none, p, v)), Merge(gated)));
+            var graph = PassPipeline.Run(g.Build(), new HashSet<string>(), null, CancellationToken.None, PassPipeline.CpuPasses);
+
+            Tensor EHeads(Tensor x) => Ops.Transpose(Ops.Reshape(x, b, s, h, dh), 0, 2, 1, 3);
+            Tensor EMerge(Tensor x) => Ops.Reshape(Ops.Transpose(x, 0, 2, 1, 3), b, s, d);
+            var ep = Ops.Softmax(Ops.Mul(Ops.MatMul(EHeads(xq), Ops.Transpose(EHeads(xk), 0, 1, 3, 2)), 0.25f), 3);
+            var expected = Ops.Add(EMerge(Ops.MatMul(ep, EHeads(xv))), EMerge(Ops.Add(Ops.MatMul(ep, EHeads(xk)), xg)));
+
+            using var compiled = CompiledGraphs.Compile(new[] { graph });
+            string source = compiled.Sources[0];
+            int folded = source.Split("folded into the strides").Length - 1;
+            Assert.True(folded == 5, $"{folded} Transposes folded (q, k, kᵀ, v and one merge expected):\n{source}");
+            Assert.Equal(gemm, source.Contains("MultiplyStrided"));
+            Assert.Contains("Transpose x0", source); // the merge of the product with a non-scale epilogue is a copy
+            Assert.True(Compare(expected, compiled.Run(0, Array.Empty<Tensor>(), new[] { xq, xk, xv, xg }), Tolerance.Accumulation) is null, $"s {s}: {Compare(expected, compiled.Run(0, Array.Empty<Tensor>(), new[] { xq, xk, xv, xg }), Tolerance.Accumulation)}\n{source}");
+        }
+    }
+
+    /// <summary>
     /// A product's epilogue runs in place over its result (y is an operand of the epilogue's kernel too). Rows of 20
     /// that start off a 64-byte boundary make the vector loop's first and last blocks overlap their neighbours: each
     /// block must read y before any of them writes it (an earlier version added the bias twice to the overlap).

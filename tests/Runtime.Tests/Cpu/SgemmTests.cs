@@ -273,6 +273,47 @@ public class SgemmTests
         Assert.Equal(new float[] { 4, 5, 6 }, packed.Skip(32).Take(3));
     }
 
+    /// <summary>MultiplyStrided against the reference for every kind of stride: A with contiguous rows (in place) or
+    /// not (copied), B row-major, transposed or neither, C with contiguous rows (in place) or not (through a workspace),
+    /// with and without accumulation; elements outside the views are never written.</summary>
+    [Theory]
+    [InlineData(9, 40, 20, 21, 1, 41, 1, 43, 1)]   // row-major views with padded rows
+    [InlineData(9, 40, 20, 1, 9, 1, 20, 40, 1)]    // A and B transposed (Kᵀ read in place)
+    [InlineData(7, 33, 17, 3, 21, 50, 3, 1, 7)]    // nothing contiguous: A copied, C written through a workspace
+    public void StridedOperandsMatchReference(int m, int n, int k, int aRow, int aCol, int bRow, int bCol, int cRow, int cCol)
+    {
+        var random = new Random(m + n + k);
+        int Extent(int rows, int cols, int rs, int cs) => (rows - 1) * rs + (cols - 1) * cs + 1;
+        var a = Fill(random, Extent(m, k, aRow, aCol));
+        var b = Fill(random, Extent(k, n, bRow, bCol));
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var c = Fill(random, Extent(m, n, cRow, cCol) + 5);
+            var before = (float[])c.Clone();
+            Sgemm.MultiplyStrided(m, n, k, a, aRow, aCol, b, bRow, bCol, c, cRow, cCol, 0.5f, accumulate, kc: 8, mc: 6);
+            var inView = new bool[c.Length];
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = 0;
+                    for (int p = 0; p < k; p++) sum += (double)a[i * aRow + p * aCol] * b[p * bRow + j * bCol];
+                    int at = i * cRow + j * cCol;
+                    inView[at] = true;
+                    double expected = 0.5 * sum + (accumulate ? before[at] : 0);
+                    Assert.True(Math.Abs(c[at] - expected) <= Atol + Rtol * Math.Abs(expected), $"C[{i},{j}] = {c[at]}, expected {expected} (accumulate {accumulate})");
+                }
+            }
+
+            for (int e = 0; e < c.Length; e++)
+            {
+                if (!inView[e]) Assert.Equal(before[e], c[e]);
+            }
+        }
+
+        Assert.Throws<ArgumentException>(() => Sgemm.MultiplyStrided(m, n, k, a.AsSpan(1), aRow, aCol, b, bRow, bCol, new float[Extent(m, n, cRow, cCol)], cRow, cCol, 1f, false, 8, 6));
+    }
+
     [Fact]
     public void TooSmallOperandsAreRejected()
     {

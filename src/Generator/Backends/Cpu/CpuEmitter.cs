@@ -64,6 +64,15 @@ internal static class CpuEmitter
         return w.ToString();
     }
 
+    /// <summary>The Transposes the CPU kernels read or write through strides (see <see cref="MatMulViews"/>). A MatMul
+    /// with an epilogue other than a scale applies it over its result as a dense tensor, so only those without one, or
+    /// with a lone scale (the product's alpha), write a transposed result.</summary>
+    public static MatMulViews Views(Graph graph) =>
+        MatMulViews.Analyze(graph, product => !Epilogue.Has(product) || CpuKernels.LoneScale(product) is not null);
+
+    /// <summary>The memory plan of an optimized graph, with the folded Transposes as aliases of their sources.</summary>
+    public static MemoryPlan Plan(Graph graph) => PlanMemory.Run(Views(graph).PlanningGraph(graph));
+
     private static string Qualified(ModelInfo model) => model.Namespace.Length > 0 ? model.Namespace + "." + model.ClassName : model.ClassName;
 
     private static string ShapeLiteral(TensorType t) => "new int[] { " + string.Join(", ", t.Shape) + " }";
@@ -194,7 +203,7 @@ internal static class CpuEmitter
                 w.Line("/// <summary>Computes, once, what depends on weights only (packed GEMM panels, constants).</summary>");
                 using (w.Block("private void PrepareWeights()"))
                 {
-                    EmitNodes(w, graph, plan, graph.Nodes.Where(n => plan.IsLoadTime(n.Output)), System.Array.Empty<string>());
+                    EmitNodes(w, graph, plan, Views(graph), graph.Nodes.Where(n => plan.IsLoadTime(n.Output)), System.Array.Empty<string>());
                 }
             }
 
@@ -269,7 +278,7 @@ internal static class CpuEmitter
     /// <summary>The kernels of an inference, and the copy of a result that is not written in place.</summary>
     private static void EmitExecuteBody(CodeWriter w, Graph graph, MemoryPlan plan, string[] inputNames, bool staticLambdas)
     {
-        EmitNodes(w, graph, plan, graph.Nodes.Where(n => !plan.IsLoadTime(n.Output)), inputNames, staticLambdas);
+        EmitNodes(w, graph, plan, Views(graph), graph.Nodes.Where(n => !plan.IsLoadTime(n.Output)), inputNames, staticLambdas);
 
         // A graph output that is not a node result written in place (an input, a weight, an alias) is copied.
         if (plan[graph.Outputs[0]].Kind != StorageKind.Output)
@@ -286,12 +295,18 @@ internal static class CpuEmitter
     }
 
     /// <summary>Each node's kernel in its own block, with its operands and result bound to spans.</summary>
-    private static void EmitNodes(CodeWriter w, Graph graph, MemoryPlan plan, System.Collections.Generic.IEnumerable<Node> nodes, string[] inputNames, bool staticLambdas = true)
+    private static void EmitNodes(CodeWriter w, Graph graph, MemoryPlan plan, MatMulViews views, System.Collections.Generic.IEnumerable<Node> nodes, string[] inputNames, bool staticLambdas = true)
     {
         var outputs = new System.Collections.Generic.HashSet<int>(graph.Outputs);
         foreach (var node in nodes)
         {
             if (PlanMemory.IsAlias(node, outputs)) continue;
+            if (views.IsFolded(node))
+            {
+                w.Line("// " + IrPrinter.PrintNode(graph, node) + ": folded into the strides of the matrix product it feeds or comes from");
+                continue;
+            }
+
             w.Line("// " + IrPrinter.PrintNode(graph, node));
             using (w.Block())
             {
@@ -301,7 +316,7 @@ internal static class CpuEmitter
                 }
 
                 w.Line($"{Sys}.Span<{ElementType(graph.TypeOf(node.Output).DType)}> y = {SpanOf(graph, plan, node.Output, inputNames)};");
-                CpuKernels.Emit(w, graph, node, staticLambdas);
+                CpuKernels.Emit(w, graph, node, staticLambdas, views);
             }
         }
     }

@@ -92,7 +92,7 @@ internal static partial class CpuKernels
     /// product, or a body the kernel cannot run, computes the product into y and then runs the body in place over y
     /// while it is still warm in cache.
     /// </summary>
-    private static void EmitWithEpilogue(CodeWriter w, Graph graph, Node node)
+    private static void EmitWithEpilogue(CodeWriter w, Graph graph, Node node, MatMulViews views)
     {
         if (DecodeEpilogue(graph, node) is not null)
         {
@@ -106,11 +106,11 @@ internal static partial class CpuKernels
         if (node.Op == OpKind.MatMul && LoneScale(node) is { } alpha)
         {
             w.Line($"// Epilogue: the result scaled by {Lit(alpha)} (FoldProductScale), as the product's alpha.");
-            EmitMatMul(w, graph, product, alpha);
+            EmitMatMul(w, graph, product, views, alpha);
             return;
         }
 
-        Emit(w, graph, product);
+        Emit(w, graph, product, views: views);
         using (Step(w, "epilogue, in place over y: r0 = y, r1.. = the epilogue operands"))
         {
             var outShape = Shapes.Of(graph, node.Output);
@@ -127,7 +127,7 @@ internal static partial class CpuKernels
     }
 
     /// <summary>c for an epilogue that only multiplies by a constant c (1 / c for a division), else null.</summary>
-    private static float? LoneScale(Node node)
+    internal static float? LoneScale(Node node)
     {
         if (Epilogue.OperandCount(node) != 0 || node.Body.Count != 2 || node.Body[0] is not { Op: OpKind.Constant } constant) return null;
         var scale = node.Body[1];

@@ -31,40 +31,57 @@ internal static partial class CpuKernels
         return (m, n, k);
     }
 
-    private static void EmitMatMul(CodeWriter w, Graph graph, Node node, float alpha = 1f)
+    /// <summary>
+    /// MatMul with numpy batching. Operands and result may be strided views (<see cref="MatMulViews"/>: a folded
+    /// Transpose, such as attention's head split, Kᵀ and head merge, is read or written through its strides instead
+    /// of being copied).
+    /// </summary>
+    private static void EmitMatMul(CodeWriter w, Graph graph, Node node, MatMulViews views, float alpha = 1f)
     {
         var aShape = Shapes.Of(graph, node.Inputs[0]);
         var bShape = Shapes.Of(graph, node.Inputs[1]);
+        var outShape = Shapes.Of(graph, node.Output);
         var (a, b, m, n, k) = MatMulOperands(graph, node);
         var aBatch = a.Take(a.Length - 2).ToArray();
         var bBatch = b.Take(b.Length - 2).ToArray();
         var batch = ShapeInference.Broadcast(aBatch, bBatch)!;
 
+        // Strides over [batch..., rows, cols] (numpy promotion: a vector operand's added axis has stride 0).
+        var aOwn = views.OperandStrides(graph, node.Inputs[0]);
+        var bOwn = views.OperandStrides(graph, node.Inputs[1]);
+        var yOwn = views.ResultStrides(graph, node.Output);
+        var aStrides = aShape.Length == 1 ? new[] { 0, aOwn[0] } : aOwn;
+        var bStrides = bShape.Length == 1 ? new[] { bOwn[0], 0 } : bOwn;
+        int aRow = aStrides[a.Length - 2], aCol = aStrides[a.Length - 1], bRow = bStrides[b.Length - 2], bCol = bStrides[b.Length - 1];
+        int yRow = aShape.Length == 1 ? 0 : yOwn[batch.Length], yCol = bShape.Length == 1 ? 0 : yOwn[yOwn.Length - 1];
+        bool strided = !aOwn.SequenceEqual(RowMajorStrides(aShape)) || !bOwn.SequenceEqual(RowMajorStrides(bShape)) || !yOwn.SequenceEqual(RowMajorStrides(outShape));
+
         // Products big enough to amortize packing B (attention's Q @ K^T, P @ V) run on the GEMM microkernel.
         bool gemm = m >= 2 && n >= 8 && (long)m * n * k >= MinUnpackedGemmMacs;
-        w.Line($"// MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(Shapes.Of(graph, node.Output))}: {(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}], {(gemm ? "each B packed at run time for the GEMM microkernel" : "accumulated into y")}");
+        w.Line($"// MatMul x0{Fmt(aShape)} @ x1{Fmt(bShape)} -> y{Fmt(outShape)}: {(batch.Length > 0 ? Fmt(batch) + " broadcast batches of " : "")}[{m}, {k}] @ [{k}, {n}], {(gemm ? "each B packed at run time for the GEMM microkernel" : "accumulated into y")}" +
+               (strided ? $"; strides a{Fmt(aOwn)}, b{Fmt(bOwn)}, y{Fmt(yOwn)} (folded Transposes)" : ""));
         if (!gemm) w.Line("y.Clear();");
-        var views = new[]
+        var loops = new[]
         {
-            new View("oy", RowMajorStrides(batch).Select(s => s * m * n).ToArray()),
-            new View("oa", BroadcastStrides(aBatch, batch, m * k)),
-            new View("ob", BroadcastStrides(bBatch, batch, k * n)),
+            new View("oy", yOwn.Take(batch.Length).ToArray()),
+            new View("oa", BatchStrides(aBatch, aStrides.Take(aBatch.Length).ToArray(), batch)),
+            new View("ob", BatchStrides(bBatch, bStrides.Take(bBatch.Length).ToArray(), batch)),
         };
-        var (shape, strides) = Coalesce(batch, views.Select(v => v.Strides).ToArray());
-        views = views.Select((v, i) => v with { Strides = strides[i] }).ToArray();
+        var (shape, coalesced) = Coalesce(batch, loops.Select(v => v.Strides).ToArray());
+        loops = loops.Select((v, i) => v with { Strides = coalesced[i] }).ToArray();
         if (gemm)
         {
             var (kc, mc, _) = CpuTiling.Of(node, m, n, k);
-            EmitLoops(w, shape, views, offsets => w.Line(
-                $"{Sgemm}.MultiplyUnpacked({Lit(m)}, {Lit(n)}, {Lit(k)}, x0.Slice({offsets[1]}, {Lit(m * k)}), {Lit(k)}, x1.Slice({offsets[2]}, {Lit(k * n)}), false, " +
-                $"y.Slice({offsets[0]}, {Lit(m * n)}), {Lit(n)}, {Lit(alpha)}, accumulate: false, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);"), index: "batch");
+            EmitLoops(w, shape, loops, offsets => w.Line(
+                $"{Sgemm}.MultiplyStrided({Lit(m)}, {Lit(n)}, {Lit(k)}, x0.Slice({offsets[1]}), {Lit(aRow)}, {Lit(aCol)}, x1.Slice({offsets[2]}), {Lit(bRow)}, {Lit(bCol)}, " +
+                $"y.Slice({offsets[0]}), {Lit(yRow)}, {Lit(yCol)}, {Lit(alpha)}, accumulate: false, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool, isa: InstructionSet);"), index: "batch");
             return;
         }
 
-        EmitLoops(w, shape, views, offsets => EmitProduct(
-            w, m, n, k, alpha, yBase: offsets[0],
-            new MatrixView("x0", offsets[1], k, 1),
-            new MatrixView("x1", offsets[2], n, 1)), index: "batch");
+        EmitLoops(w, shape, loops, offsets => EmitProduct(
+            w, m, n, k, alpha, new MatrixView("y", offsets[0], yRow, yCol),
+            new MatrixView("x0", offsets[1], aRow, aCol),
+            new MatrixView("x1", offsets[2], bRow, bCol)), index: "batch");
     }
 
     /// <summary>Multiply-adds from which a MatMul of two activations packs B and uses the GEMM microkernel.</summary>
@@ -101,7 +118,7 @@ internal static partial class CpuKernels
             w.Line("y.Clear();");
         }
 
-        EmitProduct(w, m, n, k, alpha, "0", opA, opB);
+        EmitProduct(w, m, n, k, alpha, new MatrixView("y", "0", n, 1), opA, opB);
     }
 
     private static void EmitPackB(CodeWriter w, Graph graph, Node node)
@@ -143,20 +160,19 @@ internal static partial class CpuKernels
     }
 
     /// <summary>
-    /// <c>y[yBase + i * n + j] += alpha * sum over p of A[i, p] * B[p, j]</c>. When B's rows are contiguous, in
-    /// i-k-j order: for each A[i, p], a vector axpy of B's row p into y's row i. When B is transposed (its
-    /// columns are contiguous) or has one column, as dot products of A's row i and B's column j, vectorized over
-    /// p when A's rows are contiguous too.
+    /// <c>y[i, j] += alpha * sum over p of A[i, p] * B[p, j]</c>. When B's and y's rows are contiguous, in i-k-j
+    /// order: for each A[i, p], a vector axpy of B's row p into y's row i. Otherwise (B transposed, one column, or a
+    /// strided result) as dot products of A's row i and B's column j, vectorized over p when both are contiguous.
     /// </summary>
-    private static void EmitProduct(CodeWriter w, int m, int n, int k, float alpha, string yBase, MatrixView a, MatrixView b)
+    private static void EmitProduct(CodeWriter w, int m, int n, int k, float alpha, MatrixView y, MatrixView a, MatrixView b)
     {
         string Scaled(string value) => alpha == 1f ? value : Lit(alpha) + " * " + value;
-        bool dot = b.ColStride != 1 || n == 1;
+        bool dot = b.ColStride != 1 || y.ColStride != 1 || n == 1;
         if (!dot)
         {
             using (w.Block($"for (int i = 0; i < {Lit(m)}; i++)"))
             {
-                w.Line($"{SpanF} yRow = y.Slice({Plus(yBase, Times("i", n))}, {Lit(n)});");
+                w.Line($"{SpanF} yRow = y.Slice({Plus(y.Base, Times("i", y.RowStride))}, {Lit(n)});");
                 using (w.Block($"for (int p = 0; p < {Lit(k)}; p++)"))
                 {
                     w.Line($"// yRow += A[i, p] * B[p, :]");
@@ -169,18 +185,17 @@ internal static partial class CpuKernels
             return;
         }
 
-        // Dot products: B[p, j] is contiguous along p.
         using (w.Block($"for (int i = 0; i < {Lit(m)}; i++)"))
         {
-            bool rowContiguous = a.ColStride == 1 && k >= MinVectorLength;
-            if (rowContiguous) w.Line($"{ReadOnlySpanF} aRow = {a.Span}.Slice({Plus(a.Base, Times("i", a.RowStride))}, {Lit(k)});");
+            bool vectorized = a.ColStride == 1 && b.RowStride == 1 && k >= MinVectorLength;
+            if (vectorized) w.Line($"{ReadOnlySpanF} aRow = {a.Span}.Slice({Plus(a.Base, Times("i", a.RowStride))}, {Lit(k)});");
             using (w.Block($"for (int j = 0; j < {Lit(n)}; j++)"))
             {
-                w.Line($"{ReadOnlySpanF} bCol = {b.Span}.Slice({Plus(b.Base, Times("j", b.ColStride))}, {Lit(k)});");
                 w.Line("float sum = 0f;");
                 w.Line("int p = 0;");
-                if (rowContiguous)
+                if (vectorized)
                 {
+                    w.Line($"{ReadOnlySpanF} bCol = {b.Span}.Slice({Plus(b.Base, Times("j", b.ColStride))}, {Lit(k)});");
                     w.Line($"var acc = {Vec}.Zero;");
                     w.Line($"for (; p <= {Lit(k)} - {Lanes}; p += {Lanes}) acc += new {Vec}(aRow.Slice(p)) * new {Vec}(bCol.Slice(p));");
                     w.Line($"sum = {VectorOps}.Dot(acc, {Vec}.One);");
@@ -188,10 +203,10 @@ internal static partial class CpuKernels
                 }
                 else
                 {
-                    w.Line($"for (; p < {Lit(k)}; p++) sum += {a.At("i", "p")} * bCol[p];");
+                    w.Line($"for (; p < {Lit(k)}; p++) sum += {a.At("i", "p")} * {b.At("p", "j")};");
                 }
 
-                w.Line($"y[{Plus(Plus(yBase, Times("i", n)), "j")}] += {Scaled("sum")};");
+                w.Line($"{y.At("i", "j")} += {Scaled("sum")};");
             }
         }
     }

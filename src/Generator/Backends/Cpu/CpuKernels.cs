@@ -69,8 +69,10 @@ internal static partial class CpuKernels
 
     /// <param name="staticLambdas">Whether a kernel may move its loops into a static lambda run by the worker pool;
     /// false when sizes are read at run time (<see cref="DynamicCode"/>): a static lambda cannot read them.</param>
-    public static void Emit(CodeWriter w, Graph graph, Node node, bool staticLambdas = true)
+    /// <param name="views">The Transposes folded into matrix products' strides (<see cref="MatMulViews"/>); none by default.</param>
+    public static void Emit(CodeWriter w, Graph graph, Node node, bool staticLambdas = true, MatMulViews? views = null)
     {
+        views ??= MatMulViews.None;
         if (graph.TypeOf(node.Output).ElementCount == 0)
         {
             w.Line("// The result is empty: nothing to compute.");
@@ -79,7 +81,7 @@ internal static partial class CpuKernels
 
         if (Epilogue.Has(node))
         {
-            EmitWithEpilogue(w, graph, node);
+            EmitWithEpilogue(w, graph, node, views);
             return;
         }
 
@@ -92,7 +94,7 @@ internal static partial class CpuKernels
                 EmitElementwiseNode(w, graph, node, staticLambdas);
                 break;
             case OpKind.MatMul:
-                EmitMatMul(w, graph, node);
+                EmitMatMul(w, graph, node, views);
                 break;
             case OpKind.Gemm:
                 EmitGemm(w, graph, node);

@@ -56,10 +56,10 @@ internal static class GpuEmitter
     public static string Emit(ModelInfo model, Graph graph) => Emit(model, graph, GpuTarget.H100);
 
     /// <summary>The GPU source of a model whose graph went through <see cref="GpuPasses.Optimize"/>. The memory plan is the
-    /// backend's own: <see cref="PlanMemory"/> on the graph with the Transposes that <see cref="GpuViews"/> folds as aliases.</summary>
+    /// backend's own: <see cref="PlanMemory"/> on the graph with the Transposes that <see cref="MatMulViews"/> folds as aliases.</summary>
     public static string Emit(ModelInfo model, Graph graph, GpuTarget target)
     {
-        var views = target.FoldTransposes ? GpuViews.Analyze(graph) : GpuViews.None;
+        var views = target.FoldTransposes ? MatMulViews.Analyze(graph) : MatMulViews.None;
         var plan = PlanMemory.Run(views.PlanningGraph(graph));
         var outputs = new HashSet<int>(graph.Outputs);
         var launches = new List<Launch>();

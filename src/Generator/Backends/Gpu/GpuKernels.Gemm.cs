@@ -454,21 +454,12 @@ internal static partial class GpuKernels
         return EmitBodyNodes(w, node.Body, registers, sfx);
     }
 
-    /// <summary>Strides (in elements) of an operand view with shape <paramref name="shape"/> and strides <paramref name="strides"/>
-    /// read broadcast over batch shape <paramref name="batch"/>: right-aligned, 0 on missing and size-1 dimensions.</summary>
-    private static int[] BatchStrides(int[] shape, int[] strides, int[] batch)
-    {
-        var result = new int[batch.Length];
-        for (int i = 1; i <= shape.Length; i++) result[batch.Length - i] = shape[shape.Length - i] == 1 ? 0 : strides[shape.Length - i];
-        return result;
-    }
-
     /// <summary>
-    /// MatMul with numpy batching. Operands and result may be strided views (<see cref="GpuViews"/>: a folded Transpose
+    /// MatMul with numpy batching. Operands and result may be strided views (<see cref="MatMulViews"/>: a folded Transpose
     /// is read, or written, through its strides); epilogue operands (<see cref="Epilogue"/>) are read broadcast over the
     /// result's shape.
     /// </summary>
-    private static GpuKernel MatMul(Graph graph, Node node, GpuTarget target, GpuViews views)
+    private static GpuKernel MatMul(Graph graph, Node node, GpuTarget target, MatMulViews views)
     {
         var aShape = Shapes.Of(graph, node.Inputs[0]);
         var bShape = Shapes.Of(graph, node.Inputs[1]);

@@ -54,11 +54,11 @@ internal static partial class GpuKernels
     /// <summary>ILGPU loads explicitly grouped kernels with at most 14 parameters.</summary>
     public const int MaxParams = 14;
 
-    public static IReadOnlyList<GpuKernel> Build(Graph graph, Node node, GpuTarget target) => Build(graph, node, target, GpuViews.None);
+    public static IReadOnlyList<GpuKernel> Build(Graph graph, Node node, GpuTarget target) => Build(graph, node, target, MatMulViews.None);
 
     /// <summary>The kernels of one node; <paramref name="views"/> says which operands and results of matrix products are
     /// strided views (folded Transposes).</summary>
-    public static IReadOnlyList<GpuKernel> Build(Graph graph, Node node, GpuTarget target, GpuViews views)
+    public static IReadOnlyList<GpuKernel> Build(Graph graph, Node node, GpuTarget target, MatMulViews views)
     {
         if (graph.TypeOf(node.Output).ElementCount == 0) return Array.Empty<GpuKernel>();
         var kernels = node.Op switch

@@ -40,7 +40,7 @@ internal sealed record GpuTarget(
     /// against 0.214 and 0.195), the fewer registers leaving room for more resident threads.</summary>
     public int VectorUnroll { get; init; } = 2;
 
-    /// <summary>Let matrix products read and write through Transposes with strides instead of launching copies (<see cref="GpuViews"/>).</summary>
+    /// <summary>Let matrix products read and write through Transposes with strides instead of launching copies (<see cref="MatMulViews"/>).</summary>
     public bool FoldTransposes { get; init; } = true;
 
     /// <summary>Read the GEMM micro-tile's operands from shared memory 128 bits at a time (tiles with TM and TN multiples of 4).</summary>
