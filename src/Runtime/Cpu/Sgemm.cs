@@ -519,6 +519,19 @@ public static unsafe partial class Sgemm
         }
 
         var s = Vector512.Create(alpha);
+        if (last && ep.Active && ep.LinearOnly && cols == PanelWidth)
+        {
+            // Bias, residual and ReLU applied to the accumulators before the one store: C is not read back (its rows,
+            // ldc apart, often share L1 sets, so a reload could miss).
+            StoreLinear512(c, c00, c01, s, overwrite, ep, row, col);
+            if (R.Count > 1) StoreLinear512(c + ldc, c10, c11, s, overwrite, ep, row + 1, col);
+            if (R.Count > 2) StoreLinear512(c + 2 * ldc, c20, c21, s, overwrite, ep, row + 2, col);
+            if (R.Count > 3) StoreLinear512(c + 3 * ldc, c30, c31, s, overwrite, ep, row + 3, col);
+            if (R.Count > 4) StoreLinear512(c + 4 * ldc, c40, c41, s, overwrite, ep, row + 4, col);
+            if (R.Count > 5) StoreLinear512(c + 5 * ldc, c50, c51, s, overwrite, ep, row + 5, col);
+            return;
+        }
+
         Store512(c, c00, c01, s, overwrite, cols);
         if (R.Count > 1) Store512(c + ldc, c10, c11, s, overwrite, cols);
         if (R.Count > 2) Store512(c + 2 * ldc, c20, c21, s, overwrite, cols);
@@ -526,6 +539,73 @@ public static unsafe partial class Sgemm
         if (R.Count > 4) Store512(c + 4 * ldc, c40, c41, s, overwrite, cols);
         if (R.Count > 5) Store512(c + 5 * ldc, c50, c51, s, overwrite, cols);
         if (last && ep.Active) ApplyTile(c, ldc, R.Count, cols, row, col, ep);
+    }
+
+    /// <summary>One full 32-wide row of a tile on its last k block: alpha * acc (+ C), then the linear epilogue, stored
+    /// once. Inlined, so the accumulators stay in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLinear512(float* c, Vector512<float> lo, Vector512<float> hi, Vector512<float> alpha, bool overwrite, in PinnedEpilogue ep, int row, int col)
+    {
+        if (overwrite)
+        {
+            lo *= alpha;
+            hi *= alpha;
+        }
+        else
+        {
+            lo = Avx512F.FusedMultiplyAdd(lo, alpha, Vector512.Load(c));
+            hi = Avx512F.FusedMultiplyAdd(hi, alpha, Vector512.Load(c + 16));
+        }
+
+        LinearEpilogue512(ref lo, ref hi, ep, row, col);
+        lo.Store(c);
+        hi.Store(c + 16);
+    }
+
+    /// <summary>
+    /// The linear part of the epilogue on one 32-wide row of C (element [row, col] first): column bias, row bias, a
+    /// residual before the activation; then, when that is all there is (<see cref="PinnedEpilogue.LinearOnly"/>), ReLU
+    /// and a residual after it. The same operations in the same order as <see cref="PinnedEpilogue.ApplyRow"/>, so a
+    /// tile's elements do not depend on which path ran.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LinearEpilogue512(ref Vector512<float> lo, ref Vector512<float> hi, in PinnedEpilogue ep, int row, int col)
+    {
+        if (ep.ColumnBias != null)
+        {
+            lo += Vector512.Load(ep.ColumnBias + col);
+            hi += Vector512.Load(ep.ColumnBias + col + 16);
+        }
+
+        if (ep.RowBias != null)
+        {
+            var b = Vector512.Create(ep.RowBias[row]);
+            lo += b;
+            hi += b;
+        }
+
+        float* residual = ep.Residual + (long)row * ep.ResidualStride + col;
+        if (ep.Residual != null && !ep.ResidualAfterActivation)
+        {
+            lo += Vector512.Load(residual);
+            hi += Vector512.Load(residual + 16);
+        }
+
+        if (!ep.LinearOnly) return;
+        if (ep.Activation == GemmActivation.Relu)
+        {
+            // MathF.Max(x, 0) lane-wise, as KernelMath.Max: vmaxps returns its second operand for a NaN (NaN stays
+            // NaN) and for equal zeros (-0 stays -0, which + 0 turns into +0).
+            var zero = Vector512<float>.Zero;
+            lo = Avx512F.Max(zero, lo) + zero;
+            hi = Avx512F.Max(zero, hi) + zero;
+        }
+
+        if (ep.Residual != null && ep.ResidualAfterActivation)
+        {
+            lo += Vector512.Load(residual);
+            hi += Vector512.Load(residual + 16);
+        }
     }
 
     /// <summary>Stores one 32-wide row of a tile: alpha * acc (+ C), under a mask in a narrow last panel. No calls here:
@@ -696,62 +776,18 @@ public static unsafe partial class Sgemm
     {
         if (cols == PanelWidth && Avx512F.IsSupported)
         {
-            // Full 32-wide rows: bias, residual and ReLU on two Vector512 per row, then the other activations (and a
-            // residual after them) over the tile. The same operations in the same order as ApplyRow, so a tile's
-            // elements do not depend on which path ran.
-            var zero = Vector512<float>.Zero;
+            // Full 32-wide rows: the linear part on two Vector512 per row, then the other activations (and a residual
+            // after them) over the tile.
             for (int r = 0; r < rows; r++)
             {
                 float* cRow = c + (long)r * ldc;
                 var lo = Vector512.Load(cRow);
                 var hi = Vector512.Load(cRow + 16);
-                if (ep.ColumnBias != null)
-                {
-                    lo += Vector512.Load(ep.ColumnBias + col);
-                    hi += Vector512.Load(ep.ColumnBias + col + 16);
-                }
-
-                if (ep.RowBias != null)
-                {
-                    var b = Vector512.Create(ep.RowBias[row + r]);
-                    lo += b;
-                    hi += b;
-                }
-
-                float* residual = ep.Residual + (long)(row + r) * ep.ResidualStride + col;
-                if (ep.Residual != null && !ep.ResidualAfterActivation)
-                {
-                    lo += Vector512.Load(residual);
-                    hi += Vector512.Load(residual + 16);
-                }
-
-                if (ep.LinearOnly)
-                {
-                    if (ep.Activation == GemmActivation.Relu)
-                    {
-                        // MathF.Max(x, 0) lane-wise, as KernelMath.Max: vmaxps returns its second operand for a NaN
-                        // (NaN stays NaN) and for equal zeros (-0 stays -0, which + 0 turns into +0).
-                        lo = Avx512F.Max(zero, lo) + zero;
-                        hi = Avx512F.Max(zero, hi) + zero;
-                    }
-
-                    if (ep.Residual != null && ep.ResidualAfterActivation)
-                    {
-                        lo += Vector512.Load(residual);
-                        hi += Vector512.Load(residual + 16);
-                    }
-
-                    lo.Store(cRow);
-                    hi.Store(cRow + 16);
-                }
-                else
-                {
-                    lo.Store(cRow);
-                    hi.Store(cRow + 16);
-                }
+                LinearEpilogue512(ref lo, ref hi, ep, row + r, col);
+                lo.Store(cRow);
+                hi.Store(cRow + 16);
             }
 
-            // The other activations over the whole tile, dispatched once (a call per row cost more than a GELU).
             if (!ep.LinearOnly) ep.ActivateTile(c, ldc, rows, row, col);
             return;
         }
