@@ -14,7 +14,7 @@ public static unsafe class PoolKernels
     /// <see cref="MathF.Max(float, float)"/> (NaN propagates). With AVX2: the vertical max of two input rows, 16 columns
     /// at a time, then the max of adjacent pairs by even/odd shuffles.
     /// </summary>
-    public static void MaxPool2x2(ReadOnlySpan<float> x, int planes, int height, int width, Span<float> y)
+    public static void MaxPool2x2(ReadOnlySpan<float> x, int planes, int height, int width, Span<float> y, WorkerPool? pool = null)
     {
         int outH = height / 2, outW = width / 2;
         if (x.Length < (long)planes * height * width) throw new ArgumentException($"x needs {planes * height * width} elements, has {x.Length}", nameof(x));
@@ -22,31 +22,73 @@ public static unsafe class PoolKernels
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            for (int plane = 0; plane < planes; plane++)
+            int tasks = pool is null || (long)planes * height * width < ParallelMinElements ? 1 : Math.Min(planes, pool.Threads);
+            if (tasks <= 1)
             {
-                for (int oy = 0; oy < outH; oy++)
-                {
-                    float* r0 = px + ((long)plane * height + 2 * oy) * width;
-                    float* r1 = r0 + width;
-                    float* o = py + ((long)plane * outH + oy) * outW;
-                    int ox = 0;
-                    if (Avx2.IsSupported)
-                    {
-                        for (; ox + 8 <= outW; ox += 8)
-                        {
-                            var a = Max(Avx.LoadVector256(r0 + 2 * ox), Avx.LoadVector256(r1 + 2 * ox));
-                            var b = Max(Avx.LoadVector256(r0 + 2 * ox + 8), Avx.LoadVector256(r1 + 2 * ox + 8));
-                            // Within each 128-bit lane: evens [a0 a2 b0 b2], odds [a1 a3 b1 b3]; their max is outputs
-                            // [0 1 4 5 | 2 3 6 7], put in order by a 64-bit permute.
-                            var pairs = Max(Avx.Shuffle(a, b, 0b10_00_10_00), Avx.Shuffle(a, b, 0b11_01_11_01));
-                            Avx.Store(o + ox, Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle());
-                        }
-                    }
+                MaxPool2x2Planes(px, py, 0, planes, height, width);
+                return;
+            }
 
-                    for (; ox < outW; ox++)
+            var job = s_maxPoolJob ??= new MaxPoolJob();
+            job.Set(tasks, px, py, planes, height, width);
+            pool!.Run(job, tasks);
+        }
+    }
+
+    /// <summary>Elements of input from which a pooling is split between threads.</summary>
+    private const long ParallelMinElements = 1 << 15;
+
+    [ThreadStatic]
+    private static MaxPoolJob? s_maxPoolJob;
+
+    /// <summary>One parallel call's arguments, reused; the caller holds the pointers fixed until it returns.</summary>
+    private sealed class MaxPoolJob : IParallelJob
+    {
+        private int _tasks, _planes, _height, _width;
+        private float* _x, _y;
+
+        public void Set(int tasks, float* x, float* y, int planes, int height, int width)
+        {
+            (_tasks, _planes, _height, _width) = (tasks, planes, height, width);
+            _x = x;
+            _y = y;
+        }
+
+        public void Execute(int task)
+        {
+            var (first, last) = WorkerPool.Share(_planes, task, _tasks);
+            MaxPool2x2Planes(_x, _y, first, last, _height, _width);
+        }
+    }
+
+    /// <summary>Planes [first, last) of <see cref="MaxPool2x2"/>.</summary>
+    private static void MaxPool2x2Planes(float* px, float* py, int first, int last, int height, int width)
+    {
+        int outH = height / 2, outW = width / 2;
+        for (int plane = first; plane < last; plane++)
+        {
+            for (int oy = 0; oy < outH; oy++)
+            {
+                float* r0 = px + ((long)plane * height + 2 * oy) * width;
+                float* r1 = r0 + width;
+                float* o = py + ((long)plane * outH + oy) * outW;
+                int ox = 0;
+                if (Avx2.IsSupported)
+                {
+                    for (; ox + 8 <= outW; ox += 8)
                     {
-                        o[ox] = MathF.Max(MathF.Max(r0[2 * ox], r0[2 * ox + 1]), MathF.Max(r1[2 * ox], r1[2 * ox + 1]));
+                        var a = Max(Avx.LoadVector256(r0 + 2 * ox), Avx.LoadVector256(r1 + 2 * ox));
+                        var b = Max(Avx.LoadVector256(r0 + 2 * ox + 8), Avx.LoadVector256(r1 + 2 * ox + 8));
+                        // Within each 128-bit lane: evens [a0 a2 b0 b2], odds [a1 a3 b1 b3]; their max is outputs
+                        // [0 1 4 5 | 2 3 6 7], put in order by a 64-bit permute.
+                        var pairs = Max(Avx.Shuffle(a, b, 0b10_00_10_00), Avx.Shuffle(a, b, 0b11_01_11_01));
+                        Avx.Store(o + ox, Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle());
                     }
+                }
+
+                for (; ox < outW; ox++)
+                {
+                    o[ox] = MathF.Max(MathF.Max(r0[2 * ox], r0[2 * ox + 1]), MathF.Max(r1[2 * ox], r1[2 * ox + 1]));
                 }
             }
         }

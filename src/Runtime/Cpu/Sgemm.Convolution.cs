@@ -67,7 +67,20 @@ public static unsafe partial class Sgemm
         {
             if (inPlace)
             {
-                PadImage(src, pp, g, hp, wp, phaseLength);
+                // The padded copy is as much memory traffic as a layer's output: split by channels too.
+                int padTasks = pool is null || (long)channels * hp * rowLength < ParallelMinPadFloats ? 1 : Math.Min(channels, pool.Threads);
+                if (padTasks <= 1)
+                {
+                    PadImage(src, pp, g, hp, wp, phaseLength, 0, channels);
+                }
+                else
+                {
+                    var padJob = s_padJob ??= new PadJob();
+                    padJob.Set(padTasks, src, pp, g, hp, wp, phaseLength);
+                    pool!.Run(padJob, padTasks);
+                }
+
+                Zero(pp + (long)channels * hp * rowLength, PanelWidth);
                 int p = 0;
                 for (int ch = 0; ch < channels; ch++)
                 {
@@ -218,15 +231,42 @@ public static unsafe partial class Sgemm
         }
     }
 
-    /// <summary>The zero-padded image of <see cref="Convolve"/>'s in-place path: per channel hp rows, each of wp
-    /// columns (the image at PadTop, PadLeft) stored as StrideW phases of phaseLength floats (column x at phase
-    /// x % StrideW, index x / StrideW; zero past wp), then one zero panel of slack.</summary>
-    private static void PadImage(float* image, float* padded, in ConvGeometry g, int hp, int wp, int phaseLength)
+    /// <summary>Floats of padded image from which the copy is split between threads.</summary>
+    private const long ParallelMinPadFloats = 1 << 15;
+
+    [ThreadStatic]
+    private static PadJob? s_padJob;
+
+    /// <summary>One parallel padded copy's arguments, reused; the caller holds the pointers fixed until it returns.</summary>
+    private sealed class PadJob : IParallelJob
+    {
+        private int _tasks, _hp, _wp, _phaseLength;
+        private float* _image, _padded;
+        private ConvGeometry _geometry;
+
+        public void Set(int tasks, float* image, float* padded, in ConvGeometry geometry, int hp, int wp, int phaseLength)
+        {
+            (_tasks, _hp, _wp, _phaseLength, _geometry) = (tasks, hp, wp, phaseLength, geometry);
+            _image = image;
+            _padded = padded;
+        }
+
+        public void Execute(int task)
+        {
+            var (first, last) = WorkerPool.Share(_geometry.Channels, task, _tasks);
+            PadImage(_image, _padded, _geometry, _hp, _wp, _phaseLength, first, last);
+        }
+    }
+
+    /// <summary>Channels [first, last) of the zero-padded image of <see cref="Convolve"/>'s in-place path: per channel
+    /// hp rows, each of wp columns (the image at PadTop, PadLeft) stored as StrideW phases of phaseLength floats (column
+    /// x at phase x % StrideW, index x / StrideW; zero past wp). The caller zeroes the panel of slack after the last.</summary>
+    private static void PadImage(float* image, float* padded, in ConvGeometry g, int hp, int wp, int phaseLength, int first, int last)
     {
         int left = Math.Min(g.PadLeft, wp), end = Math.Min(wp, g.PadLeft + g.Width);
         int rowLength = phaseLength * g.StrideW;
-        float* dst = padded;
-        for (int ch = 0; ch < g.Channels; ch++)
+        float* dst = padded + (long)first * hp * rowLength;
+        for (int ch = first; ch < last; ch++)
         {
             float* plane = image + (long)ch * g.Height * g.Width;
             for (int py = 0; py < hp; py++, dst += rowLength)
@@ -254,8 +294,6 @@ public static unsafe partial class Sgemm
                 }
             }
         }
-
-        Zero(dst, PanelWidth);
     }
 
     /// <summary>

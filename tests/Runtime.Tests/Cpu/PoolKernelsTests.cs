@@ -5,9 +5,11 @@ namespace Runtime.Tests.Cpu;
 public class PoolKernelsTests
 {
     /// <summary>MaxPool2x2 against MathF.Max over each window: vector rows (16 and more columns), scalar tails, odd
-    /// sizes (the last row or column is dropped), NaN and signed zeros.</summary>
+    /// sizes (the last row or column is dropped), NaN and signed zeros; with a pool (planes split between threads once
+    /// the input is large enough) the same bits.</summary>
     [Theory]
     [InlineData(1, 2, 2)]
+    [InlineData(9, 64, 64)]
     [InlineData(3, 28, 28)]
     [InlineData(2, 7, 35)]
     [InlineData(4, 64, 64)]
@@ -27,6 +29,10 @@ public class PoolKernelsTests
         int outH = height / 2, outW = width / 2;
         var y = new float[planes * outH * outW];
         PoolKernels.MaxPool2x2(x, planes, height, width, y);
+        using var pool = new WorkerPool(3);
+        var parallel = new float[y.Length];
+        PoolKernels.MaxPool2x2(x, planes, height, width, parallel, pool);
+        Assert.Equal(y.Select(BitConverter.SingleToInt32Bits), parallel.Select(BitConverter.SingleToInt32Bits));
         for (int p = 0; p < planes; p++)
         {
             for (int oy = 0; oy < outH; oy++)

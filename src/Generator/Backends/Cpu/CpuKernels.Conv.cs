@@ -145,7 +145,7 @@ internal static partial class CpuKernels
         if (max && h.Kernel == 2 && wd.Kernel == 2 && h.Stride == 2 && wd.Stride == 2 && node.Attrs.Ints(AttrNames.Pads).All(p => p == 0)
             && h.Out == h.In / 2 && wd.Out == wd.In / 2)
         {
-            w.Line($"global::Aot.Runtime.Cpu.PoolKernels.MaxPool2x2(x0, {Lit(planes)}, {Lit(h.In)}, {Lit(wd.In)}, y);");
+            w.Line($"global::Aot.Runtime.Cpu.PoolKernels.MaxPool2x2(x0, {Lit(planes)}, {Lit(h.In)}, {Lit(wd.In)}, y, _pool);");
             return;
         }
 
