@@ -75,6 +75,7 @@ public static unsafe class Gemv
 
     /// <summary>Panels [first, last) of y: each one's 32 dot products over all of k, stored (a narrow last panel through
     /// a stack tile), then its epilogue while they are in L1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as Sgemm's microkernels: no PGO-dependent Tier-1 body
     private static void Panels(int first, int last, int n, int k, float* x, float* b, float* y, float alpha, bool accumulate, in PinnedEpilogue ep, CpuInstructionSet isa)
     {
         float* tile = stackalloc float[PanelWidth];

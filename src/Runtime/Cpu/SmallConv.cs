@@ -161,6 +161,7 @@ public static unsafe class SmallConv
     /// 2 x T pixels of 16 output channels from k0: accumulators a (first row) and b (second row) start at the bias;
     /// every tap adds weight * input; the finished pixels (after ReLU) go to the row buffer, pixel-major, 16 floats each.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as Sgemm's microkernels: no PGO-dependent Tier-1 body
     private static void Tile512<T>(float* input, float* w, float* bias, int k0, float* tile, in Geometry g)
         where T : struct, IColumnCount
     {
@@ -215,6 +216,7 @@ public static unsafe class SmallConv
 
     /// <summary>As <see cref="Tile512{T}"/> for 8 output channels; fewer than 8 (<paramref name="count"/>) load their
     /// weights and bias under a mask, so nothing past the last channel is read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as Sgemm's microkernels: no PGO-dependent Tier-1 body
     private static void Tile256<T>(float* input, float* w, float* bias, int k0, int count, float* tile, in Geometry g)
         where T : struct, IColumnCount
     {
