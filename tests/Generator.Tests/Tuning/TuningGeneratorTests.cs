@@ -60,7 +60,7 @@ public class TuningGeneratorTests
         Assert.All(kernels, k => Assert.Equal("T.Net", k.Model));
         Assert.All(kernels, k => Assert.Matches(@"^%\d+$", k.Name));
         Assert.All(kernels, k => Assert.False(k.Tuned));
-        Assert.Equal((512, 6), (Kernel("gemm", 50).Kc, Kernel("gemm", 50).Mc)); // kc = min(k, 512), mc = m rounded up to a tile
+        Assert.Equal((648, 6), (Kernel("gemm", 50).Kc, Kernel("gemm", 50).Mc)); // kc = all of k (up to 2048), mc = m rounded up to a tile
 
         // The list describes exactly the products the generated code runs.
         var source = Run(null).Generated.Single();

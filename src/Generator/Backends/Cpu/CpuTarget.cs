@@ -18,10 +18,12 @@ internal sealed record CpuTarget(int L1Bytes, int L2Bytes, long LastLevelCacheBy
 /// <summary>
 /// Cache blocking for the packed GEMM (BLIS-style loops around a 6 x 32 register tile):
 /// <list type="bullet">
-/// <item>kc: depth of a k block. Each C tile is loaded and stored once per k block, so kc should be large; the
-/// kc x 32 slice of a B panel is streamed sequentially and reused for every row tile, so it must stay within
-/// about two L1s (hardware prefetch covers the rest). Measured here: kc = 512 beats 128 and 256 by 10-15% at
-/// 512^3 and 1024^3.</item>
+/// <item>kc: depth of a k block. Each C tile is loaded and stored once per k block, so kc should be large: the
+/// whole of k when it can. The kc x 32 slice of a B panel is read sequentially once per row tile, and the hardware
+/// prefetcher streams it from L2 even when it is several times L1; what bounds kc is that a block of A at least 32
+/// rows high (mc x kc) must stay within a quarter of L2: kc up to 2048 here. Measured (Sgemm.Multiply, one thread,
+/// GFLOP/s against kc = 512): 1024^3 113 vs 106, 64 x 512 x 784 115 vs 114, 256 x 512 x 2048 115 vs 114 (earlier:
+/// 512 beat 128 and 256 by 10-15%).</item>
 /// <item>mc: rows of A per block; an mc x kc block of A is re-read for every B panel, so it must stay within
 /// a quarter of L2 (the rest holds B panels and C).</item>
 /// </list>
@@ -38,11 +40,14 @@ internal static class CpuTiling
     /// k only, so they stay the same when the rows change with a dynamic size.</summary>
     public static (int Kc, int Mc) GemmAnyRows(int k, CpuTarget target)
     {
-        int kc = target.L1Bytes * 2 / (GemmLayout.PanelWidth * sizeof(float));
+        int kc = target.L2Bytes / 4 / (MinBlockRows * sizeof(float));
         kc = System.Math.Max(1, System.Math.Min(k, kc));
         int mc = target.L2Bytes / 4 / (kc * sizeof(float));
         return (kc, System.Math.Max(GemmLayout.TileRows, mc / GemmLayout.TileRows * GemmLayout.TileRows));
     }
+
+    /// <summary>The fewest rows of A a block should hold: kc is capped so that this many fit a quarter of L2.</summary>
+    private const int MinBlockRows = 32;
 
     /// <summary>
     /// The cache blocks of a PackedGemm or ConvGemm node: its kc and mc attributes (set by the AssignGemmBlocks pass,
