@@ -287,10 +287,40 @@ public static unsafe partial class Sgemm
                     continue;
                 }
 
+                // Zero, then the columns inside the image: for stride 2 mostly 8 pairs at a time, each float pair read
+                // as a 64-bit lane and narrowed to its low (even) and high (odd) half; the rest one by one.
+                Zero(dst, rowLength);
+                int i0 = 0, i1 = 0;
+                if (g.StrideW == 2)
+                {
+                    // Pairs i in [i0, i1) have both columns 2i and 2i + 1 inside the image; the last 8 may overlap.
+                    i0 = (left + 1) / 2;
+                    i1 = Math.Min(end / 2, phaseLength);
+                    if (i1 - i0 >= 8)
+                    {
+                        for (int i = i0; ; i += 8)
+                        {
+                            i = Math.Min(i, i1 - 8);
+                            var lo = Vector256.Load((ulong*)(row + 2 * i));
+                            var hi = Vector256.Load((ulong*)(row + 2 * i + 8));
+                            Vector256.Narrow(lo, hi).AsSingle().Store(dst + i);
+                            Vector256.Narrow(lo >> 32, hi >> 32).AsSingle().Store(dst + phaseLength + i);
+                            if (i + 8 == i1) break;
+                        }
+                    }
+                    else
+                    {
+                        i1 = i0;
+                    }
+                }
+
                 for (int phase = 0; phase < g.StrideW; phase++)
                 {
+                    // Phase index i holds column phase + i * StrideW: inside the image for i in [inFirst, inEnd).
                     float* to = dst + phase * phaseLength;
-                    for (int i = 0, x = phase; i < phaseLength; i++, x += g.StrideW) to[i] = x >= left && x < end ? row[x] : 0f;
+                    int inFirst = (left - phase + g.StrideW - 1) / g.StrideW, inEnd = Math.Min(phaseLength, (end - phase + g.StrideW - 1) / g.StrideW);
+                    for (int i = inFirst; i < Math.Min(inEnd, i0); i++) to[i] = row[phase + i * g.StrideW];
+                    for (int i = Math.Max(inFirst, i1); i < inEnd; i++) to[i] = row[phase + i * g.StrideW];
                 }
             }
         }

@@ -164,7 +164,7 @@ public class SgemmTests
         return sum;
     }
 
-    private static double Activate(double x, GemmActivation activation) => activation switch
+    internal static double Activate(double x, GemmActivation activation) => activation switch
     {
         GemmActivation.Relu => Math.Max(x, 0),
         GemmActivation.Gelu => 0.5 * x * (1 + Erf(x / Math.Sqrt(2))),
@@ -322,7 +322,7 @@ public class SgemmTests
         Assert.Throws<ArgumentException>(() => Sgemm.PackB(new float[15], 4, 4, false, packed));
     }
 
-    private static float[] Fill(Random random, int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    internal static float[] Fill(Random random, int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
 }
 
 public class ParallelSgemmTests
