@@ -46,7 +46,8 @@ internal static class Report
 
         Console.Write(sb.ToString());
         Console.WriteLine("us = median latency in microseconds (p90 beside it); ours/ORT < 1 means ours is faster; % peak is against the measured");
-        Console.WriteLine("FMA peak at the thread count that side used; BW frac = achieved bytes/s over the STREAM triad at that thread count;");
+        Console.WriteLine("FMA peak at the thread count that side used (GF/s count the direct algorithm's FLOPs: Winograd convolutions can pass 100%);");
+        Console.WriteLine("BW frac = achieved bytes/s over the STREAM triad at that thread count;");
         Console.WriteLine($"other load = CPU share other processes used while the record ran (\"!\" above {100 * NoisyLoad:F0}%: distrust that row).");
     }
 

@@ -270,6 +270,8 @@ internal static class SharedCases
             (new[] { 1, 3, 33, 33 }, new[] { 3, 3, 5, 5 }, true, 3, 2, 2, 1),
             (new[] { 1, 3, 17, 17 }, new[] { 3, 3, 3, 3 }, false, 1, 3, 1, 1),  // padding wider than a tap reaches
             (new[] { 1, 3, 17, 33 }, new[] { 2, 3, 3, 3 }, true, 2, 0, 2, 1),   // dilation without padding
+            (new[] { 1, 16, 24, 21 }, new[] { 17, 16, 3, 3 }, true, 1, 1, 1, 1), // Winograd on the CPU: 16+ channels, 32+ output tiles, beyond L1
+            (new[] { 2, 16, 22, 30 }, new[] { 16, 16, 3, 3 }, false, 1, 0, 1, 1), // the same, batch 2, no padding
         })
         {
             var x = Rand(seed++, xShape);

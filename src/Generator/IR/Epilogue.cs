@@ -4,7 +4,7 @@ using System.Linq;
 namespace Aot.Generator.IR;
 
 /// <summary>
-/// A matrix product (MatMul, Gemm, PackedGemm, ConvGemm) that carries an epilogue: elementwise work applied to its
+/// A matrix product (MatMul, Gemm, PackedGemm, ConvGemm, WinogradConv) that carries an epilogue: elementwise work applied to its
 /// result before it is stored, made by the FuseEpilogue pass. The node's attribute <see cref="Operands"/> = E says
 /// that its last E inputs are epilogue operands (each broadcast to the product's shape); the first ones are the
 /// product's own. <see cref="Node.Body"/> is the epilogue in SSA over registers: r0 is the product's element,
@@ -16,7 +16,10 @@ internal static class Epilogue
     /// <summary>Attribute: how many of the node's inputs, at the end, are epilogue operands.</summary>
     public const string Operands = "epilogue";
 
-    public static bool CanCarry(OpKind op) => op is OpKind.MatMul or OpKind.Gemm or OpKind.PackedGemm or OpKind.ConvGemm;
+    public static bool CanCarry(OpKind op) => op is OpKind.MatMul or OpKind.Gemm or OpKind.PackedGemm || IsConvolution(op);
+
+    /// <summary>The CPU's convolution products: their epilogue bias runs along output channels.</summary>
+    public static bool IsConvolution(OpKind op) => op is OpKind.ConvGemm or OpKind.WinogradConv;
 
     public static bool Has(Node node) => node.Attrs.Has(Operands);
 

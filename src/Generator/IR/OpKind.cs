@@ -125,6 +125,15 @@ internal enum OpKind
     /// relu (1: ReLU applied), pool (2: a 2 x 2 / stride 2 max pooling follows, 0: none), shape (the result).</summary>
     SmallConv,
 
+    /// <summary>A CPU layout op: 3x3 convolution weights [K, C, 3, 3] in the Winograd F(2x2, 3x3) transform domain,
+    /// [16, K, C] (the runtime's Sgemm.TransformWinogradWeights). Made by LowerConvToWinograd, evaluated once at load time.</summary>
+    WinogradWeights,
+
+    /// <summary>A CPU op: a 3x3, stride-1, undilated, single-group <see cref="Conv2d"/> by Winograd's F(2x2, 3x3) (made by
+    /// LowerConvToWinograd): inputs x [N, C, H, W], the <see cref="WinogradWeights"/> [16, K, C], optional bias [K];
+    /// attrs pads, block (output tiles per block, from the cost model).</summary>
+    WinogradConv,
+
     /// <summary>Several elementwise ops computed in one pass over the output (see <see cref="Node.Body"/>);
     /// made by the FuseElementwise pass, never by the frontend.</summary>
     Fused,
@@ -170,6 +179,9 @@ internal static class AttrNames
     public const string Kc = "kc";
     public const string Mc = "mc";
     public const string Tuned = "tuned";
+
+    /// <summary>Output tiles a WinogradConv transforms and multiplies at a time (a multiple of the GEMM panel width).</summary>
+    public const string Block = "block";
 }
 
 internal static class OpKindInfo

@@ -63,6 +63,8 @@ internal static class ShapeInference
             OpKind.PackB => PackB(inputs[0], attrs.Int(AttrNames.TransB) != 0),
             OpKind.PackedGemm => PackedGemm(inputs, (int)attrs.Int(AttrNames.N)),
             OpKind.SmallConv => SmallConv(inputs, attrs),
+            OpKind.WinogradWeights => WinogradWeights(inputs[0]),
+            OpKind.WinogradConv => WinogradConv(inputs, attrs),
             _ => InferResult.Fail(ShapeErrorKind.InvalidArgument, "no shape rule for " + op),
         };
     }
@@ -225,6 +227,27 @@ internal static class ShapeInference
         return fits
             ? InferResult.Ok(new TensorType(DType.Float32, shape))
             : InferResult.Fail(ShapeErrorKind.OperandShape, $"SmallConv: input {Fmt(x)} and weight {Fmt(w)} do not produce {Fmt(shape)}");
+    }
+
+    private static InferResult WinogradWeights(TensorType w) =>
+        w.Rank == 4 && w.DType == DType.Float32 && w.Shape[2] == 3 && w.Shape[3] == 3
+            ? InferResult.Ok(new TensorType(DType.Float32, WinogradPoints, w.Shape[0], w.Shape[1]))
+            : InferResult.Fail(ShapeErrorKind.OperandShape, $"WinogradWeights: needs Float32 weights [K, C, 3, 3], got {Fmt(w)}");
+
+    /// <summary>Points of the Winograd F(2x2, 3x3) transform domain (the runtime's Sgemm.WinogradPoints).</summary>
+    public const int WinogradPoints = 16;
+
+    private static InferResult WinogradConv(IReadOnlyList<TensorType> inputs, Attrs attrs)
+    {
+        var x = inputs[0];
+        var u = inputs[1];
+        var pads = attrs.Ints(AttrNames.Pads);
+        bool fits = x.Rank == 4 && u.Rank == 3 && pads.Length == 4 && u.Shape[0] == WinogradPoints && u.Shape[2] == x.Shape[1]
+            && (inputs.Count < 3 || (inputs[2].Rank == 1 && inputs[2].Shape[0] == u.Shape[1]));
+        int oh = fits ? OutputSize(x.Shape[2], 3, 1, pads[0] + pads[2], 1) : 0, ow = fits ? OutputSize(x.Shape[3], 3, 1, pads[1] + pads[3], 1) : 0;
+        return fits && oh > 0 && ow > 0
+            ? InferResult.Ok(new TensorType(DType.Float32, x.Shape[0], u.Shape[1], oh, ow))
+            : InferResult.Fail(ShapeErrorKind.OperandShape, $"WinogradConv: input {Fmt(x)} and transformed weights {Fmt(u)} do not make a 3x3 convolution");
     }
 
     /// <summary>A fused elementwise node: its operands broadcast together (its body is checked by the verifier).</summary>

@@ -125,7 +125,7 @@ internal sealed class FuseEpilogue : IPass
             plan.OwnInputs.RemoveAt(2);
             AddBias(plan, product.Inputs[2], graph);
         }
-        else if (product.Op == OpKind.ConvGemm && product.Inputs.Count > 2)
+        else if (Epilogue.IsConvolution(product.Op) && product.Inputs.Count > 2)
         {
             plan.OwnInputs.RemoveAt(2);
             plan.AddOperandStep(product.Inputs[2], new[] { shape[1], 1, 1 });
@@ -182,7 +182,7 @@ internal sealed class FuseEpilogue : IPass
         var otherType = graph.TypeOf(other);
         var otherShape = otherType.ShapeArray();
         var shape = plan.Shape;
-        bool conv = plan.Product.Op == OpKind.ConvGemm;
+        bool conv = Epilogue.IsConvolution(plan.Product.Op);
         if (otherType.DType != DType.Float32 || plan.Finished) return false;
         if (!plan.Residual && otherShape.SequenceEqual(current))
         {

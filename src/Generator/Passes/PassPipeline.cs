@@ -31,6 +31,7 @@ internal static class PassPipeline
     {
         new PackGemmWeights(),
         new LowerSmallConv(Backends.Cpu.CpuTarget.Default), // before LowerConvToGemm: it takes the convolutions small enough for L1
+        new LowerConvToWinograd(Backends.Cpu.CpuTarget.Default), // the 3x3 ones with enough channels and tiles
         new LowerConvToGemm(),
         new FuseEpilogue(), // after the layout passes: it fuses into PackedGemm and ConvGemm
         new FoldProductScale(), // what is left unpacked: attention's scaled scores

@@ -222,7 +222,34 @@ internal static partial class CpuKernels
 
             w.Line($"{Sgemm}.Convolve({Lit(m)}, x1.Slice(g * {Lit(m * k)}, {Lit(m * k)}), x0.Slice((image * {Lit(x[1])} + g * {Lit(channels)}) * {Lit(plane)}, {Lit(channels * plane)}), " +
                    $"{Lit(channels)}, {Lit(h.In)}, {Lit(wd.In)}, {Lit(wt[2])}, {Lit(wt[3])}, {Lit(h.Stride)}, {Lit(wd.Stride)}, {Lit(h.PadBegin)}, {Lit(wd.PadBegin)}, {Lit(h.Dilation)}, {Lit(wd.Dilation)}, {Lit(h.Out)}, {Lit(wd.Out)}, " +
-                   $"yg, accumulate: {(bias ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool{ConvGemmEpilogue(graph, node, m, n)}, isa: InstructionSet);");
+                   $"yg, accumulate: {(bias ? "true" : "false")}, kc: {Lit(kc)}, mc: {Lit(mc)}, pool: _pool{ConvolutionEpilogue(graph, node, m, n)}, isa: InstructionSet);");
+        }
+    }
+
+    /// <summary>Weights [K, C, 3, 3] into the Winograd transform domain [16, K, C] (once, at load time).</summary>
+    private static void EmitWinogradWeights(CodeWriter w, Graph graph, Node node)
+    {
+        var wt = Shapes.Of(graph, node.Inputs[0]);
+        w.Line($"// Weights {Fmt(wt)} into the Winograd F(2x2, 3x3) domain [16, {wt[0]}, {wt[1]}] (once, at compile time).");
+        w.Line($"{Sgemm}.TransformWinogradWeights(x0, {Lit(wt[0])}, {Lit(wt[1])}, y);");
+    }
+
+    /// <summary>Winograd F(2x2, 3x3) per image (Sgemm.WinogradConvolve): 16 products [K, C] @ [C, tiles] between an
+    /// input and an output transform, with the bias (its own or the epilogue's) and the epilogue applied per row segment.</summary>
+    private static void EmitWinogradConv(CodeWriter w, Graph graph, Node node)
+    {
+        var x = Shapes.Of(graph, node.Inputs[0]);
+        var y = Shapes.Of(graph, node.Output);
+        var pads = node.Attrs.Ints(AttrNames.Pads);
+        int m = y[1], n = y[2] * y[3], block = (int)node.Attrs.Int(AttrNames.Block);
+        bool ownBias = Epilogue.ProductInputs(node).Count > 2;
+        string epilogue = ownBias ? $", epilogue: new {GemmEpilogueType} {{ RowBias = x2 }}" : ConvolutionEpilogue(graph, node, m, n, group: "0");
+        w.Line($"// y{Fmt(y)} = conv3x3(x0{Fmt(x)}) by Winograd F(2x2, 3x3) per image: 16 products [{m}, {x[1]}] @ [{x[1]}, {(y[2] + 1) / 2 * ((y[3] + 1) / 2)} tiles], " +
+               $"pads {Fmt(pads)}, {block} tiles per block (cost model)");
+        using (w.Block($"for (int image = 0; image < {Lit(y[0])}; image++)"))
+        {
+            w.Line($"{Sgemm}.WinogradConvolve({Lit(m)}, x1, x0.Slice(image * {Lit(x[1] * x[2] * x[3])}, {Lit(x[1] * x[2] * x[3])}), {Lit(x[1])}, {Lit(x[2])}, {Lit(x[3])}, " +
+                   $"{Lit(pads[0])}, {Lit(pads[1])}, {Lit(y[2])}, {Lit(y[3])}, y.Slice(image * {Lit(m * n)}, {Lit(m * n)}), {Lit(block)}, pool: _pool{epilogue}, isa: InstructionSet);");
         }
     }
 }

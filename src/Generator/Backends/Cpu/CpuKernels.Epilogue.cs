@@ -15,13 +15,13 @@ internal static partial class CpuKernels
     internal sealed record GemmEpilogueArgs(int? RowBias, int? ColumnBias, int? Residual, bool ResidualAfterActivation, string Activation);
 
     /// <summary>
-    /// Reads a PackedGemm's or ConvGemm's epilogue body as the GEMM kernel's fixed sequence,
+    /// Reads a PackedGemm's, ConvGemm's or WinogradConv's epilogue body as the GEMM kernel's fixed sequence,
     /// <c>act(t + bias [+ residual]) [+ residual]</c>: a bias along the columns (PackedGemm) or output channels
-    /// (ConvGemm), a residual of the product's shape, one activation. Null when the body is anything else.
+    /// (convolutions), a residual of the product's shape, one activation. Null when the body is anything else.
     /// </summary>
     internal static GemmEpilogueArgs? DecodeEpilogue(Graph graph, Node node)
     {
-        if (node.Op is not (OpKind.PackedGemm or OpKind.ConvGemm) || !Epilogue.Has(node)) return null;
+        if (!(node.Op == OpKind.PackedGemm || Epilogue.IsConvolution(node.Op)) || !Epilogue.Has(node)) return null;
         var product = Shapes.Of(graph, node.Output);
         int first = Epilogue.ProductInputs(node).Count, count = Epilogue.OperandCount(node);
         int? rowBias = null, columnBias = null, residual = null;
@@ -58,7 +58,7 @@ internal static partial class CpuKernels
                 {
                     columnBias = input;
                 }
-                else if (biasAllowed && node.Op == OpKind.ConvGemm && IsChannelShape(shape, product))
+                else if (biasAllowed && Epilogue.IsConvolution(node.Op) && IsChannelShape(shape, product))
                 {
                     rowBias = input;
                 }
@@ -88,7 +88,7 @@ internal static partial class CpuKernels
 
     /// <summary>
     /// A product with an epilogue. PackedGemm and ConvGemm pass it to the GEMM kernel, which applies it per tile
-    /// (their emitters add <see cref="PackedGemmEpilogue"/> / <see cref="ConvGemmEpilogue"/> to the call); any other
+    /// (their emitters add <see cref="PackedGemmEpilogue"/> / <see cref="ConvolutionEpilogue"/> to the call); any other
     /// product, or a body the kernel cannot run, computes the product into y and then runs the body in place over y
     /// while it is still warm in cache.
     /// </summary>
@@ -97,6 +97,7 @@ internal static partial class CpuKernels
         if (DecodeEpilogue(graph, node) is not null)
         {
             if (node.Op == OpKind.PackedGemm) EmitPackedGemm(w, graph, node);
+            else if (node.Op == OpKind.WinogradConv) EmitWinogradConv(w, graph, node);
             else EmitConvGemm(w, graph, node);
             return;
         }
@@ -144,14 +145,14 @@ internal static partial class CpuKernels
         return EpilogueArgument(e, rowBias: null, columnBias: e.ColumnBias is { } c ? "x" + Lit(c) : null, residual: e.Residual is { } r ? "x" + Lit(r) : null, residualStride: n);
     }
 
-    /// <summary>The <c>epilogue:</c> argument of a ConvGemm's call for image <c>image</c> and group <c>g</c>, whose
-    /// product is m channels x n pixels ("" without an epilogue).</summary>
-    private static string ConvGemmEpilogue(Graph graph, Node node, int m, int n)
+    /// <summary>The <c>epilogue:</c> argument of a convolution's call for image <c>image</c> and the group
+    /// <paramref name="group"/> (an expression), whose product is m channels x n pixels ("" without an epilogue).</summary>
+    private static string ConvolutionEpilogue(Graph graph, Node node, int m, int n, string group = "g")
     {
         if (DecodeEpilogue(graph, node) is not { } e) return "";
         int channels = Shapes.Of(graph, node.Output)[1];
-        string? rowBias = e.RowBias is { } b ? $"x{Lit(b)}.Slice(g * {Lit(m)}, {Lit(m)})" : null;
-        string? residual = e.Residual is { } r ? $"x{Lit(r)}.Slice((image * {Lit(channels)} + g * {Lit(m)}) * {Lit(n)}, {Lit(m * n)})" : null;
+        string? rowBias = e.RowBias is { } b ? $"x{Lit(b)}.Slice({group} * {Lit(m)}, {Lit(m)})" : null;
+        string? residual = e.Residual is { } r ? $"x{Lit(r)}.Slice((image * {Lit(channels)} + {group} * {Lit(m)}) * {Lit(n)}, {Lit(m * n)})" : null;
         return EpilogueArgument(e, rowBias, columnBias: null, residual, residualStride: n);
     }
 

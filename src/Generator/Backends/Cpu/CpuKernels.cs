@@ -111,6 +111,12 @@ internal static partial class CpuKernels
             case OpKind.SmallConv:
                 EmitSmallConv(w, graph, node);
                 break;
+            case OpKind.WinogradWeights:
+                EmitWinogradWeights(w, graph, node);
+                break;
+            case OpKind.WinogradConv:
+                EmitWinogradConv(w, graph, node);
+                break;
             case var op when OpKindInfo.IsReduction(op):
                 EmitReduceNode(w, graph, node);
                 break;

@@ -46,6 +46,17 @@ internal static class CpuTiling
         return (kc, System.Math.Max(GemmLayout.TileRows, mc / GemmLayout.TileRows * GemmLayout.TileRows));
     }
 
+    /// <summary>
+    /// Output tiles per block of a Winograd convolution: its transformed inputs (16 x channels x block floats) and
+    /// products (16 x m x block) together within half of L2, in whole GEMM panels; at least one panel, at most what
+    /// covers all <paramref name="tiles"/>.
+    /// </summary>
+    public static int WinogradBlock(int channels, int m, int tiles, CpuTarget target)
+    {
+        int block = target.L2Bytes / 2 / (16 * sizeof(float) * (channels + m)) / GemmLayout.PanelWidth * GemmLayout.PanelWidth;
+        return System.Math.Max(GemmLayout.PanelWidth, System.Math.Min(block, RoundUp(tiles, GemmLayout.PanelWidth)));
+    }
+
     /// <summary>The fewest rows of A a block should hold: kc is capped so that this many fit a quarter of L2.</summary>
     private const int MinBlockRows = 32;
 
