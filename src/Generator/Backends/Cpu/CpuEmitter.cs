@@ -177,8 +177,8 @@ internal static class CpuEmitter
                 w.Line($"public static int[] OutputShape(int dynamicSize) => new int[] {{ {string.Join(", ", dynamic.OutputDims())} }};");
             }
 
-            w.Line("private readonly float[] _weights;");
-            w.Line("private readonly float[] _arena;");
+            w.Line($"private readonly {Rt}.Cpu.AlignedBuffer _weights;");
+            w.Line($"private readonly {Rt}.Cpu.AlignedBuffer _arena;");
             w.Line($"private readonly {Rt}.Cpu.WorkerPool? _pool;");
             w.Line();
             using (w.Block($"public Compiled({model.ClassName} model, int threads = 1)"))
@@ -186,12 +186,12 @@ internal static class CpuEmitter
                 w.Line($"if (threads < 1) throw new {Sys}.ArgumentOutOfRangeException(nameof(threads), threads, \"at least one thread\");");
                 if (options.InstructionSet != InstructionSet.Auto) w.Line($"{Rt}.Cpu.CpuFeatures.Require(InstructionSet);");
                 w.Line($"_pool = threads > 1 ? new {Rt}.Cpu.WorkerPool(threads) : null;");
-                w.Line($"_weights = new float[{plan.WeightElements}];");
-                w.Line($"_arena = new float[{plan.ArenaElements}];");
+                w.Line($"_weights = new {Rt}.Cpu.AlignedBuffer({plan.WeightElements});");
+                w.Line($"_arena = new {Rt}.Cpu.AlignedBuffer({plan.ArenaElements});");
                 foreach (var wt in model.Weights)
                 {
                     var t = graph.TypeOf(wt.ValueId);
-                    w.Line($"{Rt}.WeightBinding.CopyInto(model.{wt.MemberName}, \"{wt.MemberName}\", {DTypeLiteral(t.DType)}, {ShapeLiteral(t)}, new {Sys}.Span<float>(_weights, {plan[wt.ValueId].Index}, {t.ElementCount}));");
+                    w.Line($"{Rt}.WeightBinding.CopyInto(model.{wt.MemberName}, \"{wt.MemberName}\", {DTypeLiteral(t.DType)}, {ShapeLiteral(t)}, _weights.Slice({plan[wt.ValueId].Index}, {t.ElementCount}));");
                 }
 
                 if (graph.Nodes.Any(n => plan.IsLoadTime(n.Output))) w.Line("PrepareWeights();");
@@ -329,8 +329,8 @@ internal static class CpuEmitter
         {
             StorageKind.Input => inputNames[slot.Index],
             StorageKind.Output => "output",
-            StorageKind.Weight => $"new {Sys}.Span<float>(_weights, {slot.Index}, {t.ElementCount})",
-            _ => $"new {Sys}.Span<float>(_arena, {slot.Index}, {t.ElementCount})",
+            StorageKind.Weight => $"_weights.Slice({slot.Index}, {t.ElementCount})",
+            _ => $"_arena.Slice({slot.Index}, {t.ElementCount})",
         };
         bool reinterpret = t.DType == DType.Int32 && slot.Kind is StorageKind.Weight or StorageKind.Arena;
         return reinterpret ? $"{Sys}.Runtime.InteropServices.MemoryMarshal.Cast<float, int>({floats})" : floats;
