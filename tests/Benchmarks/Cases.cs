@@ -31,6 +31,11 @@ internal sealed class BenchCase
     /// written once, no write-allocate); 0 for compute-bound ones.</summary>
     public double Bytes { get; init; }
 
+    /// <summary>Bytes of weights each run reads, for a batch-1 model whose weights exceed L2, so they stream in from L3
+    /// every run: the benchmark then measures the fastest read of that many bytes (<see cref="Machine.MeasureRead"/>)
+    /// and reports the time it takes as the model's floor; 0 when not reported.</summary>
+    public double WeightBytes { get; init; }
+
     public required float[] Input { get; init; }
     public required int[] InputShape { get; init; }
     public required int[] OutputShape { get; init; }
@@ -137,6 +142,7 @@ internal static class Cases
         {
             Name = batch == 1 ? "mlp_b1" : "mlp_b64",
             Flops = 2.0 * batch * (784 * 512 + 512 * 512 + 512 * 10),
+            WeightBytes = batch == 1 ? sizeof(float) * (784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10) : 0,
             Input = x.Floats.ToArray(),
             InputShape = [batch, 784],
             OutputShape = [batch, 10],

@@ -146,6 +146,67 @@ internal static class Machine
         return new Triad(threads, 3.0 * TriadLength * sizeof(float) / best / 1e9);
     }
 
+    public sealed record Read(int Threads, double GBps);
+
+    /// <summary>
+    /// Best-of-<paramref name="passes"/> bandwidth of reading <paramref name="bytes"/> that stay in the caches (a
+    /// model's weights: past L2, inside L3), cache-line aligned, each thread its own contiguous share, 200 times per
+    /// pass: the ceiling for a model that must stream that many bytes per run.
+    /// </summary>
+    public static Read MeasureRead(int threads, double bytes, int passes)
+    {
+        const int repeats = 200;
+        int floats = (int)(bytes / sizeof(float)) / (64 * threads) * (64 * threads);
+        var buffer = GC.AllocateArray<float>(floats + 16, pinned: true);
+        int start = (int)((64 - (long)Unsafe.ByteOffset(ref Unsafe.NullRef<float>(), ref buffer[0]) % 64) % 64) / sizeof(float);
+        var data = buffer.AsMemory(start, floats);
+        data.Span.Fill(1f);
+        double best = double.MaxValue;
+        for (int p = 0; p < passes; p++)
+        {
+            best = Math.Min(best, Parallel(threads, t =>
+            {
+                var share = data.Span.Slice(t * (floats / threads), floats / threads);
+                for (int r = 0; r < repeats; r++) ReadKernel(share);
+            }));
+        }
+
+        return new Read(threads, (double)floats * sizeof(float) * repeats / best / 1e9);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void ReadKernel(ReadOnlySpan<float> data)
+    {
+        ref float r = ref MemoryMarshal.GetReference(data);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var s0 = Vector512<float>.Zero;
+            var s1 = s0;
+            var s2 = s0;
+            var s3 = s0;
+            for (int i = 0; i <= data.Length - 64; i += 64)
+            {
+                s0 += Vector512.LoadUnsafe(ref r, (nuint)i);
+                s1 += Vector512.LoadUnsafe(ref r, (nuint)(i + 16));
+                s2 += Vector512.LoadUnsafe(ref r, (nuint)(i + 32));
+                s3 += Vector512.LoadUnsafe(ref r, (nuint)(i + 48));
+            }
+
+            s_sink = Vector512.Sum(s0 + s1 + s2 + s3);
+            return;
+        }
+
+        var t0 = Vector256<float>.Zero;
+        var t1 = t0;
+        for (int i = 0; i <= data.Length - 16; i += 16)
+        {
+            t0 += Vector256.LoadUnsafe(ref r, (nuint)i);
+            t1 += Vector256.LoadUnsafe(ref r, (nuint)(i + 8));
+        }
+
+        s_sink = Vector256.Sum(t0 + t1);
+    }
+
     private static (int Lo, int Hi) Range(int t, int threads)
     {
         // Split on 64-float (256-byte) boundaries so each thread's slice stays vector-aligned.

@@ -112,6 +112,14 @@ namespace Benchmarks
         string Model, int Threads, int OursThreads, double Flops, double Bytes,
         Stats Ours, Stats Ort, double MaxAbsDiff, double Tolerance, long OursAllocatedBytes, double? OtherLoad)
     {
+        /// <summary>For a model with <see cref="BenchCase.WeightBytes"/>: the fastest read of its weights at this thread count.</summary>
+        public Machine.Read? WeightsRead { get; init; }
+
+        public double WeightBytes { get; init; }
+
+        /// <summary>The time its weights take to read at <see cref="WeightsRead"/>: no run can be faster.</summary>
+        public double? WeightsFloorUs => WeightsRead is { } read ? WeightBytes / (read.GBps * 1e3) : null;
+
         public double Ratio => Ours.MedianUs / Ort.MedianUs;
         public double OursGflops => Flops / (Ours.MedianUs * 1e3);
         public double OrtGflops => Flops / (Ort.MedianUs * 1e3);
@@ -216,6 +224,7 @@ namespace Benchmarks
                     try
                     {
                         var r = RunOne(bench, onnx, t, plan);
+                        if (bench.WeightBytes > 0) r = r with { WeightBytes = bench.WeightBytes, WeightsRead = Machine.MeasureRead(t, bench.WeightBytes, passes: options.Quick ? 3 : 20) };
                         results.Add(r);
                         Console.WriteLine($"  {name,-18} threads {t} (ours {r.OursThreads}): ours {r.Ours.MedianUs,10:F1} us  ort {r.Ort.MedianUs,10:F1} us  " +
                                           $"ratio {r.Ratio,5:F2}  max|diff| {r.MaxAbsDiff:E1}  other load {(r.OtherLoad is { } l ? $"{100 * l:F0}%" : "n/a")}  [{sw.Elapsed.TotalSeconds:F1} s]");

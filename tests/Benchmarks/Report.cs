@@ -49,6 +49,11 @@ internal static class Report
         Console.WriteLine("FMA peak at the thread count that side used (GF/s count the direct algorithm's FLOPs: Winograd convolutions can pass 100%);");
         Console.WriteLine("BW frac = achieved bytes/s over the STREAM triad at that thread count;");
         Console.WriteLine($"other load = CPU share other processes used while the record ran (\"!\" above {100 * NoisyLoad:F0}%: distrust that row).");
+        foreach (var r in results.Where(r => r.WeightsFloorUs is not null))
+        {
+            Console.WriteLine($"{r.Model} at {r.Threads} thr: its {r.WeightBytes / 1e6:F2} MB of weights take {r.WeightsFloorUs:F1} us to read at the fastest read measured " +
+                              $"({r.WeightsRead!.GBps:F1} GB/s, same run): ours {r.Ours.MedianUs:F1} us = {r.WeightsFloorUs / r.Ours.MedianUs:P0} of that floor's speed, ORT {r.Ort.MedianUs:F1} us.");
+        }
     }
 
     /// <summary>Above this share of the machine used by other processes a record is flagged as noisy.</summary>
@@ -98,6 +103,13 @@ internal static class Report
                 rec["bandwidth_fraction"] = Round(r.OursGBps / triads[r.OursThreads].GBps, 4);
                 rec["ort_gbps"] = Round(r.OrtGBps);
                 rec["ort_bandwidth_fraction"] = Round(r.OrtGBps / triads[r.Threads].GBps, 4);
+            }
+
+            if (r.WeightsFloorUs is { } floor)
+            {
+                rec["weight_bytes"] = r.WeightBytes;
+                rec["weights_read_gbps"] = Round(r.WeightsRead!.GBps);
+                rec["weights_read_floor_us"] = Round(floor);
             }
 
             rec["iterations"] = new JsonObject { ["ours"] = r.Ours.Iterations, ["ort"] = r.Ort.Iterations };

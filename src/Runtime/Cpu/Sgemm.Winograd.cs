@@ -249,6 +249,7 @@ public static unsafe partial class Sgemm
     /// v[ξ * <see cref="InputPointStride"/> + (j / 32) * channels * 32 + c * 32 + j % 32], each point's channels x tiles
     /// matrix packed as the microkernel's B panels.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as the microkernels: one fully inlined body, whatever the profile
     private static void TransformInputs(in WinogradPlan plan, int t0, int count, float* v)
     {
         ref readonly var g = ref plan.Geometry;
@@ -330,6 +331,7 @@ public static unsafe partial class Sgemm
     /// channel i and tile t0 + j at products[ξ * <see cref="ProductPointStride"/> + i * block + j]), written as the tiles' 2x2 pixels of the output;
     /// then the epilogue over each output row segment a run of tiles wrote.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformProducts(in WinogradPlan plan, int t0, int count, float* products)
     {
         ref readonly var g = ref plan.Geometry;
