@@ -60,20 +60,8 @@ public class ParallelKernelTests
         }
 
         using var compiled = CompiledGraphs.Compile(cases.Select(c => c.Graph).ToArray());
-        var failures = new StringBuilder();
-        for (int i = 0; i < cases.Count; i++)
-        {
-            var c = cases[i];
-            var one = Run(compiled, i, c, threads: 1);
-            var two = Run(compiled, i, c, threads: 2);
-            if (CaseKit.Compare(c.Expected, one, c.Tolerance) is { } p1) failures.AppendLine($"{c.Name} at 1 thread: {p1}");
-            if (CaseKit.Compare(c.Expected, two, c.Tolerance) is { } p2) failures.AppendLine($"{c.Name} at 2 threads: {p2}");
-            var (f1, f2) = (one.Floats.ToArray(), two.Floats.ToArray());
-            int differ = Enumerable.Range(0, f1.Length).Count(k => BitConverter.SingleToInt32Bits(f1[k]) != BitConverter.SingleToInt32Bits(f2[k]));
-            if (differ > 0) failures.AppendLine($"{c.Name}: {differ} elements differ between 1 and 2 threads");
-        }
-
-        Assert.True(failures.Length == 0, failures.ToString());
+        var failures = CheckAtOneAndTwoThreads(compiled, cases);
+        Assert.True(failures.Length == 0, failures);
     }
 
     [Fact]
@@ -126,6 +114,26 @@ public class ParallelKernelTests
         Assert.Contains(graph.Nodes, n => n.Op == OpKind.Fused);
         var expected = Ops.Add(Ops.Mul(Ops.Relu(Ops.Add(Ops.Mul(x, a), b)), Ops.Sigmoid(x)), c);
         return new KernelCase("fused chain [96,1024]", graph, new[] { a, b, c }, new[] { x }, expected, Tolerance.Elementwise);
+    }
+
+    /// <summary>Runs case i on compiled model i at 1 and 2 threads: each result must match the case's expected values,
+    /// and the two must be bit-identical. The failures, one per line; empty when every case holds.</summary>
+    internal static string CheckAtOneAndTwoThreads(CompiledGraphs compiled, IReadOnlyList<KernelCase> cases)
+    {
+        var failures = new StringBuilder();
+        for (int i = 0; i < cases.Count; i++)
+        {
+            var c = cases[i];
+            var one = Run(compiled, i, c, threads: 1);
+            var two = Run(compiled, i, c, threads: 2);
+            if (CaseKit.Compare(c.Expected, one, c.Tolerance) is { } p1) failures.AppendLine($"{c.Name} at 1 thread: {p1}");
+            if (CaseKit.Compare(c.Expected, two, c.Tolerance) is { } p2) failures.AppendLine($"{c.Name} at 2 threads: {p2}");
+            var (f1, f2) = (one.Floats.ToArray(), two.Floats.ToArray());
+            int differ = Enumerable.Range(0, f1.Length).Count(k => BitConverter.SingleToInt32Bits(f1[k]) != BitConverter.SingleToInt32Bits(f2[k]));
+            if (differ > 0) failures.AppendLine($"{c.Name}: {differ} elements differ between 1 and 2 threads");
+        }
+
+        return failures.ToString();
     }
 
     /// <summary>Instantiates model <paramref name="index"/> for <paramref name="threads"/> threads and runs case <paramref name="c"/> on it.</summary>

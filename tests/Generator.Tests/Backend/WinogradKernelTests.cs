@@ -1,4 +1,3 @@
-using System.Text;
 using Aot.Dsl;
 using Aot.Generator.IR;
 using Aot.Generator.Passes;
@@ -70,18 +69,8 @@ public class WinogradKernelTests
         Assert.All(cases, c => Assert.Single(c.Graph.Nodes, n => n.Op == OpKind.WinogradConv && Epilogue.Has(n)));
         Assert.All(cases, c => Assert.DoesNotContain(c.Graph.Nodes, n => n.Op is OpKind.Conv2d or OpKind.Relu or OpKind.Gelu or OpKind.Add));
         using var compiled = CompiledGraphs.Compile(cases.Select(c => c.Graph).ToArray());
-        var failures = new StringBuilder();
-        for (int i = 0; i < cases.Count; i++)
-        {
-            var c = cases[i];
-            Assert.Contains("Sgemm.WinogradConvolve(", compiled.Sources[i]);
-            var one = ParallelKernelTests.Run(compiled, i, c, threads: 1);
-            var two = ParallelKernelTests.Run(compiled, i, c, threads: 2);
-            if (Compare(c.Expected, one, c.Tolerance) is { } p1) failures.AppendLine($"{c.Name} at 1 thread: {p1}");
-            var (f1, f2) = (one.Floats.ToArray(), two.Floats.ToArray());
-            if (!f1.Select(BitConverter.SingleToInt32Bits).SequenceEqual(f2.Select(BitConverter.SingleToInt32Bits))) failures.AppendLine($"{c.Name}: 1 and 2 threads differ");
-        }
-
-        Assert.True(failures.Length == 0, failures.ToString());
+        Assert.All(compiled.Sources, source => Assert.Contains("Sgemm.WinogradConvolve(", source));
+        var failures = ParallelKernelTests.CheckAtOneAndTwoThreads(compiled, cases);
+        Assert.True(failures.Length == 0, failures);
     }
 }
