@@ -250,9 +250,12 @@ public static unsafe partial class Sgemm
     private static void RowTiles<TRows>(int i0, int mb, int cols, int kb, float* a, int lda, TRows b, float* c, int ldc, float alpha, bool overwrite, bool last, in PinnedEpilogue ep, int col, CpuInstructionSet isa)
         where TRows : struct, IPanelRows<TRows>
     {
-        for (int i = i0; i < i0 + mb; i += TileRows)
+        for (int i = i0, rows; i < i0 + mb; i += rows)
         {
-            int rows = Math.Min(TileRows, i0 + mb - i);
+            // 7 or 8 rows left: two tiles of 3-4 rows instead of 6 and a tile of 1-2, whose 2-4 accumulators leave the
+            // FMA latency exposed. Every element is still computed by the same k loop, so results do not change.
+            int left = i0 + mb - i;
+            rows = left is > TileRows and < TileRows + 3 ? left / 2 : Math.Min(TileRows, left);
             Tile(rows, cols, kb, a + (long)i * lda, lda, b, c + (long)i * ldc, ldc, alpha, overwrite, last, ep, i, col, isa);
         }
     }
