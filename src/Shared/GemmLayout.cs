@@ -19,6 +19,10 @@ static class GemmLayout
     /// <summary>Rows of C the microkernel keeps in registers.</summary>
     public const int TileRows = 6;
 
+    /// <summary>Points of the Winograd F(2x2, 3x3) transform domain: a transformed 3x3 filter, 4x4 input tile or product
+    /// has 16 (the generator sizes the transformed weights, the runtime computes them).</summary>
+    public const int WinogradPoints = 16;
+
     /// <summary>Floats needed to pack a k x n B operand (n rounded up to whole panels).</summary>
     public static int PackedLength(int k, int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth * k;
 

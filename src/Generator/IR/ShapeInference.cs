@@ -231,18 +231,15 @@ internal static class ShapeInference
 
     private static InferResult WinogradWeights(TensorType w) =>
         w.Rank == 4 && w.DType == DType.Float32 && w.Shape[2] == 3 && w.Shape[3] == 3
-            ? InferResult.Ok(new TensorType(DType.Float32, WinogradPoints, w.Shape[0], w.Shape[1]))
+            ? InferResult.Ok(new TensorType(DType.Float32, GemmLayout.WinogradPoints, w.Shape[0], w.Shape[1]))
             : InferResult.Fail(ShapeErrorKind.OperandShape, $"WinogradWeights: needs Float32 weights [K, C, 3, 3], got {Fmt(w)}");
-
-    /// <summary>Points of the Winograd F(2x2, 3x3) transform domain (the runtime's Sgemm.WinogradPoints).</summary>
-    public const int WinogradPoints = 16;
 
     private static InferResult WinogradConv(IReadOnlyList<TensorType> inputs, Attrs attrs)
     {
         var x = inputs[0];
         var u = inputs[1];
         var pads = attrs.Ints(AttrNames.Pads);
-        bool fits = x.Rank == 4 && u.Rank == 3 && pads.Length == 4 && u.Shape[0] == WinogradPoints && u.Shape[2] == x.Shape[1]
+        bool fits = x.Rank == 4 && u.Rank == 3 && pads.Length == 4 && u.Shape[0] == GemmLayout.WinogradPoints && u.Shape[2] == x.Shape[1]
             && (inputs.Count < 3 || (inputs[2].Rank == 1 && inputs[2].Shape[0] == u.Shape[1]));
         int oh = fits ? OutputSize(x.Shape[2], 3, 1, pads[0] + pads[2], 1) : 0, ow = fits ? OutputSize(x.Shape[3], 3, 1, pads[1] + pads[3], 1) : 0;
         return fits && oh > 0 && ow > 0

@@ -47,7 +47,7 @@ internal sealed class LowerConvToWinograd : IPass
             var y = graph.TypeOf(node.Output);
             int tiles = (y.Shape[2] + 1) / 2 * ((y.Shape[3] + 1) / 2);
             int u = rewriter.Add(OpKind.WinogradWeights, new[] { rewriter.Map(node.Inputs[1]) }, Attrs.Of(),
-                new TensorType(DType.Float32, ShapeInference.WinogradPoints, m, channels));
+                new TensorType(DType.Float32, GemmLayout.WinogradPoints, m, channels));
             var inputs = node.Inputs.Select(rewriter.Map).ToArray();
             inputs[1] = u;
             var attrs = Attrs.Of(

@@ -8,9 +8,6 @@ namespace Aot.Runtime.Cpu;
 // input-channel pair instead of 36, the products done as 16 matrix products on the GEMM microkernel.
 public static unsafe partial class Sgemm
 {
-    /// <summary>Points of the F(2x2, 3x3) transform domain: each 4x4 input tile, 3x3 filter and product has 16.</summary>
-    public const int WinogradPoints = 16;
-
     /// <summary>
     /// The weights of a 3x3 convolution, <paramref name="weights"/> [m, channels, 3, 3], in the transform domain:
     /// transformed[(ξ * m + i) * channels + c] = (G g Gᵀ)[ξ] for g = weights[i, c] (ξ = row * 4 + column of the 4x4
@@ -19,7 +16,7 @@ public static unsafe partial class Sgemm
     /// </summary>
     public static void TransformWinogradWeights(ReadOnlySpan<float> weights, int m, int channels, Span<float> transformed)
     {
-        long taps = (long)m * channels * 9, length = (long)WinogradPoints * m * channels;
+        long taps = (long)m * channels * 9, length = (long)GemmLayout.WinogradPoints * m * channels;
         if (weights.Length < taps) throw new ArgumentException($"weights need {taps} elements, has {weights.Length}", nameof(weights));
         if (transformed.Length < length) throw new ArgumentException($"transformed weights need {length} elements, has {transformed.Length}", nameof(transformed));
         Span<double> gg = stackalloc double[12];
@@ -77,9 +74,9 @@ public static unsafe partial class Sgemm
         if (isa != CpuInstructionSet.Auto) CpuFeatures.Require(isa);
         if (channels <= 0) throw new ArgumentException($"Sgemm.WinogradConvolve: no input channels");
         if (image.Length < (long)channels * height * width) throw new ArgumentException($"image needs {channels * height * width} elements, has {image.Length}", nameof(image));
-        if (transformedWeights.Length < (long)WinogradPoints * m * channels)
+        if (transformedWeights.Length < (long)GemmLayout.WinogradPoints * m * channels)
         {
-            throw new ArgumentException($"transformed weights need {WinogradPoints * m * channels} elements, has {transformedWeights.Length}", nameof(transformedWeights));
+            throw new ArgumentException($"transformed weights need {GemmLayout.WinogradPoints * m * channels} elements, has {transformedWeights.Length}", nameof(transformedWeights));
         }
 
         if (output.Length < (long)m * outH * outW) throw new ArgumentException($"output needs {m * outH * outW} elements, has {output.Length}", nameof(output));
@@ -221,8 +218,8 @@ public static unsafe partial class Sgemm
     {
         int m = plan.M, channels = plan.Geometry.Channels, block = plan.Block;
         long inputStride = InputPointStride(plan), productStride = ProductPointStride(plan);
-        var inputs = Workspace(ref s_winogradInputs, (int)(WinogradPoints * inputStride));
-        var products = Workspace(ref s_winogradProducts, (int)(WinogradPoints * productStride));
+        var inputs = Workspace(ref s_winogradInputs, (int)(GemmLayout.WinogradPoints * inputStride));
+        var products = Workspace(ref s_winogradProducts, (int)(GemmLayout.WinogradPoints * productStride));
         var none = default(PinnedEpilogue);
         fixed (float* v = inputs)
         fixed (float* p = products)
@@ -232,7 +229,7 @@ public static unsafe partial class Sgemm
                 int t0 = b * block, count = Math.Min(block, plan.Geometry.Tiles - t0);
                 TransformInputs(plan, t0, count, v);
                 int panels = (count + PanelWidth - 1) / PanelWidth;
-                for (int xi = 0; xi < WinogradPoints; xi++)
+                for (int xi = 0; xi < GemmLayout.WinogradPoints; xi++)
                 {
                     Panels(0, panels, m, count, channels, plan.Weights + (long)xi * m * channels, channels,
                         v + xi * inputStride, p + xi * productStride, block, 1f, false, channels, m, none, plan.Isa);

@@ -28,7 +28,7 @@ public class WinogradTests
         var weights = Fill(random, m * channels * 9);
         var bias = Fill(random, m);
         var residual = Fill(random, m * n);
-        var transformed = new float[Sgemm.WinogradPoints * m * channels];
+        var transformed = new float[GemmLayout.WinogradPoints * m * channels];
         Sgemm.TransformWinogradWeights(weights, m, channels, transformed);
 
         // The direct sum and the magnitude of its terms, per output element.
@@ -87,10 +87,10 @@ public class WinogradTests
     {
         var weights = new float[2 * 9];
         weights[9 + 4] = 2f; // filter (output 0, channel 1): 2 at the centre
-        var transformed = new float[Sgemm.WinogradPoints * 2];
+        var transformed = new float[GemmLayout.WinogradPoints * 2];
         Sgemm.TransformWinogradWeights(weights, 1, 2, transformed);
         var column = new[] { 0, 0.5, -0.5, 0 };
-        for (int xi = 0; xi < Sgemm.WinogradPoints; xi++)
+        for (int xi = 0; xi < GemmLayout.WinogradPoints; xi++)
         {
             Assert.Equal(0f, transformed[xi * 2]);
             Assert.Equal((float)(2 * column[xi / 4] * column[xi % 4]), transformed[xi * 2 + 1]);
@@ -102,7 +102,7 @@ public class WinogradTests
     {
         Assert.Throws<ArgumentException>(() => Sgemm.TransformWinogradWeights(new float[17], 1, 2, new float[32]));
         Assert.Throws<ArgumentException>(() => Sgemm.TransformWinogradWeights(new float[18], 1, 2, new float[31]));
-        var u = new float[Sgemm.WinogradPoints * 4 * 3];
+        var u = new float[GemmLayout.WinogradPoints * 4 * 3];
         Assert.Throws<ArgumentException>(() => Sgemm.WinogradConvolve(4, u, new float[3 * 8 * 8 - 1], 3, 8, 8, 1, 1, 8, 8, new float[4 * 64], 32));
         Assert.Throws<ArgumentException>(() => Sgemm.WinogradConvolve(4, u.AsSpan(1), new float[3 * 8 * 8], 3, 8, 8, 1, 1, 8, 8, new float[4 * 64], 32));
         Assert.Throws<ArgumentException>(() => Sgemm.WinogradConvolve(4, u, new float[3 * 8 * 8], 3, 8, 8, 1, 1, 8, 8, new float[4 * 64 - 1], 32));

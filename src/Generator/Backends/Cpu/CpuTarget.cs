@@ -53,7 +53,7 @@ internal static class CpuTiling
     /// </summary>
     public static int WinogradBlock(int channels, int m, int tiles, CpuTarget target)
     {
-        int block = target.L2Bytes / 2 / (16 * sizeof(float) * (channels + m)) / GemmLayout.PanelWidth * GemmLayout.PanelWidth;
+        int block = target.L2Bytes / 2 / (GemmLayout.WinogradPoints * sizeof(float) * (channels + m)) / GemmLayout.PanelWidth * GemmLayout.PanelWidth;
         return System.Math.Max(GemmLayout.PanelWidth, System.Math.Min(block, RoundUp(tiles, GemmLayout.PanelWidth)));
     }
 
