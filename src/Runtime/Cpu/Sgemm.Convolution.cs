@@ -298,14 +298,13 @@ public static unsafe partial class Sgemm
                     i1 = Math.Min(end / 2, phaseLength);
                     if (i1 - i0 >= 8)
                     {
-                        for (int i = i0; ; i += 8)
+                        for (int i = i0; i < i1; i += 8)
                         {
-                            i = Math.Min(i, i1 - 8);
-                            var lo = Vector256.Load((ulong*)(row + 2 * i));
-                            var hi = Vector256.Load((ulong*)(row + 2 * i + 8));
-                            Vector256.Narrow(lo, hi).AsSingle().Store(dst + i);
-                            Vector256.Narrow(lo >> 32, hi >> 32).AsSingle().Store(dst + phaseLength + i);
-                            if (i + 8 == i1) break;
+                            int at = Math.Min(i, i1 - 8);
+                            var lo = Vector256.Load((ulong*)(row + 2 * at));
+                            var hi = Vector256.Load((ulong*)(row + 2 * at + 8));
+                            Vector256.Narrow(lo, hi).AsSingle().Store(dst + at);
+                            Vector256.Narrow(lo >> 32, hi >> 32).AsSingle().Store(dst + phaseLength + at);
                         }
                     }
                     else

@@ -253,7 +253,7 @@ public static unsafe partial class Sgemm
         for (int i = i0, rows; i < i0 + mb; i += rows)
         {
             // 7 or 8 rows left: two tiles of 3-4 rows instead of 6 and a tile of 1-2, whose 2-4 accumulators leave the
-            // FMA latency exposed. Every element is still computed by the same k loop, so results do not change.
+            // FMA latency exposed. The split depends on m and mc only, so results stay the same for any thread count.
             int left = i0 + mb - i;
             rows = left is > TileRows and < TileRows + 3 ? left / 2 : Math.Min(TileRows, left);
             Tile(rows, cols, kb, a + (long)i * lda, lda, b, c + (long)i * ldc, ldc, alpha, overwrite, last, ep, i, col, isa);
