@@ -12,7 +12,9 @@ namespace Aot.Runtime.Cpu;
 /// of 32 columns each. A batch-1 layer reads every weight once per call, so its speed is the bandwidth at which the
 /// weights stream in (from L2 or L3); the GEMM's blocking, tile dispatch and row bookkeeping are pure overhead here.
 /// Each panel keeps 32 columns in registers, with k split four ways (8 Vector512 accumulators) so FMA latency never
-/// stalls the stream, and applies the epilogue to its 32 results while they are in L1.
+/// stalls the stream, and applies the epilogue to its 32 results while they are in L1. A last panel of 16 columns or
+/// fewer reads only the left half of each row, one cache line of two: the right half is the layout's zero padding
+/// (a 10-class output layer streams 20 KB, not 64).
 /// <para>
 /// With a pool, the threads take equal contiguous runs of panels (one task per thread, no more): each element is
 /// computed by the same instructions in the same order whatever the thread count, and a run is one sequential stream
@@ -86,11 +88,21 @@ public static unsafe class Gemv
             float* bPanel = b + (long)panel * k * PanelWidth;
             float* yp = y + j0;
             bool direct = cols == PanelWidth && alpha == 1f && !accumulate;
+            bool leftHalf = cols <= PanelWidth / 2;
             float* sums = direct ? yp : tile;
-            // Auto: the IsSupported checks are JIT / NativeAOT constants, so one branch survives.
-            if (isa == CpuInstructionSet.Avx512 || (isa == CpuInstructionSet.Auto && Avx512F.IsSupported)) Panel512(k, x, bPanel, sums);
-            else if (isa == CpuInstructionSet.Avx2 || (isa == CpuInstructionSet.Auto && Fma.IsSupported)) Panel256(k, x, bPanel, sums);
-            else PanelPortable(k, x, bPanel, sums);
+            // Auto: the IsSupported checks are JIT / NativeAOT constants, so one branch survives; leftHalf is a constant
+            // in each inlined copy of a panel kernel.
+            if (isa == CpuInstructionSet.Avx512 || (isa == CpuInstructionSet.Auto && Avx512F.IsSupported))
+            {
+                if (leftHalf) Panel512(k, x, bPanel, sums, leftHalf: true);
+                else Panel512(k, x, bPanel, sums, leftHalf: false);
+            }
+            else if (isa == CpuInstructionSet.Avx2 || (isa == CpuInstructionSet.Auto && Fma.IsSupported))
+            {
+                if (leftHalf) Panel256(k, x, bPanel, sums, leftHalf: true);
+                else Panel256(k, x, bPanel, sums, leftHalf: false);
+            }
+            else PanelPortable(k, x, bPanel, sums, leftHalf ? PanelWidth / 2 : PanelWidth);
 
             if (!direct)
             {
@@ -101,10 +113,10 @@ public static unsafe class Gemv
         }
     }
 
-    /// <summary>32 dot products of x with one panel into <paramref name="sums"/>: k split four ways into 8 Vector512
-    /// accumulators.</summary>
+    /// <summary>32 dot products of x with one panel into <paramref name="sums"/> (the first 16 only with
+    /// <paramref name="leftHalf"/>): k split four ways into 8 Vector512 accumulators (4 for a left half).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Panel512(int k, float* x, float* b, float* sums)
+    private static void Panel512(int k, float* x, float* b, float* sums, bool leftHalf)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         int p = 0;
@@ -112,16 +124,16 @@ public static unsafe class Gemv
         {
             var v = Vector512.Create(x[p]);
             c00 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b), c00);
-            c01 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 16), c01);
+            if (!leftHalf) c01 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 16), c01);
             v = Vector512.Create(x[p + 1]);
             c10 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 32), c10);
-            c11 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 48), c11);
+            if (!leftHalf) c11 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 48), c11);
             v = Vector512.Create(x[p + 2]);
             c20 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 64), c20);
-            c21 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 80), c21);
+            if (!leftHalf) c21 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 80), c21);
             v = Vector512.Create(x[p + 3]);
             c30 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 96), c30);
-            c31 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 112), c31);
+            if (!leftHalf) c31 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 112), c31);
             b += 4 * PanelWidth;
         }
 
@@ -129,16 +141,17 @@ public static unsafe class Gemv
         {
             var v = Vector512.Create(x[p]);
             c00 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b), c00);
-            c01 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 16), c01);
+            if (!leftHalf) c01 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b + 16), c01);
         }
 
         ((c00 + c10) + (c20 + c30)).Store(sums);
-        ((c01 + c11) + (c21 + c31)).Store(sums + 16);
+        if (!leftHalf) ((c01 + c11) + (c21 + c31)).Store(sums + 16);
     }
 
-    /// <summary>As <see cref="Panel512"/> with four Vector256 per panel row and k split two ways (8 accumulators).</summary>
+    /// <summary>As <see cref="Panel512"/> with four Vector256 per panel row (two for a left half) and k split two ways
+    /// (8 accumulators; 4 for a left half).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Panel256(int k, float* x, float* b, float* tile)
+    private static void Panel256(int k, float* x, float* b, float* sums, bool leftHalf)
     {
         Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
         int p = 0;
@@ -147,13 +160,13 @@ public static unsafe class Gemv
             var v = Vector256.Create(x[p]);
             c00 = Fma.MultiplyAdd(v, Vector256.Load(b), c00);
             c01 = Fma.MultiplyAdd(v, Vector256.Load(b + 8), c01);
-            c02 = Fma.MultiplyAdd(v, Vector256.Load(b + 16), c02);
-            c03 = Fma.MultiplyAdd(v, Vector256.Load(b + 24), c03);
+            if (!leftHalf) c02 = Fma.MultiplyAdd(v, Vector256.Load(b + 16), c02);
+            if (!leftHalf) c03 = Fma.MultiplyAdd(v, Vector256.Load(b + 24), c03);
             v = Vector256.Create(x[p + 1]);
             c10 = Fma.MultiplyAdd(v, Vector256.Load(b + 32), c10);
             c11 = Fma.MultiplyAdd(v, Vector256.Load(b + 40), c11);
-            c12 = Fma.MultiplyAdd(v, Vector256.Load(b + 48), c12);
-            c13 = Fma.MultiplyAdd(v, Vector256.Load(b + 56), c13);
+            if (!leftHalf) c12 = Fma.MultiplyAdd(v, Vector256.Load(b + 48), c12);
+            if (!leftHalf) c13 = Fma.MultiplyAdd(v, Vector256.Load(b + 56), c13);
             b += 2 * PanelWidth;
         }
 
@@ -162,22 +175,22 @@ public static unsafe class Gemv
             var v = Vector256.Create(x[p]);
             c00 = Fma.MultiplyAdd(v, Vector256.Load(b), c00);
             c01 = Fma.MultiplyAdd(v, Vector256.Load(b + 8), c01);
-            c02 = Fma.MultiplyAdd(v, Vector256.Load(b + 16), c02);
-            c03 = Fma.MultiplyAdd(v, Vector256.Load(b + 24), c03);
+            if (!leftHalf) c02 = Fma.MultiplyAdd(v, Vector256.Load(b + 16), c02);
+            if (!leftHalf) c03 = Fma.MultiplyAdd(v, Vector256.Load(b + 24), c03);
         }
 
-        (c00 + c10).Store(tile);
-        (c01 + c11).Store(tile + 8);
-        (c02 + c12).Store(tile + 16);
-        (c03 + c13).Store(tile + 24);
+        (c00 + c10).Store(sums);
+        (c01 + c11).Store(sums + 8);
+        if (!leftHalf) (c02 + c12).Store(sums + 16);
+        if (!leftHalf) (c03 + c13).Store(sums + 24);
     }
 
-    /// <summary>Machines without FMA: Vector&lt;float&gt; (32 is a multiple of every width it has), one accumulator per
-    /// vector of the panel row.</summary>
-    private static void PanelPortable(int k, float* x, float* b, float* tile)
+    /// <summary>Machines without FMA: Vector&lt;float&gt; (16 and 32 are multiples of every width it has), one
+    /// accumulator per vector of the first <paramref name="columns"/> of each panel row.</summary>
+    private static void PanelPortable(int k, float* x, float* b, float* tile, int columns)
     {
         int width = Vector<float>.Count;
-        for (int j = 0; j < PanelWidth; j += width)
+        for (int j = 0; j < columns; j += width)
         {
             var sum = Vector<float>.Zero;
             for (int p = 0; p < k; p++) sum += new Vector<float>(x[p]) * Unsafe.Read<Vector<float>>(b + (long)p * PanelWidth + j);
