@@ -42,7 +42,7 @@ internal static class IrDump
     private static void Schedule(StringBuilder sb, Graph graph, MemoryPlan plan)
     {
         sb.Append("//\n// ==== schedule (CPU) ====\n");
-        sb.Append($"// arena {plan.ArenaElements * 4L} bytes for {plan.IntermediateElements * 4L} bytes of intermediates (liveness-based reuse); weights buffer {plan.WeightElements * 4L} bytes\n");
+        sb.Append($"// arena {plan.ArenaElements * 4L} bytes for {plan.IntermediateElements * 4L} bytes of intermediates (liveness-based reuse); weights buffer {plan.WeightElements * 4L} bytes; load scratch {plan.LoadScratchElements * 4L} bytes (only while the model is compiled)\n");
         var outputs = new HashSet<int>(graph.Outputs);
         int step = 0;
         foreach (bool loadTime in new[] { true, false })
@@ -70,6 +70,7 @@ internal static class IrDump
         {
             StorageKind.Arena => $"arena+{slot.Index * 4L}B",
             StorageKind.Weight => $"weights+{slot.Index * 4L}B",
+            StorageKind.LoadScratch => $"load scratch+{slot.Index * 4L}B",
             StorageKind.Input => $"input {slot.Index}",
             _ => "output",
         };

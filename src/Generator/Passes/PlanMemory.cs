@@ -10,8 +10,12 @@ internal enum StorageKind
     /// <summary>The caller's input span.</summary>
     Input,
 
-    /// <summary>The weights buffer filled once when the model is compiled.</summary>
+    /// <summary>The weights buffer filled once when the model is compiled, and kept: what inference kernels read.</summary>
     Weight,
+
+    /// <summary>A buffer that exists only while the model is compiled: weights and load-time results that only load-time
+    /// kernels read (a weight matrix before it is packed into GEMM panels).</summary>
+    LoadScratch,
 
     /// <summary>The per-instance arena, reused across calls.</summary>
     Arena,
@@ -25,7 +29,7 @@ internal enum StorageKind
 internal readonly record struct Storage(StorageKind Kind, int Index);
 
 /// <summary>The result of <see cref="PlanMemory"/>: a storage slot per value, and the buffer sizes (in 4-byte elements).</summary>
-internal sealed record MemoryPlan(Storage[] Slots, bool[] LoadTime, int ArenaElements, int WeightElements, long IntermediateElements)
+internal sealed record MemoryPlan(Storage[] Slots, bool[] LoadTime, int ArenaElements, int WeightElements, int LoadScratchElements, long IntermediateElements)
 {
     public Storage this[int value] => Slots[value];
 
@@ -40,6 +44,10 @@ internal sealed record MemoryPlan(Storage[] Slots, bool[] LoadTime, int ArenaEle
 /// extend its lifetime. A node's result never shares bytes with its operands, so kernels need not be in-place safe.
 /// Offsets are aligned to 16 elements (64 bytes, one cache line and one Vector512).
 /// Values computed from weights only (see <see cref="LoadTimeValues"/>) get slots in the weights buffer instead.
+/// Weights and load-time values that no inference kernel reads (only load-time kernels do: a weight matrix packed into
+/// GEMM panels, a convolution's weights before the Winograd transform) go to a load scratch buffer that lives only
+/// while the model is compiled, so the weights buffer holds each weight once, in the form inference reads; with
+/// <c>loadScratch: false</c> (a backend that keeps one weights buffer) they stay in the weights buffer.
 /// Requires: a verified graph. Guarantees: live values never overlap; graph outputs that are node results
 /// (and not aliases) are written straight into the caller's output span.
 /// </summary>
@@ -47,36 +55,55 @@ internal static class PlanMemory
 {
     public const int Alignment = 16;
 
-    public static MemoryPlan Run(Graph graph)
+    public static MemoryPlan Run(Graph graph, bool loadScratch = true)
     {
         var slots = new Storage[graph.Values.Count];
         for (int i = 0; i < graph.Inputs.Count; i++) slots[graph.Inputs[i]] = new Storage(StorageKind.Input, i);
 
-        int weightElements = 0;
-        foreach (var w in graph.Weights)
-        {
-            slots[w] = new Storage(StorageKind.Weight, weightElements);
-            weightElements += Align((int)graph.TypeOf(w).ElementCount);
-        }
-
-        // Node results that depend on weights and constants only are computed once, at compile time, into the
-        // weights buffer after the weights (graph outputs excepted: they go to the caller's span on every run).
+        // Node results that depend on weights and constants only are computed once, at compile time (graph outputs
+        // excepted: they go to the caller's span on every run).
         var outputs = new HashSet<int>(graph.Outputs);
         var loadTime = LoadTimeValues.Of(graph);
         foreach (var w in graph.Weights) loadTime[w] = false;
         foreach (var o in graph.Outputs) loadTime[o] = false;
-        foreach (var node in graph.Nodes)
-        {
-            if (!loadTime[node.Output] || IsAlias(node, outputs)) continue;
-            slots[node.Output] = new Storage(StorageKind.Weight, weightElements);
-            weightElements += Align((int)graph.TypeOf(node.Output).ElementCount);
-        }
 
         // Root of each value: the value whose bytes it uses (itself unless it is a Reshape alias).
         var root = Enumerable.Range(0, graph.Values.Count).ToArray();
         foreach (var node in graph.Nodes)
         {
             if (IsAlias(node, outputs)) root[node.Output] = root[node.Inputs[0]];
+        }
+
+        // Which bytes an inference reads: operands of run-time kernels, and graph outputs (copied out on every run).
+        var readAtRunTime = new bool[graph.Values.Count];
+        foreach (var node in graph.Nodes)
+        {
+            if (loadTime[node.Output] || IsAlias(node, outputs)) continue;
+            foreach (var input in node.Inputs) readAtRunTime[root[input]] = true;
+        }
+
+        foreach (var o in graph.Outputs) readAtRunTime[root[o]] = true;
+
+        int weightElements = 0, scratchElements = 0;
+        void Place(int value)
+        {
+            int size = Align((int)graph.TypeOf(value).ElementCount);
+            if (readAtRunTime[value] || !loadScratch)
+            {
+                slots[value] = new Storage(StorageKind.Weight, weightElements);
+                weightElements += size;
+            }
+            else
+            {
+                slots[value] = new Storage(StorageKind.LoadScratch, scratchElements);
+                scratchElements += size;
+            }
+        }
+
+        foreach (var w in graph.Weights) Place(w);
+        foreach (var node in graph.Nodes)
+        {
+            if (loadTime[node.Output] && !IsAlias(node, outputs)) Place(node.Output);
         }
 
         // Lifetime of each arena root, in node positions.
@@ -119,7 +146,7 @@ internal static class PlanMemory
             if (root[node.Output] != node.Output) slots[node.Output] = slots[root[node.Output]];
         }
 
-        return new MemoryPlan(slots, loadTime, arena, weightElements, intermediates);
+        return new MemoryPlan(slots, loadTime, arena, weightElements, scratchElements, intermediates);
     }
 
     /// <summary>A Reshape whose result is not a graph output just reinterprets its operand's bytes.</summary>

@@ -260,6 +260,17 @@ public class SourceModelTests
         Assert.Equal(3, irLines.Count(l => l.Contains("= PackB(")));
     }
 
+    /// <summary>Stack's compiled instance keeps its three 17x17 matrices only as packed panels and its biases only as the
+    /// three slices the layers read: Layers and Biases as given live in load scratch while the model compiles.</summary>
+    [Fact]
+    public void TheWeightsBufferHoldsOnlyWhatInferenceReads()
+    {
+        var compiled = Compiled.Value.GetType("E2E.Stack+Compiled")!;
+        int weightBytes = (int)compiled.GetField("WeightBytes")!.GetValue(null)!;
+        static int Aligned(int floats) => (floats + 15) / 16 * 16;
+        Assert.Equal(4 * 3 * (Aligned(Aot.Runtime.Cpu.GemmLayout.PackedLength(17, 17)) + Aligned(17)), weightBytes);
+    }
+
     [Fact]
     public void LstmWeightsArePackedOnceAtCompileTime()
     {

@@ -45,7 +45,8 @@ public class IrDotTests
         Assert.True(schedule > dump.IndexOf("==== after FuseEpilogue ====", StringComparison.Ordinal), "the schedule follows the last pass");
         Assert.Matches(@"// arena \d+ bytes for \d+ bytes of intermediates", dump);
         Assert.Contains("-- once, when the model is compiled (weights only):", dump);
-        Assert.Matches(@"//\s+\d+\s+.*PackB.*\[weights\+\d+B <- weights\+\d+B\]", dump);      // packing at load time
+        Assert.Matches(@"weights buffer \d+ bytes; load scratch \d+ bytes", dump);
+        Assert.Matches(@"//\s+\d+\s+.*PackB.*\[weights\+\d+B <- load scratch\+\d+B\]", dump); // packing at load time, from the weight as given
         Assert.Matches(@"//\s+\d+\s+.*PackedGemm.*kc=\d+, mc=\d+.*\[arena\+0B <- input 0, weights\+\d+B", dump); // cache blocks, operands
         Assert.Matches(@"//\s+\d+\s+.*Fused.*\[output <- arena\+0B\]", dump);                       // the last kernel writes the output
     }

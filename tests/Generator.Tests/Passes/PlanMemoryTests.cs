@@ -72,6 +72,37 @@ public class PlanMemoryTests
         }
     }
 
+    /// <summary>W only feeds its packing (load scratch, gone after loading); V is packed for one product and also added
+    /// to an activation at run time, so it stays; the packed panels and the bias stay. Without load scratch everything
+    /// lives in the weights buffer.</summary>
+    [Fact]
+    public void WeightsOnlyLoadTimeKernelsReadGoToLoadScratch()
+    {
+        var b = new GraphBuilder("G");
+        int x = b.AddInput("x", new TensorType(DType.Float32, 8, 8));
+        int w = b.AddWeight("W", new TensorType(DType.Float32, 8, 8));
+        int v = b.AddWeight("V", new TensorType(DType.Float32, 8, 8));
+        b.TryAdd(OpKind.MatMul, new[] { x, w }, Attrs.None, out int h);
+        b.TryAdd(OpKind.MatMul, new[] { h, v }, Attrs.None, out int g);
+        b.TryAdd(OpKind.Add, new[] { g, v }, Attrs.None, out int y);
+        b.AddOutput(y);
+        var graph = new PackGemmWeights().Run(b.Build());
+        var packs = graph.Nodes.Where(n => n.Op == OpKind.PackB).ToArray();
+        Assert.Equal(2, packs.Length);
+
+        var plan = PlanMemory.Run(graph);
+        Assert.Equal(StorageKind.LoadScratch, plan[w].Kind);
+        Assert.Equal(StorageKind.Weight, plan[v].Kind);
+        Assert.All(packs, p => Assert.Equal(StorageKind.Weight, plan[p.Output].Kind));
+        Assert.Equal(64, plan.LoadScratchElements);
+        Assert.Equal(64 + packs.Sum(p => (int)graph.TypeOf(p.Output).ElementCount), plan.WeightElements);
+
+        var single = PlanMemory.Run(graph, loadScratch: false);
+        Assert.Equal(StorageKind.Weight, single[w].Kind);
+        Assert.Equal(0, single.LoadScratchElements);
+        Assert.Equal(plan.WeightElements + 64, single.WeightElements);
+    }
+
     /// <summary>For every node, its result's arena bytes overlap no value still needed at that point.</summary>
     private static void AssertLiveValuesNeverOverlap(Graph graph, MemoryPlan plan)
     {

@@ -60,7 +60,8 @@ internal static class GpuEmitter
     public static string Emit(ModelInfo model, Graph graph, GpuTarget target)
     {
         var views = target.FoldTransposes ? MatMulViews.Analyze(graph) : MatMulViews.None;
-        var plan = PlanMemory.Run(views.PlanningGraph(graph));
+        // One weights buffer on the device: load-time kernels read the weights they transform from it.
+        var plan = PlanMemory.Run(views.PlanningGraph(graph), loadScratch: false);
         var outputs = new HashSet<int>(graph.Outputs);
         var launches = new List<Launch>();
         foreach (var node in graph.Nodes)
