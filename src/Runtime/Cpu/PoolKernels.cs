@@ -22,10 +22,12 @@ public static unsafe class PoolKernels
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            int tasks = pool is null || (long)planes * height * width < ParallelMinElements ? 1 : Math.Min(planes, pool.Threads);
+            // Split by output rows (every plane), as the convolutions around it split by rows: each thread reads
+            // mostly what it wrote (see WorkerPool).
+            int tasks = pool is null || (long)planes * height * width < ParallelMinElements ? 1 : Math.Min(outH, pool.Threads);
             if (tasks <= 1)
             {
-                MaxPool2x2Planes(px, py, 0, planes, height, width);
+                MaxPool2x2Rows(px, py, planes, 0, outH, height, width);
                 return;
             }
 
@@ -56,18 +58,18 @@ public static unsafe class PoolKernels
 
         public void Execute(int task)
         {
-            var (first, last) = WorkerPool.Share(_planes, task, _tasks);
-            MaxPool2x2Planes(_x, _y, first, last, _height, _width);
+            var (first, last) = WorkerPool.Share(_height / 2, task, _tasks);
+            MaxPool2x2Rows(_x, _y, _planes, first, last, _height, _width);
         }
     }
 
-    /// <summary>Planes [first, last) of <see cref="MaxPool2x2"/>.</summary>
-    private static void MaxPool2x2Planes(float* px, float* py, int first, int last, int height, int width)
+    /// <summary>Output rows [first, last) of every plane of <see cref="MaxPool2x2"/>.</summary>
+    private static void MaxPool2x2Rows(float* px, float* py, int planes, int first, int last, int height, int width)
     {
         int outH = height / 2, outW = width / 2;
-        for (int plane = first; plane < last; plane++)
+        for (int plane = 0; plane < planes; plane++)
         {
-            for (int oy = 0; oy < outH; oy++)
+            for (int oy = first; oy < last; oy++)
             {
                 float* r0 = px + ((long)plane * height + 2 * oy) * width;
                 float* r1 = r0 + width;

@@ -67,11 +67,12 @@ public static unsafe partial class Sgemm
         {
             if (inPlace)
             {
-                // The padded copy is as much memory traffic as a layer's output: split by channels too.
-                int padTasks = pool is null || (long)channels * hp * rowLength < ParallelMinPadFloats ? 1 : Math.Min(channels, pool.Threads);
+                // The padded copy is as much memory traffic as a layer's output: split too, by rows (every channel) as
+                // the output tiles are, so each thread mostly copies rows it reads (see WorkerPool).
+                int padTasks = pool is null || (long)channels * hp * rowLength < ParallelMinPadFloats ? 1 : Math.Min(hp, pool.Threads);
                 if (padTasks <= 1)
                 {
-                    PadImage(src, pp, g, hp, wp, phaseLength, 0, channels);
+                    PadImage(src, pp, g, hp, wp, phaseLength, 0, hp);
                 }
                 else
                 {
@@ -253,23 +254,24 @@ public static unsafe partial class Sgemm
 
         public void Execute(int task)
         {
-            var (first, last) = WorkerPool.Share(_geometry.Channels, task, _tasks);
+            var (first, last) = WorkerPool.Share(_hp, task, _tasks);
             PadImage(_image, _padded, _geometry, _hp, _wp, _phaseLength, first, last);
         }
     }
 
-    /// <summary>Channels [first, last) of the zero-padded image of <see cref="Convolve"/>'s in-place path: per channel
-    /// hp rows, each of wp columns (the image at PadTop, PadLeft) stored as StrideW phases of phaseLength floats (column
-    /// x at phase x % StrideW, index x / StrideW; zero past wp). The caller zeroes the panel of slack after the last.</summary>
+    /// <summary>Rows [first, last) of every channel of the zero-padded image of <see cref="Convolve"/>'s in-place path:
+    /// per channel hp rows, each of wp columns (the image at PadTop, PadLeft) stored as StrideW phases of phaseLength
+    /// floats (column x at phase x % StrideW, index x / StrideW; zero past wp). The caller zeroes the panel of slack
+    /// after the last channel.</summary>
     private static void PadImage(float* image, float* padded, in ConvGeometry g, int hp, int wp, int phaseLength, int first, int last)
     {
         int left = Math.Min(g.PadLeft, wp), end = Math.Min(wp, g.PadLeft + g.Width);
         int rowLength = phaseLength * g.StrideW;
-        float* dst = padded + (long)first * hp * rowLength;
-        for (int ch = first; ch < last; ch++)
+        for (int ch = 0; ch < g.Channels; ch++)
         {
             float* plane = image + (long)ch * g.Height * g.Width;
-            for (int py = 0; py < hp; py++, dst += rowLength)
+            float* dst = padded + ((long)ch * hp + first) * rowLength;
+            for (int py = first; py < last; py++, dst += rowLength)
             {
                 int iy = py - g.PadTop;
                 if ((uint)iy >= (uint)g.Height || end <= left)

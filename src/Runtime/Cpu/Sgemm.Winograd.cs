@@ -103,10 +103,10 @@ public static unsafe partial class Sgemm
             // The padded image with each row's even and odd columns apart (two phases), so the four columns of the 4x4
             // tiles of 8 consecutive output tiles are 4 vector loads: even, odd, even + 1, odd + 1.
             var pad = geometry.PadGeometry;
-            int padTasks = pool is null || (long)channels * geometry.PaddedRows * geometry.RowLength < ParallelMinPadFloats ? 1 : Math.Min(channels, pool.Threads);
+            int padTasks = pool is null || (long)channels * geometry.PaddedRows * geometry.RowLength < ParallelMinPadFloats ? 1 : Math.Min(geometry.PaddedRows, pool.Threads);
             if (padTasks <= 1)
             {
-                PadImage(src, pp, pad, geometry.PaddedRows, geometry.PaddedColumns, geometry.PhaseLength, 0, channels);
+                PadImage(src, pp, pad, geometry.PaddedRows, geometry.PaddedColumns, geometry.PhaseLength, 0, geometry.PaddedRows);
             }
             else
             {

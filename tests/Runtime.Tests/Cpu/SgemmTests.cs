@@ -425,6 +425,50 @@ public class ParallelSgemmTests
         }
     }
 
+    /// <summary>Thread i starts with its own share of the tasks (the caller with the first): 3 threads, 6 tasks, and the
+    /// first task of each share waits until all three have started one, so no thread can run out of work and take
+    /// another's share before each has claimed its own first task.</summary>
+    [Fact]
+    public void EachThreadStartsWithItsOwnShare()
+    {
+        using var pool = new WorkerPool(3);
+        int caller = Environment.CurrentManagedThreadId;
+        for (int run = 0; run < 20; run++)
+        {
+            var job = new ShareStartJob(tasks: 6, threads: 3);
+            pool.Run(job, 6);
+            Assert.Equal(new[] { 0, 2, 4 }, Enumerable.Range(0, 6).Where(t => job.Order[t] < 3).ToArray()); // the first three started
+            Assert.Equal(caller, job.Threads[0]);
+            Assert.NotEqual(caller, job.Threads[2]);
+            Assert.NotEqual(caller, job.Threads[4]);
+            Assert.NotEqual(job.Threads[2], job.Threads[4]);
+        }
+    }
+
+    private sealed class ShareStartJob(int tasks, int threads) : IParallelJob
+    {
+        private int _started, _next;
+
+        public int[] Threads { get; } = new int[tasks];
+
+        /// <summary>The position of each task in the order tasks started.</summary>
+        public int[] Order { get; } = new int[tasks];
+
+        public void Execute(int task)
+        {
+            Order[task] = Interlocked.Increment(ref _next) - 1;
+            Threads[task] = Environment.CurrentManagedThreadId;
+            if (task % (tasks / threads) != 0) return;
+            Interlocked.Increment(ref _started);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Volatile.Read(ref _started) < threads)
+            {
+                if (clock.Elapsed.TotalSeconds > 30) throw new TimeoutException("a pool thread never started its share");
+                Thread.Yield();
+            }
+        }
+    }
+
     [Fact]
     public void ParallelCallsAllocateNothing()
     {
