@@ -184,6 +184,8 @@ internal static class CpuEmitter
             w.Line($"private readonly {Rt}.Cpu.AlignedBuffer _arena;");
             w.Line($"private readonly {Rt}.Cpu.WorkerPool? _pool;");
             w.Line();
+            bool prepares = graph.Nodes.Any(n => plan.IsLoadTime(n.Output)), scratch = plan.LoadScratchElements > 0;
+            string prepareParameter = scratch ? $"{Rt}.Cpu.AlignedBuffer {LoadScratch}" : "";
             using (w.Block($"public Compiled({model.ClassName} model, int threads = 1)"))
             {
                 w.Line($"if (threads < 1) throw new {Sys}.ArgumentOutOfRangeException(nameof(threads), threads, \"at least one thread\");");
@@ -191,7 +193,7 @@ internal static class CpuEmitter
                 w.Line($"_pool = threads > 1 ? new {Rt}.Cpu.WorkerPool(threads) : null;");
                 w.Line($"_weights = new {Rt}.Cpu.AlignedBuffer({plan.WeightElements});");
                 w.Line($"_arena = new {Rt}.Cpu.AlignedBuffer({plan.ArenaElements});");
-                if (plan.LoadScratchElements > 0)
+                if (scratch)
                 {
                     w.Line("// Weights only load-time kernels read (packed below into the form inference reads): held until the constructor returns.");
                     w.Line($"var {LoadScratch} = new {Rt}.Cpu.AlignedBuffer({plan.LoadScratchElements});");
@@ -203,14 +205,14 @@ internal static class CpuEmitter
                     w.Line($"{Rt}.WeightBinding.CopyInto(model.{wt.MemberName}, \"{wt.MemberName}\", {DTypeLiteral(t.DType)}, {ShapeLiteral(t)}, {BufferOf(plan[wt.ValueId])}.Slice({plan[wt.ValueId].Index}, {t.ElementCount}));");
                 }
 
-                if (graph.Nodes.Any(n => plan.IsLoadTime(n.Output))) w.Line(plan.LoadScratchElements > 0 ? $"PrepareWeights({LoadScratch});" : "PrepareWeights();");
+                if (prepares) w.Line($"PrepareWeights({(scratch ? LoadScratch : "")});");
             }
 
-            if (graph.Nodes.Any(n => plan.IsLoadTime(n.Output)))
+            if (prepares)
             {
                 w.Line();
                 w.Line("/// <summary>Computes, once, what depends on weights only (packed GEMM panels, constants).</summary>");
-                using (w.Block(plan.LoadScratchElements > 0 ? $"private void PrepareWeights({Rt}.Cpu.AlignedBuffer {LoadScratch})" : "private void PrepareWeights()"))
+                using (w.Block($"private void PrepareWeights({prepareParameter})"))
                 {
                     EmitNodes(w, graph, plan, Views(graph), graph.Nodes.Where(n => plan.IsLoadTime(n.Output)), System.Array.Empty<string>());
                 }
