@@ -72,7 +72,7 @@ public static unsafe partial class Sgemm
                 int padTasks = pool is null || (long)channels * hp * rowLength < ParallelMinPadFloats ? 1 : Math.Min(hp, pool.Threads);
                 if (padTasks <= 1)
                 {
-                    PadImage(src, pp, g, hp, wp, phaseLength, 0, hp);
+                    PadImage(src, pp, (long)hp * rowLength, g, wp, phaseLength, 0, hp);
                 }
                 else
                 {
@@ -255,22 +255,24 @@ public static unsafe partial class Sgemm
         public void Execute(int task)
         {
             var (first, last) = WorkerPool.Share(_hp, task, _tasks);
-            PadImage(_image, _padded, _geometry, _hp, _wp, _phaseLength, first, last);
+            long rowLength = (long)_phaseLength * _geometry.StrideW;
+            PadImage(_image, _padded + first * rowLength, _hp * rowLength, _geometry, _wp, _phaseLength, first, last);
         }
     }
 
-    /// <summary>Rows [first, last) of every channel of the zero-padded image of <see cref="Convolve"/>'s in-place path:
-    /// per channel hp rows, each of wp columns (the image at PadTop, PadLeft) stored as StrideW phases of phaseLength
-    /// floats (column x at phase x % StrideW, index x / StrideW; zero past wp). The caller zeroes the panel of slack
-    /// after the last channel.</summary>
-    private static void PadImage(float* image, float* padded, in ConvGeometry g, int hp, int wp, int phaseLength, int first, int last)
+    /// <summary>Rows [first, last) of every channel of a zero-padded image (of <see cref="Convolve"/>'s in-place path,
+    /// or a block's window of <see cref="WinogradConvolve"/>'s), rows of wp columns (the image at PadTop, PadLeft)
+    /// stored as StrideW phases of phaseLength floats (column x at phase x % StrideW, index x / StrideW; zero past wp):
+    /// row <paramref name="first"/> of channel ch at <paramref name="destination"/> + ch * <paramref name="channelStride"/>, the
+    /// next rows after it. For Convolve, the caller zeroes the panel of slack after the last channel.</summary>
+    private static void PadImage(float* image, float* destination, long channelStride, in ConvGeometry g, int wp, int phaseLength, int first, int last)
     {
         int left = Math.Min(g.PadLeft, wp), end = Math.Min(wp, g.PadLeft + g.Width);
         int rowLength = phaseLength * g.StrideW;
         for (int ch = 0; ch < g.Channels; ch++)
         {
             float* plane = image + (long)ch * g.Height * g.Width;
-            float* dst = padded + ((long)ch * hp + first) * rowLength;
+            float* dst = destination + ch * channelStride;
             for (int py = first; py < last; py++, dst += rowLength)
             {
                 int iy = py - g.PadTop;

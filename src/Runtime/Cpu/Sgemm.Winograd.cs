@@ -55,12 +55,16 @@ public static unsafe partial class Sgemm
     /// <paramref name="transformedWeights"/> from <see cref="TransformWinogradWeights"/>, then the epilogue.
     /// <para>
     /// The output is cut into 2x2 tiles. For a block of <paramref name="tileBlock"/> tiles (a multiple of 32, sized by the
-    /// generator's cost model so its transformed inputs and products stay in L2), each thread transforms the 4x4 input
+    /// generator's cost model so its transformed inputs and products stay in L2), each thread copies the rows of the
+    /// image the block's tiles read into a zero-padded window of its own, transforms the 4x4 input
     /// tiles (V = Bᵀ d B, 8 tiles per vector, straight into the microkernel's packed panel layout), multiplies
     /// M[ξ] = U[ξ] @ V[ξ] for the 16 points ξ (m x channels by channels x tiles, on the GEMM microkernel), transforms the
     /// products back (Y = Aᵀ M A) into the output and applies the epilogue to each finished row segment. Blocks are
     /// tasks of the pool; every output element is computed by the same instructions whatever the thread count.
-    /// Workspaces are per thread, grown on first use and reused, so steady-state calls allocate nothing.
+    /// Workspaces are per thread, grown on first use and reused, so steady-state calls allocate nothing. The window is
+    /// written and read by one thread, while it is in that thread's cache (a padded copy of the whole image, split
+    /// between threads, made them read each other's rows and write lines the other had written last; a block copies
+    /// two halo rows twice).
     /// </para>
     /// The transforms add and subtract (halves only in the weights'), so the result differs from the direct sum by a
     /// few float roundings of values up to 4 times the inputs' magnitude.
@@ -91,31 +95,14 @@ public static unsafe partial class Sgemm
         while (block > PanelWidth && (tiles + block - 1) / block < 4 * threads) block -= PanelWidth;
         int blocks = (tiles + block - 1) / block;
 
-        var padded = Workspace(ref s_padded, geometry.PaddedLength);
         fixed (float* pu = transformedWeights)
         fixed (float* src = image)
         fixed (float* po = output)
-        fixed (float* pp = padded)
         fixed (float* rowBias = epilogue.RowBias)
         fixed (float* colBias = epilogue.ColumnBias)
         fixed (float* residual = epilogue.Residual)
         {
-            // The padded image with each row's even and odd columns apart (two phases), so the four columns of the 4x4
-            // tiles of 8 consecutive output tiles are 4 vector loads: even, odd, even + 1, odd + 1.
-            var pad = geometry.PadGeometry;
-            int padTasks = pool is null || (long)channels * geometry.PaddedRows * geometry.RowLength < ParallelMinPadFloats ? 1 : Math.Min(geometry.PaddedRows, pool.Threads);
-            if (padTasks <= 1)
-            {
-                PadImage(src, pp, pad, geometry.PaddedRows, geometry.PaddedColumns, geometry.PhaseLength, 0, geometry.PaddedRows);
-            }
-            else
-            {
-                var padJob = s_padJob ??= new PadJob();
-                padJob.Set(padTasks, src, pp, pad, geometry.PaddedRows, geometry.PaddedColumns, geometry.PhaseLength);
-                pool!.Run(padJob, padTasks);
-            }
-
-            var plan = new WinogradPlan(m, pu, pp, po, geometry, block,
+            var plan = new WinogradPlan(m, pu, src, po, geometry, block,
                 new PinnedEpilogue(rowBias, colBias, residual, epilogue.ResidualStride, epilogue.ResidualAfterActivation, epilogue.Activation), isa);
             int tasks = pool is null ? 1 : Math.Min(blocks, pool.Threads * 4);
             if (tasks <= 1)
@@ -135,6 +122,9 @@ public static unsafe partial class Sgemm
 
     [ThreadStatic]
     private static float[]? s_winogradProducts;
+
+    [ThreadStatic]
+    private static float[]? s_winogradWindow;
 
     [ThreadStatic]
     private static WinogradJob? s_winogradJob;
@@ -164,8 +154,9 @@ public static unsafe partial class Sgemm
 
         public int Tiles => TilesY * TilesX;
 
-        /// <summary>Rows per channel of the padded image: tile row ty reads rows 2ty .. 2ty + 3.</summary>
-        public int PaddedRows => 2 * TilesY + 2;
+        /// <summary>Rows per channel of a window holding <paramref name="tileRows"/> tile rows: tile row ty reads padded
+        /// rows 2ty .. 2ty + 3.</summary>
+        public static int WindowRows(int tileRows) => 2 * tileRows + 2;
 
         /// <summary>Columns the tiles reach: tile column tx reads 2tx .. 2tx + 3.</summary>
         public int PaddedColumns => 2 * TilesX + 2;
@@ -175,7 +166,9 @@ public static unsafe partial class Sgemm
 
         public int RowLength => 2 * PhaseLength;
 
-        public int PaddedLength => Channels * PaddedRows * RowLength;
+        /// <summary>Floats of a window for a block of <paramref name="block"/> tiles, which spans at most
+        /// (block - 1) / TilesX + 2 tile rows.</summary>
+        public int WindowLength(int block) => Channels * WindowRows((block - 1) / TilesX + 2) * RowLength;
 
         /// <summary>The padded copy as <see cref="PadImage"/> makes it: two column phases.</summary>
         public ConvGeometry PadGeometry => new(Channels, Height, Width, 3, 3, 1, 2, PadTop, PadLeft, 1, 1, OutH, OutW);
@@ -185,16 +178,16 @@ public static unsafe partial class Sgemm
     private readonly struct WinogradPlan
     {
         public readonly int M, Block;
-        public readonly float* Weights, Padded, Output;
+        public readonly float* Weights, Image, Output;
         public readonly WinogradGeometry Geometry;
         public readonly PinnedEpilogue Epilogue;
         public readonly CpuInstructionSet Isa;
 
-        public WinogradPlan(int m, float* weights, float* padded, float* output, in WinogradGeometry geometry, int block, in PinnedEpilogue epilogue, CpuInstructionSet isa)
+        public WinogradPlan(int m, float* weights, float* image, float* output, in WinogradGeometry geometry, int block, in PinnedEpilogue epilogue, CpuInstructionSet isa)
         {
             (M, Block, Geometry, Epilogue, Isa) = (m, block, geometry, epilogue, isa);
             Weights = weights;
-            Padded = padded;
+            Image = image;
             Output = output;
         }
     }
@@ -218,16 +211,22 @@ public static unsafe partial class Sgemm
     {
         int m = plan.M, channels = plan.Geometry.Channels, block = plan.Block;
         long inputStride = InputPointStride(plan), productStride = ProductPointStride(plan);
+        ref readonly var g = ref plan.Geometry;
         var inputs = Workspace(ref s_winogradInputs, (int)(GemmLayout.WinogradPoints * inputStride));
         var products = Workspace(ref s_winogradProducts, (int)(GemmLayout.WinogradPoints * productStride));
+        var window = Workspace(ref s_winogradWindow, g.WindowLength(block));
         var none = default(PinnedEpilogue);
         fixed (float* v = inputs)
         fixed (float* p = products)
+        fixed (float* w = window)
         {
             for (int b = first; b < last; b++)
             {
-                int t0 = b * block, count = Math.Min(block, plan.Geometry.Tiles - t0);
-                TransformInputs(plan, t0, count, v);
+                int t0 = b * block, count = Math.Min(block, g.Tiles - t0);
+                int firstTileRow = t0 / g.TilesX, tileRows = (t0 + count - 1) / g.TilesX - firstTileRow + 1;
+                int windowRows = WinogradGeometry.WindowRows(tileRows);
+                PadImage(plan.Image, w, (long)windowRows * g.RowLength, g.PadGeometry, g.PaddedColumns, g.PhaseLength, 2 * firstTileRow, 2 * firstTileRow + windowRows);
+                TransformInputs(plan, t0, count, v, w, firstTileRow, windowRows);
                 int panels = (count + PanelWidth - 1) / PanelWidth;
                 for (int xi = 0; xi < GemmLayout.WinogradPoints; xi++)
                 {
@@ -244,10 +243,11 @@ public static unsafe partial class Sgemm
     /// V = Bᵀ d B for the 4x4 input tile d of every channel and tile t0 .. t0 + count, with
     /// Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]: point ξ of channel c and tile t0 + j goes to
     /// v[ξ * <see cref="InputPointStride"/> + (j / 32) * channels * 32 + c * 32 + j % 32], each point's channels x tiles
-    /// matrix packed as the microkernel's B panels.
+    /// matrix packed as the microkernel's B panels. The tiles are read from <paramref name="window"/>: windowRows padded
+    /// rows per channel, from padded row 2 * firstTileRow.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as the microkernels: one fully inlined body, whatever the profile
-    private static void TransformInputs(in WinogradPlan plan, int t0, int count, float* v)
+    private static void TransformInputs(in WinogradPlan plan, int t0, int count, float* v, float* window, int firstTileRow, int windowRows)
     {
         ref readonly var g = ref plan.Geometry;
         int rowLength = g.RowLength, phase = g.PhaseLength;
@@ -255,7 +255,7 @@ public static unsafe partial class Sgemm
         // Channel by channel, so each point's panel row is written front to back (not 16 x channels lines at once).
         for (int c = 0; c < g.Channels; c++)
         {
-            float* plane = plan.Padded + (long)c * g.PaddedRows * rowLength;
+            float* plane = window + ((long)c * windowRows - 2 * firstTileRow) * rowLength; // where padded row 0 would be
             for (int j = 0; j < count;)
             {
                 // A run of tiles within one tile row, 8 at a time.
